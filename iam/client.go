@@ -1,0 +1,239 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/go-sdk-core/v5/core"
+	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
+	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
+)
+
+// Endpoints of IBM Cloud IAM.
+const (
+	// PublicURL is the public IAM endpoint (Identity, Policy Management and
+	// the token service).
+	PublicURL = "https://iam.cloud.ibm.com"
+	// PrivateURL is the IAM endpoint reachable over the IBM Cloud private
+	// network (virtual private endpoints).
+	PrivateURL = "https://private.iam.cloud.ibm.com"
+)
+
+// Defaults used when the corresponding Options field is zero.
+const (
+	DefaultRetries          = 4
+	DefaultMaxRetryInterval = 30 * time.Second
+)
+
+// Options configure a Client. The zero value of every field is its default;
+// AccountID and one of APIKey or Authenticator are required.
+type Options struct {
+	// APIKey is an IBM Cloud API key. It is exchanged for an access token by
+	// go-sdk-core's IamAuthenticator at TokenURL + "/identity/token".
+	APIKey Secret
+	// Authenticator, if set, authenticates requests instead (for example a
+	// core.IamAuthenticator with a refresh token, a trusted profile
+	// authenticator, or core.BearerTokenAuthenticator). Set APIKey or
+	// Authenticator, not both.
+	Authenticator core.Authenticator
+	// AccountID is the IBM Cloud account whose service IDs, API keys and
+	// policies are managed. Required.
+	AccountID string
+
+	// URL is the IAM base URL. Empty means PublicURL, or PrivateURL when
+	// Private is true.
+	URL string
+	// Private selects PrivateURL when URL is empty.
+	Private bool
+	// IdentityURL overrides the IAM Identity base URL (service IDs, API
+	// keys). Empty means URL.
+	IdentityURL string
+	// PolicyURL overrides the IAM Policy Management base URL (policies,
+	// roles). Empty means URL.
+	PolicyURL string
+	// TokenURL overrides the token service base URL used with APIKey (the
+	// authenticator appends /identity/token). Empty means URL.
+	TokenURL string
+
+	// Retries is how many times a request is retried after a 429 or a 5xx
+	// (other than 501) or a transport error, honouring Retry-After. Zero
+	// means DefaultRetries; a negative value disables retries.
+	Retries int
+	// MaxRetryInterval caps the exponential backoff between retries (a
+	// Retry-After given in seconds is honoured as sent). Zero means
+	// DefaultMaxRetryInterval.
+	MaxRetryInterval time.Duration
+
+	// HTTPClient sends the requests (and the token requests when APIKey is
+	// used). Nil means go-sdk-core's default client.
+	HTTPClient *http.Client
+	// Logger receives debug and warning records. Nil means silence. No
+	// record ever contains a key or a token.
+	Logger *slog.Logger
+}
+
+// Client manages service IDs, container-registry access policies and API
+// keys in one IBM Cloud account. It is safe for concurrent use.
+type Client struct {
+	// identity retries 429/5xx itself; it serves the idempotent calls.
+	identity *iamidentityv1.IamIdentityV1
+	// identityOnce never retries: creating a service ID or an API key twice
+	// creates two, so those calls retry in this package, re-reading first.
+	identityOnce *iamidentityv1.IamIdentityV1
+	policy       *iampolicymanagementv1.IamPolicyManagementV1
+
+	accountID   string
+	retries     int
+	maxInterval time.Duration
+	log         *slog.Logger
+	secrets     []string
+	sleep       func(context.Context, time.Duration) error
+
+	mu       sync.Mutex
+	roleCRNs map[string]string // canonical role name → CRN
+}
+
+// New returns a Client. It validates the options (all problems at once)
+// but does not contact IAM.
+func New(opts Options) (*Client, error) {
+	var errs []error
+	if opts.AccountID == "" {
+		errs = append(errs, invalidf("AccountID is required"))
+	}
+	hasAuth := opts.Authenticator != nil && !core.IsNil(opts.Authenticator)
+	switch {
+	case opts.APIKey.IsZero() && !hasAuth:
+		errs = append(errs, invalidf("one of APIKey or Authenticator is required"))
+	case !opts.APIKey.IsZero() && hasAuth:
+		errs = append(errs, invalidf("set APIKey or Authenticator, not both"))
+	}
+	if opts.MaxRetryInterval < 0 {
+		errs = append(errs, invalidf("MaxRetryInterval must not be negative"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	base := opts.URL
+	if base == "" {
+		base = PublicURL
+		if opts.Private {
+			base = PrivateURL
+		}
+	}
+	pick := func(u string) string {
+		if u == "" {
+			u = base
+		}
+		return strings.TrimSuffix(u, "/")
+	}
+
+	c := &Client{
+		accountID:   opts.AccountID,
+		retries:     opts.Retries,
+		maxInterval: opts.MaxRetryInterval,
+		log:         opts.Logger,
+		sleep:       sleepCtx,
+		roleCRNs:    map[string]string{},
+	}
+	if c.retries == 0 {
+		c.retries = DefaultRetries
+	}
+	if c.retries < 0 {
+		c.retries = 0
+	}
+	if c.maxInterval == 0 {
+		c.maxInterval = DefaultMaxRetryInterval
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+
+	auth := opts.Authenticator
+	if !opts.APIKey.IsZero() {
+		c.secrets = append(c.secrets, opts.APIKey.Reveal())
+		a := &core.IamAuthenticator{ApiKey: opts.APIKey.Reveal(), URL: pick(opts.TokenURL)}
+		if opts.HTTPClient != nil {
+			a.Client = opts.HTTPClient
+		}
+		if err := a.Validate(); err != nil {
+			// The SDK's message names the property, never its value.
+			return nil, invalidf("APIKey: %s", c.scrub(err.Error()))
+		}
+		auth = a
+	}
+
+	var err error
+	newIdentity := func() *iamidentityv1.IamIdentityV1 {
+		s, e := iamidentityv1.NewIamIdentityV1(&iamidentityv1.IamIdentityV1Options{
+			URL: pick(opts.IdentityURL), Authenticator: auth,
+		})
+		if e != nil {
+			err = errors.Join(err, e)
+			return nil
+		}
+		if opts.HTTPClient != nil {
+			s.Service.SetHTTPClient(opts.HTTPClient)
+		}
+		return s
+	}
+	c.identity = newIdentity()
+	c.identityOnce = newIdentity()
+	if err != nil {
+		return nil, invalidf("%s", c.scrub(err.Error()))
+	}
+	c.policy, err = iampolicymanagementv1.NewIamPolicyManagementV1(&iampolicymanagementv1.IamPolicyManagementV1Options{
+		URL: pick(opts.PolicyURL), Authenticator: auth,
+	})
+	if err != nil {
+		return nil, invalidf("%s", c.scrub(err.Error()))
+	}
+	if opts.HTTPClient != nil {
+		c.policy.Service.SetHTTPClient(opts.HTTPClient)
+	}
+	if c.retries > 0 {
+		c.identity.Service.EnableRetries(c.retries, c.maxInterval)
+		c.policy.Service.EnableRetries(c.retries, c.maxInterval)
+	}
+	return c, nil
+}
+
+// AccountID returns the account the client manages.
+func (c *Client) AccountID() string { return c.accountID }
+
+// backoff is the wait before retry number attempt (0-based) of a
+// non-idempotent create: Retry-After if IAM sent one, else exponential from
+// one second, capped at MaxRetryInterval.
+func (c *Client) backoff(attempt int, e *APIError) time.Duration {
+	if e != nil && e.retryAfter > 0 {
+		return e.retryAfter
+	}
+	d := time.Second << min(attempt, 16)
+	return min(d, c.maxInterval)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,53 @@
+// Package iam provisions IBM Cloud IAM for image-registry access: service
+// IDs, IBM Cloud Container Registry access policies and API keys. It is
+// what `ibmcloud iam service-id-create`, `ibmcloud iam service-policy-create
+// --service-name container-registry` and `ibmcloud iam
+// service-api-key-create` do, as typed, idempotent calls.
+//
+// A Client wraps platform-services-go-sdk's iamidentityv1 and
+// iampolicymanagementv1 services and only ever uses their ...WithContext
+// calls. Inputs and outputs are plain values; API key values are Secret,
+// which cannot be printed, logged or marshalled by accident.
+//
+// # Defaults
+//
+// With only Options.APIKey and Options.AccountID set, a Client talks to
+// https://iam.cloud.ibm.com (Options.Private selects
+// https://private.iam.cloud.ibm.com), exchanges the key for a token with
+// go-sdk-core's IamAuthenticator at <URL>/identity/token, retries 429 and
+// 5xx answers up to 4 times honouring Retry-After, and logs nothing.
+//
+// # Idempotence
+//
+// EnsureServiceID finds a service ID by exact name through every page
+// before creating one, and after an ambiguous failure of the create (a 5xx
+// or no answer) lists again before retrying, so one name never becomes two
+// service IDs. EnsureRegistryPolicy treats an equal existing policy and
+// IAM's 409 policy_conflict_error as Unchanged. Deletes are idempotent.
+//
+// # Errors
+//
+// Failed requests return *APIError (operation, HTTP status, IAM error code,
+// trace id), which matches ErrNotFound, ErrConflict, ErrUnauthorized,
+// ErrForbidden or ErrRateLimited with errors.Is and unwraps to the SDK's
+// error. Invalid input is reported before any request, all problems at
+// once, matching ErrInvalid.
+//
+// # Limits
+//
+//   - IAM lists are eventually consistent. If a create was applied but is
+//     not yet visible when EnsureServiceID lists again, a second service ID
+//     can still be made; the next EnsureServiceID returns the oldest and
+//     logs a warning.
+//   - An existing service ID's description is not updated.
+//   - CreateAPIKey is not retried after an ambiguous failure: IAM shows a
+//     key's value only in the create answer, so a key created then may be
+//     left behind unreadable; find it with ListAPIKeys and delete it.
+//   - EnsureRegistryPolicy never narrows, replaces or deletes other
+//     policies; it only adds. Only attributes it writes itself are
+//     recognised as equal (no wildcards, tags or resource groups).
+//   - AccountID is not discovered from the token; it must be given.
+//   - go-sdk-core has a process-wide logger (core.SetLogger); this package
+//     never changes it. At debug level it logs requests with credentials
+//     redacted by the SDK; keep it at its default level.
+package iam

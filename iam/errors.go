@@ -1,0 +1,205 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/IBM/go-sdk-core/v5/core"
+)
+
+// Sentinel errors. Every error returned by a Client call that failed on an
+// HTTP status is an *APIError, which matches the sentinel for its status
+// with errors.Is.
+var (
+	// ErrNotFound: 404.
+	ErrNotFound = errors.New("iam: not found")
+	// ErrConflict: 409.
+	ErrConflict = errors.New("iam: conflict")
+	// ErrUnauthorized: 401, or the token exchange rejected the API key
+	// (400 with IAM code BXNIM0415E, "Provided API key could not be found").
+	ErrUnauthorized = errors.New("iam: unauthorized")
+	// ErrForbidden: 403.
+	ErrForbidden = errors.New("iam: forbidden")
+	// ErrRateLimited: 429 (after the retries were used up).
+	ErrRateLimited = errors.New("iam: rate limited")
+	// ErrInvalid wraps every input validation problem, reported before any
+	// request is sent.
+	ErrInvalid = errors.New("iam: invalid input")
+)
+
+// codeAPIKeyNotFound is the token endpoint's answer to an unknown API key.
+const codeAPIKeyNotFound = "BXNIM0415E"
+
+// APIError describes a failed IAM request. Its message carries IAM's error
+// code and trace id (quote the trace id to IBM support), never a key or a
+// token. It unwraps to the platform-services-go-sdk error.
+type APIError struct {
+	// Op names the operation, e.g. "create service ID".
+	Op string
+	// StatusCode is the HTTP status; 0 when no response was received.
+	StatusCode int
+	// Code is IAM's error code (e.g. "not_found", "policy_conflict_error",
+	// "BXNIM0415E"); may be empty.
+	Code string
+	// TraceID is IAM's trace or transaction id; may be empty.
+	TraceID string
+	// Message is IAM's error message, scrubbed of credentials.
+	Message string
+
+	retryAfter time.Duration
+	errs       []error
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("iam: ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		b.WriteString(strconv.Itoa(e.StatusCode))
+	} else {
+		b.WriteString("request failed")
+	}
+	if e.Code != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.TraceID != "" {
+		b.WriteString(" (trace ")
+		b.WriteString(e.TraceID)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap returns the SDK error (and the context error, if the context
+// ended the call).
+func (e *APIError) Unwrap() []error { return e.errs }
+
+// Is matches the sentinel for the status code.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrConflict:
+		return e.StatusCode == http.StatusConflict
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized ||
+			(e.StatusCode == http.StatusBadRequest && e.Code == codeAPIKeyNotFound)
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	}
+	return false
+}
+
+// ambiguous reports whether a failed write may nevertheless have been
+// applied: a 5xx answer (except 501) or no answer at all.
+func (e *APIError) ambiguous() bool {
+	if e.StatusCode == 0 {
+		return true
+	}
+	return e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented
+}
+
+// newAPIError builds an *APIError from what an SDK call returned.
+func (c *Client) newAPIError(ctx context.Context, op string, resp *core.DetailedResponse, err error) *APIError {
+	e := &APIError{Op: op, errs: []error{err}}
+	if ctx.Err() != nil {
+		e.errs = append(e.errs, ctx.Err())
+	}
+	if resp != nil {
+		e.StatusCode = resp.StatusCode
+		if m, ok := resp.Result.(map[string]any); ok {
+			e.Code, e.Message, e.TraceID = errorFields(m)
+		}
+		if e.TraceID == "" {
+			for _, h := range []string{"Transaction-Id", "X-Request-Id", "X-Correlation-Id"} {
+				if v := resp.Headers.Get(h); v != "" {
+					e.TraceID = v
+					break
+				}
+			}
+		}
+		if s := resp.Headers.Get("Retry-After"); s != "" {
+			if n, perr := strconv.Atoi(s); perr == nil && n >= 0 {
+				e.retryAfter = time.Duration(n) * time.Second
+			}
+		}
+	}
+	if e.Message == "" && e.StatusCode == 0 && err != nil {
+		e.Message = err.Error()
+	}
+	e.Message = c.scrub(e.Message)
+	e.Code = c.scrub(e.Code)
+	e.TraceID = c.scrub(e.TraceID)
+	return e
+}
+
+// errorFields extracts code, message and trace id from the error bodies IAM
+// sends: {"errors":[{"code","message"}],"trace"} (Identity, Policy
+// Management) and {"errorCode","errorMessage","context":{"requestId"}}
+// (token endpoint).
+func errorFields(m map[string]any) (code, msg, trace string) {
+	str := func(v any) string { s, _ := v.(string); return s }
+	if list, ok := m["errors"].([]any); ok && len(list) > 0 {
+		if first, ok := list[0].(map[string]any); ok {
+			code, msg = str(first["code"]), str(first["message"])
+			if mc := str(first["message_code"]); mc != "" && code == "" {
+				code = mc
+			}
+		}
+	}
+	if code == "" {
+		code = str(m["errorCode"])
+	}
+	if code == "" {
+		code = str(m["code"])
+	}
+	if msg == "" {
+		msg = str(m["errorMessage"])
+	}
+	if msg == "" {
+		msg = str(m["message"])
+	}
+	trace = str(m["trace"])
+	if ctxm, ok := m["context"].(map[string]any); ok && trace == "" {
+		trace = str(ctxm["requestId"])
+		if trace == "" {
+			trace = str(ctxm["transaction_id"])
+		}
+	}
+	return code, msg, trace
+}
+
+// scrub removes the client's own credentials from a server-supplied string.
+func (c *Client) scrub(s string) string {
+	for _, secret := range c.secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, redacted)
+		}
+	}
+	return s
+}
+
+// scrubValue removes one more credential (one passed to a call).
+func scrubValue(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, redacted)
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}

@@ -1,0 +1,307 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
+)
+
+const (
+	policyTypeAccess     = "access"
+	operatorStringEquals = "stringEquals"
+	codePolicyConflict   = "policy_conflict_error"
+)
+
+// Policy is a container-registry access policy of one subject.
+type Policy struct {
+	ID string
+	// IAMID is the policy subject.
+	IAMID     string
+	AccountID string
+	// Access is the granted access. Access.Role is the role asked for in
+	// EnsureRegistryPolicy, or the first of Roles in a listing.
+	Access Access
+	// Roles are all the container-registry roles the policy grants.
+	Roles []string
+	// RoleCRNs are the CRNs of Roles.
+	RoleCRNs  []string
+	CreatedAt time.Time
+}
+
+// EnsureRegistryPolicy makes sure iamID holds access on Container Registry
+// through an IAM access policy with subject iam_id=iamID and resource
+// attributes accountId, serviceName=container-registry, region=<region> (or
+// geography=global), and resourceType=namespace + resource=<namespace>.
+//
+// The role's CRN is looked up with ListRoles (once per Client). A policy
+// with exactly these resource attributes that already grants the role, or
+// IAM's 409 policy_conflict_error, gives Unchanged with the existing
+// policy's ID. Other policies of the subject are left alone: this call
+// never narrows or removes access.
+func (c *Client) EnsureRegistryPolicy(ctx context.Context, iamID string, access Access) (Policy, Result, error) {
+	a, err := access.Normalize()
+	if iamID == "" {
+		err = errors.Join(invalidf("IAM ID must not be empty"), err)
+	}
+	if err != nil {
+		return Policy{}, 0, err
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("ensure %s policy for %s: %w", describe(a), iamID, err)
+	}
+
+	crn, err := c.roleCRN(ctx, a.Role)
+	if err != nil {
+		return Policy{}, 0, wrap(err)
+	}
+	want := Policy{IAMID: iamID, AccountID: c.accountID, Access: a, Roles: []string{a.Role}, RoleCRNs: []string{crn}}
+
+	if p, ok, err := c.findPolicy(ctx, iamID, a, crn); err != nil {
+		return Policy{}, 0, wrap(err)
+	} else if ok {
+		c.log.DebugContext(ctx, "policy exists", "iam_id", iamID, "id", p.ID)
+		return p, Unchanged, nil
+	}
+
+	attrs := a.attributes(c.accountID)
+	var resAttrs []iampolicymanagementv1.ResourceAttribute
+	for _, name := range []string{"accountId", "serviceName", "region", "geography", "resourceType", "resource"} {
+		if v, ok := attrs[name]; ok {
+			resAttrs = append(resAttrs, iampolicymanagementv1.ResourceAttribute{
+				Name: ptr(name), Value: ptr(v), Operator: ptr(operatorStringEquals),
+			})
+		}
+	}
+	res, resp, err := c.policy.CreatePolicyWithContext(ctx, &iampolicymanagementv1.CreatePolicyOptions{
+		Type: ptr(policyTypeAccess),
+		Subjects: []iampolicymanagementv1.PolicySubject{{
+			Attributes: []iampolicymanagementv1.SubjectAttribute{{Name: ptr("iam_id"), Value: ptr(iamID)}},
+		}},
+		Roles:     []iampolicymanagementv1.PolicyRole{{RoleID: ptr(crn)}},
+		Resources: []iampolicymanagementv1.PolicyResource{{Attributes: resAttrs}},
+	})
+	if err == nil {
+		want.ID = deref(res.ID)
+		if res.CreatedAt != nil {
+			want.CreatedAt = time.Time(*res.CreatedAt).UTC()
+		}
+		c.log.InfoContext(ctx, "created policy", "iam_id", iamID, "id", want.ID, "role", a.Role)
+		return want, Created, nil
+	}
+	apiErr := c.newAPIError(ctx, "create policy", resp, err)
+	if apiErr.StatusCode != 409 {
+		return Policy{}, 0, wrap(apiErr)
+	}
+	// 409: IAM names the policy it conflicts with.
+	if id := conflictingPolicyID(resp.Result); id != "" && apiErr.Code == codePolicyConflict {
+		want.ID = id
+		c.log.DebugContext(ctx, "policy exists (409)", "iam_id", iamID, "id", id)
+		return want, Unchanged, nil
+	}
+	if p, ok, err := c.findPolicy(ctx, iamID, a, crn); err != nil {
+		return Policy{}, 0, wrap(errors.Join(apiErr, err))
+	} else if ok {
+		return p, Unchanged, nil
+	}
+	return Policy{}, 0, wrap(apiErr)
+}
+
+func describe(a Access) string {
+	s := a.Role + " on " + ServiceName
+	if a.Region != "" {
+		s += " in " + a.Region
+	}
+	if a.Namespace != "" {
+		s += " namespace " + a.Namespace
+	}
+	return s
+}
+
+// conflictingPolicyID digs errors[0].details.conflicts_with.policy.id out of
+// a Policy Management 409 body.
+func conflictingPolicyID(result any) string {
+	m, _ := result.(map[string]any)
+	list, _ := m["errors"].([]any)
+	for _, item := range list {
+		e, _ := item.(map[string]any)
+		details, _ := e["details"].(map[string]any)
+		cw, _ := details["conflicts_with"].(map[string]any)
+		p, _ := cw["policy"].(map[string]any)
+		if id, _ := p["id"].(string); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+// findPolicy returns an active access policy of iamID with exactly a's
+// resource attributes that grants the role with CRN crn.
+func (c *Client) findPolicy(ctx context.Context, iamID string, a Access, crn string) (Policy, bool, error) {
+	all, err := c.listPolicies(ctx, iamID)
+	if err != nil {
+		return Policy{}, false, err
+	}
+	for _, p := range all {
+		if p.Access.Region != a.Region || p.Access.Namespace != a.Namespace {
+			continue
+		}
+		for i, rc := range p.RoleCRNs {
+			if rc == crn {
+				p.Access.Role = p.Roles[i]
+				return p, true, nil
+			}
+		}
+	}
+	return Policy{}, false, nil
+}
+
+// ListRegistryPolicies returns the container-registry access policies whose
+// only subject is iamID (all pages). Policies with attributes this package
+// does not write (other services, tags, wildcards) are not included.
+func (c *Client) ListRegistryPolicies(ctx context.Context, iamID string) ([]Policy, error) {
+	if iamID == "" {
+		return nil, invalidf("IAM ID must not be empty")
+	}
+	return c.listPolicies(ctx, iamID)
+}
+
+func (c *Client) listPolicies(ctx context.Context, iamID string) ([]Policy, error) {
+	var out []Policy
+	var start *string
+	for {
+		res, resp, err := c.policy.ListPoliciesWithContext(ctx, &iampolicymanagementv1.ListPoliciesOptions{
+			AccountID: ptr(c.accountID), IamID: ptr(iamID), Type: ptr(policyTypeAccess),
+			Limit: ptr(int64(pageSize)), Start: start,
+		})
+		if err != nil {
+			return nil, c.newAPIError(ctx, fmt.Sprintf("list policies of %s", iamID), resp, err)
+		}
+		for i := range res.Policies {
+			if p, ok := c.policyFrom(&res.Policies[i], iamID); ok {
+				out = append(out, p)
+			}
+		}
+		if res.Next == nil || deref(res.Next.Start) == "" {
+			return out, nil
+		}
+		if start != nil && *start == *res.Next.Start {
+			return out, fmt.Errorf("list policies of %s: IAM returned the same page start twice", iamID)
+		}
+		start = res.Next.Start
+	}
+}
+
+// policyFrom converts a listed policy; ok is false for anything but an
+// active container-registry access policy of exactly iamID.
+func (c *Client) policyFrom(p *iampolicymanagementv1.PolicyTemplateMetaData, iamID string) (Policy, bool) {
+	if deref(p.Type) != policyTypeAccess || (p.State != nil && *p.State != "active") {
+		return Policy{}, false
+	}
+	if len(p.Subjects) != 1 || len(p.Subjects[0].Attributes) != 1 {
+		return Policy{}, false
+	}
+	subj := p.Subjects[0].Attributes[0]
+	if deref(subj.Name) != "iam_id" || deref(subj.Value) != iamID {
+		return Policy{}, false
+	}
+	if len(p.Resources) != 1 || len(p.Resources[0].Tags) != 0 {
+		return Policy{}, false
+	}
+	attrs := map[string]string{}
+	for _, at := range p.Resources[0].Attributes {
+		if op := deref(at.Operator); op != "" && op != operatorStringEquals {
+			return Policy{}, false
+		}
+		attrs[deref(at.Name)] = deref(at.Value)
+	}
+	if attrs["accountId"] != c.accountID {
+		return Policy{}, false
+	}
+	access, ok := accessFromAttributes(attrs)
+	if !ok {
+		return Policy{}, false
+	}
+	out := Policy{ID: deref(p.ID), IAMID: iamID, AccountID: c.accountID, Access: access}
+	for _, r := range p.Roles {
+		crn := deref(r.RoleID)
+		out.RoleCRNs = append(out.RoleCRNs, crn)
+		out.Roles = append(out.Roles, c.roleName(crn, deref(r.DisplayName)))
+	}
+	if len(out.Roles) > 0 {
+		out.Access.Role = out.Roles[0]
+	}
+	if p.CreatedAt != nil {
+		out.CreatedAt = time.Time(*p.CreatedAt).UTC()
+	}
+	return out, true
+}
+
+// DeletePolicy deletes the policy with the given id. A policy that does not
+// exist is not an error (the delete is idempotent).
+func (c *Client) DeletePolicy(ctx context.Context, id string) error {
+	if id == "" {
+		return invalidf("policy id must not be empty")
+	}
+	resp, err := c.policy.DeletePolicyWithContext(ctx, &iampolicymanagementv1.DeletePolicyOptions{PolicyID: ptr(id)})
+	if err != nil {
+		e := c.newAPIError(ctx, fmt.Sprintf("delete policy %s", id), resp, err)
+		if errors.Is(e, ErrNotFound) {
+			return nil
+		}
+		return e
+	}
+	c.log.InfoContext(ctx, "deleted policy", "id", id)
+	return nil
+}
+
+// roleCRN resolves a canonical container-registry role name to its CRN
+// with ListRoles, caching the service's roles for the Client's lifetime.
+func (c *Client) roleCRN(ctx context.Context, role string) (string, error) {
+	c.mu.Lock()
+	crn, ok := c.roleCRNs[role]
+	cached := len(c.roleCRNs) > 0
+	c.mu.Unlock()
+	if ok {
+		return crn, nil
+	}
+	if !cached {
+		res, resp, err := c.policy.ListRolesWithContext(ctx, &iampolicymanagementv1.ListRolesOptions{
+			ServiceName: ptr(ServiceName), AccountID: ptr(c.accountID),
+		})
+		if err != nil {
+			return "", c.newAPIError(ctx, "list roles of "+ServiceName, resp, err)
+		}
+		c.mu.Lock()
+		for _, r := range res.ServiceRoles {
+			if name, crn := deref(r.DisplayName), deref(r.CRN); name != "" && crn != "" {
+				c.roleCRNs[name] = crn
+			}
+		}
+		crn, ok = c.roleCRNs[role]
+		c.mu.Unlock()
+		if ok {
+			return crn, nil
+		}
+	}
+	return "", fmt.Errorf("IAM lists no %s service role %q", ServiceName, role)
+}
+
+// roleName maps a role CRN back to its name: the cached ListRoles answer,
+// else the display name IAM sent, else the CRN's last segment.
+func (c *Client) roleName(crn, display string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, v := range c.roleCRNs {
+		if v == crn {
+			return name
+		}
+	}
+	if display != "" {
+		return display
+	}
+	return crn[strings.LastIndex(crn, ":")+1:]
+}
