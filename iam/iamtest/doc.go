@@ -1,0 +1,50 @@
+// Package iamtest is an in-memory fake of IBM Cloud IAM for tests: the
+// token service, IAM Identity (service IDs, API keys) and IAM Policy
+// Management (access policies, roles), served by net/http/httptest with
+// the JSON shapes of platform-services-go-sdk's models, so the real SDK
+// (and go-sdk-core's IamAuthenticator) can be pointed at it:
+//
+//	srv := iamtest.NewServer()
+//	defer srv.Close()
+//	key := srv.AddAPIKey("IBMid-100000ABCD") // the account owner's key
+//	client, err := iam.New(iam.Options{
+//		APIKey: iam.NewSecret(key), AccountID: srv.AccountID(), URL: srv.URL(),
+//	})
+//
+// # What it does
+//
+//   - POST /identity/token: apikey and refresh_token grants; an unknown
+//     key is answered 400 with errorCode BXNIM0415E. Access tokens are
+//     HS256 JWTs with iam_id, account.bss, iat and exp claims, valid one
+//     hour. Every other call needs a valid bearer token (401 otherwise).
+//   - /v1/serviceids/: create, list (account_id required; name filter is
+//     a case-insensitive substring match, so clients must compare names;
+//     pagesize ≤ 100, default 20; pagetoken from the next link), get,
+//     delete (which deletes the service ID's API keys).
+//   - /v1/apikeys: create (the value is in this answer only), list by
+//     iam_id (paged like service IDs), get, delete, and GET
+//     /v1/apikeys/details by the IAM-ApiKey header.
+//   - /v1/policies: create (an equal policy — same type, subjects, roles
+//     and resources — is answered 409 policy_conflict_error with
+//     errors[0].details.conflicts_with.policy), list by iam_id and type
+//     (limit ≤ 100, default 50; start from next.start), get, delete.
+//   - /v2/roles: container-registry's Reader, Writer and Manager service
+//     roles (CRNs crn:v1:bluemix:public:container-registry::::serviceRole:<Role>)
+//     and the platform roles.
+//
+// Requests() is a log of what the client sent, with every credential
+// redacted (Authorization, IAM-ApiKey, apikey fields, and any key value or
+// token the server knows, wherever it appears). Inject, Fail, RateLimit
+// and FailAfterApply make a chosen call fail — including the ambiguous
+// "applied, then answered 500" — with IAM-shaped error bodies.
+//
+// # Limits
+//
+// One account; no access control beyond "a valid token of this account"
+// (a wrong account_id is 403). No locking, API key expiry, service ID
+// groups, trusted profiles, access groups, policy templates, v2 policies
+// or custom roles. Deleting a service ID does not delete its policies.
+// Error codes other than BXNIM0415E and policy_conflict_error are
+// plausible, not copied from IAM. Lists are immediately consistent, which
+// real IAM does not promise.
+package iamtest
