@@ -52,8 +52,8 @@ type Server struct {
 	signKey   []byte
 
 	mu         sync.Mutex
-	seq        int // object ids
-	traceSeq   int // trace ids
+	seq        int          // object ids
+	traceSeq   int          // trace ids
 	serviceIDs []*serviceID // creation order
 	apiKeys    []*apiKey    // creation order
 	policies   []*policy    // creation order
