@@ -47,8 +47,10 @@ func TestEnsureServiceID(t *testing.T) {
 		{name: "similar names do not count", seed: []string{"cluster-abcd", "x-cluster-abc", "CLUSTER-ABC"},
 			want: iam.Created, wantNames: []string{"cluster-abcd", "x-cluster-abc", "CLUSTER-ABC", "cluster-abc"}, wantCreates: 1},
 		{name: "ambiguous create (applied, answered 500) is not repeated",
-			fault:     func(s *iamtest.Server) { s.FailAfterApply(iamtest.OpCreateServiceID, 1, http.StatusInternalServerError) },
-			want:      iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
+			fault: func(s *iamtest.Server) {
+				s.FailAfterApply(iamtest.OpCreateServiceID, 1, http.StatusInternalServerError)
+			},
+			want: iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
 		{name: "ambiguous create (applied, answered 502), the re-list retried by the SDK",
 			fault: func(s *iamtest.Server) {
 				s.FailAfterApply(iamtest.OpCreateServiceID, 1, http.StatusBadGateway)
@@ -56,11 +58,11 @@ func TestEnsureServiceID(t *testing.T) {
 			},
 			want: iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
 		{name: "create failed without applying is retried",
-			fault:     func(s *iamtest.Server) { s.Fail(iamtest.OpCreateServiceID, 1, http.StatusInternalServerError) },
-			want:      iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
+			fault: func(s *iamtest.Server) { s.Fail(iamtest.OpCreateServiceID, 1, http.StatusInternalServerError) },
+			want:  iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
 		{name: "create rate limited is retried after Retry-After",
-			fault:     func(s *iamtest.Server) { s.RateLimit(iamtest.OpCreateServiceID, 1, 0) },
-			want:      iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
+			fault: func(s *iamtest.Server) { s.RateLimit(iamtest.OpCreateServiceID, 1, 0) },
+			want:  iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
