@@ -74,7 +74,3 @@ func ctx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
-
-func iamAccess(role, region, ns string) iam.Access {
-	return iam.Access{Role: role, Region: region, Namespace: ns}
-}

@@ -56,7 +56,8 @@ func TestSecretZero(t *testing.T) {
 	if !s.IsZero() || s.String() != "" || s.Reveal() != "" {
 		t.Errorf("zero Secret: IsZero=%v String=%q Reveal=%q", s.IsZero(), s.String(), s.Reveal())
 	}
-	if iam.NewSecret("a") != iam.NewSecret("a") {
+	a, b := iam.NewSecret("a"), iam.NewSecret("a")
+	if a != b {
 		t.Error("equal secrets compare unequal")
 	}
 }
