@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -206,5 +208,38 @@ func TestGetListDeleteServiceID(t *testing.T) {
 		if k.IAMID == sid.IAMID {
 			t.Errorf("key %s of the deleted service ID survived", k.ID)
 		}
+	}
+}
+
+// dropFirstAnswer forwards every request but loses the answer to the first
+// service ID create: the server applied it, the client saw a transport error.
+type dropFirstAnswer struct {
+	mu      sync.Mutex
+	dropped bool
+}
+
+func (d *dropFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil && !d.dropped && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/serviceids") {
+		d.dropped = true
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
+}
+
+func TestEnsureServiceIDTransportErrorAfterApply(t *testing.T) {
+	f := newFixture(t, func(o *iam.Options) { o.HTTPClient = &http.Client{Transport: &dropFirstAnswer{}} })
+	sid, res, err := f.client.EnsureServiceID(ctx(t), "cluster-abc", "")
+	if err != nil || res != iam.Created {
+		t.Fatalf("EnsureServiceID = %v %v", res, err)
+	}
+	if got := names(t, f.srv); len(got) != 1 || sid.ID != f.srv.ServiceIDs()[0].ID {
+		t.Errorf("service IDs = %v, want exactly the one returned", got)
+	}
+	if n := count(f.srv, iamtest.OpCreateServiceID); n != 1 {
+		t.Errorf("create requests = %d, want 1", n)
 	}
 }
