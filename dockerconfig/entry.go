@@ -121,33 +121,40 @@ func (e *Entry) check(server string) []error {
 	return errs
 }
 
-// effectiveAuth is the "auth" value Marshal would write for a re-encoded
-// entry (and the canonical form used by Equal).
-func (e *Entry) effectiveAuth() string {
+// effective returns the credential an entry stands for and the "auth" a
+// re-encoded entry carries: from Username and Password when either is set,
+// otherwise decoded from Auth.
+func (e *Entry) effective() (user, pass, auth string) {
 	if e.hasUserPass() {
-		return base64.StdEncoding.EncodeToString([]byte(e.Username + ":" + e.Password))
+		return e.Username, e.Password, authFor(e.Username, e.Password)
 	}
 	if e.Auth == "" {
-		return ""
+		return "", "", ""
 	}
 	u, p, _, err := decodeAuth(nil, []byte(e.Auth))
 	if err != nil {
-		return e.Auth
+		return "", "", e.Auth
 	}
-	return base64.StdEncoding.EncodeToString([]byte(string(u) + ":" + string(p)))
+	return string(u), string(p), authFor(string(u), string(p))
 }
 
-// Equal reports whether e and o mean the same credential: equal Username,
-// Password, Email, IdentityToken and RegistryToken, the same effective
-// "auth" (padding and derivation normalised), and semantically equal
-// unknown keys. It ignores how the entry was spelled in its document.
+func (e *Entry) effectiveAuth() string {
+	_, _, a := e.effective()
+	return a
+}
+
+// Equal reports whether e and o mean the same credential: the same
+// effective username, password and "auth" (an Auth-only entry stands for
+// the user and password it encodes; padding is normalised), equal Email,
+// IdentityToken and RegistryToken, and semantically equal unknown keys. It
+// ignores how the entry was spelled in its document.
 func (e Entry) Equal(o Entry) bool {
-	return e.Username == o.Username &&
-		e.Password == o.Password &&
+	eu, ep, ea := e.effective()
+	ou, op, oa := o.effective()
+	return eu == ou && ep == op && ea == oa &&
 		e.Email == o.Email &&
 		e.IdentityToken == o.IdentityToken &&
 		e.RegistryToken == o.RegistryToken &&
-		e.effectiveAuth() == o.effectiveAuth() &&
 		rawMapsEqual(e.extra, o.extra)
 }
 
