@@ -1,0 +1,287 @@
+package registry_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/registry"
+)
+
+func TestRegionsTable(t *testing.T) {
+	want := map[string][2]string{
+		"global":   {"icr.io", "private.icr.io"},
+		"us-south": {"us.icr.io", "private.us.icr.io"},
+		"eu-gb":    {"uk.icr.io", "private.uk.icr.io"},
+		"eu-de":    {"de.icr.io", "private.de.icr.io"},
+		"au-syd":   {"au.icr.io", "private.au.icr.io"},
+		"jp-tok":   {"jp.icr.io", "private.jp.icr.io"},
+		"jp-osa":   {"jp2.icr.io", "private.jp2.icr.io"},
+		"ca-tor":   {"ca.icr.io", "private.ca.icr.io"},
+		"ca-mon":   {"ca2.icr.io", "private.ca2.icr.io"},
+		"br-sao":   {"br.icr.io", "private.br.icr.io"},
+		"eu-es":    {"es.icr.io", "private.es.icr.io"},
+		"in-che":   {"in.icr.io", "private.in.icr.io"},
+		"in-mum":   {"in2.icr.io", "private.in2.icr.io"},
+		"eu-fr2":   {"fr2.icr.io", "private.fr2.icr.io"},
+	}
+	got := map[string][2]string{}
+	for _, r := range registry.Regions() {
+		got[r.Name] = [2]string{r.Domain, r.PrivateDomain}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Regions() (-want +got):\n%s", diff)
+	}
+	if first := registry.Regions()[0].Name; first != registry.GlobalRegion {
+		t.Errorf("first region = %q, want global", first)
+	}
+}
+
+func TestRegionsReturnsACopy(t *testing.T) {
+	r := registry.Regions()
+	r[1].Domain = "changed.example"
+	r[2].Aliases[0] = "changed"
+	if d, _ := registry.DomainForRegion("us-south", false); d != "us.icr.io" {
+		t.Errorf("DomainForRegion after changing a copy = %q", d)
+	}
+	if _, ok := registry.LookupRegion("uk-south"); !ok {
+		t.Error("alias uk-south lost after changing a copy")
+	}
+}
+
+func TestLookupRegion(t *testing.T) {
+	tests := []struct {
+		in       string
+		wantName string
+		wantOK   bool
+	}{
+		{"us-south", "us-south", true},
+		{"US-South", "us-south", true},
+		{" eu-gb ", "eu-gb", true},
+		{"uk-south", "eu-gb", true},
+		{"ap-north", "jp-tok", true},
+		{"ap-south", "au-syd", true},
+		{"eu-central", "eu-de", true},
+		{"global", "global", true},
+		{"mars-1", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			r, ok := registry.LookupRegion(tt.in)
+			if ok != tt.wantOK || r.Name != tt.wantName {
+				t.Errorf("LookupRegion(%q) = %q, %v; want %q, %v", tt.in, r.Name, ok, tt.wantName, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestRegionForDomain(t *testing.T) {
+	tests := map[string]string{
+		"us.icr.io":                  "us-south",
+		"private.de.icr.io":          "eu-de",
+		"icr.io":                     "global",
+		"registry.ng.bluemix.net":    "us-south",
+		"registry.eu-gb.bluemix.net": "eu-gb",
+		"in2.icr.io":                 "in-mum",
+	}
+	for domain, want := range tests {
+		r, ok := registry.RegionForDomain(domain)
+		if !ok || r.Name != want {
+			t.Errorf("RegionForDomain(%q) = %q, %v; want %q", domain, r.Name, ok, want)
+		}
+	}
+	if _, ok := registry.RegionForDomain("cp.icr.io"); ok {
+		t.Error("cp.icr.io is the entitled registry, not a region")
+	}
+}
+
+func TestDomainForRegion(t *testing.T) {
+	if got, err := registry.DomainForRegion("jp-osa", false); err != nil || got != "jp2.icr.io" {
+		t.Errorf("DomainForRegion(jp-osa) = %q, %v", got, err)
+	}
+	if got, err := registry.DomainForRegion("uk-south", true); err != nil || got != "private.uk.icr.io" {
+		t.Errorf("DomainForRegion(uk-south, private) = %q, %v", got, err)
+	}
+	_, err := registry.DomainForRegion("mars-1", false)
+	if !errors.Is(err, registry.ErrUnknownRegion) || !strings.Contains(err.Error(), "mars-1") {
+		t.Errorf("DomainForRegion(mars-1) error = %v, want ErrUnknownRegion naming the region", err)
+	}
+}
+
+func TestDomains(t *testing.T) {
+	tests := []struct {
+		name string
+		opts registry.DomainOptions
+		want []string
+	}{
+		{
+			name: "regions public",
+			opts: registry.DomainOptions{Regions: []string{"us-south", "uk-south", "us-south"}, Endpoints: registry.PublicEndpoints},
+			want: []string{"us.icr.io", "uk.icr.io"},
+		},
+		{
+			name: "regions private",
+			opts: registry.DomainOptions{Regions: []string{"eu-de"}, Endpoints: registry.PrivateEndpoints},
+			want: []string{"private.de.icr.io"},
+		},
+		{
+			name: "global both",
+			opts: registry.DomainOptions{Regions: []string{"global"}},
+			want: []string{"icr.io", "private.icr.io"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := registry.Domains(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Domains (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	all, err := registry.Domains(registry.DomainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2*len(registry.Regions()) {
+		t.Errorf("Domains({}) has %d domains, want %d (every public and private)", len(all), 2*len(registry.Regions()))
+	}
+	for _, d := range all {
+		if strings.Contains(d, "bluemix") {
+			t.Errorf("Domains({}) returned retired domain %q", d)
+		}
+	}
+	noGlobal, _ := registry.Domains(registry.DomainOptions{ExcludeGlobal: true})
+	for _, d := range noGlobal {
+		if d == "icr.io" || d == "private.icr.io" {
+			t.Errorf("ExcludeGlobal returned %q", d)
+		}
+	}
+
+	_, err = registry.Domains(registry.DomainOptions{Regions: []string{"mars-1", "us-south", "venus-2"}})
+	if !errors.Is(err, registry.ErrUnknownRegion) {
+		t.Fatalf("unknown regions: err = %v", err)
+	}
+	for _, name := range []string{"mars-1", "venus-2"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %q", err, name)
+		}
+	}
+}
+
+const sentinelKey = "SENTINEL-api-key-0123456789"
+
+func TestICRConfig(t *testing.T) {
+	cfg, err := registry.ICRConfig(sentinelKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := registry.Domains(registry.DomainOptions{})
+	if diff := cmp.Diff(sortedCopy(all), cfg.Servers()); diff != "" {
+		t.Errorf("servers (-want +got):\n%s", diff)
+	}
+	for _, s := range cfg.Servers() {
+		e, _ := cfg.Get(s)
+		if e.Username != registry.APIKeyUsername || e.Password != sentinelKey {
+			t.Errorf("%s: username %q, password set %v", s, e.Username, e.Password == sentinelKey)
+		}
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(verb, cfg); strings.Contains(out, sentinelKey) {
+			t.Errorf("Sprintf(%q, cfg) prints the API key", verb)
+		}
+	}
+
+	one, err := registry.ICRConfig(sentinelKey, []string{"de.icr.io"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"de.icr.io"}, one.Servers()); diff != "" {
+		t.Errorf("one domain (-want +got):\n%s", diff)
+	}
+	b, err := one.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := dockerconfig.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := back.Get("de.icr.io"); e.Password != sentinelKey || e.Username != "iamapikey" {
+		t.Error("marshalled document does not round-trip the credential")
+	}
+}
+
+func TestICRConfigBadInput(t *testing.T) {
+	_, err := registry.ICRConfig("  ", []string{"us.icr.io", "bad domain"})
+	if !errors.Is(err, registry.ErrEmptyCredential) {
+		t.Errorf("empty key: err = %v, want ErrEmptyCredential", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "registry domain") {
+		t.Errorf("bad domain not reported together with the empty key: %v", err)
+	}
+	_, err = registry.ICRConfig(sentinelKey, []string{"ftp://us.icr.io"})
+	if err == nil {
+		t.Fatal("ftp scheme accepted")
+	}
+	if strings.Contains(err.Error(), sentinelKey) {
+		t.Error("error contains the API key")
+	}
+}
+
+func TestEntitledConfig(t *testing.T) {
+	cfg, err := registry.EntitledConfig(sentinelKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := cfg.Get("cp.icr.io")
+	if !ok || e.Username != "cp" || e.Password != sentinelKey {
+		t.Errorf("cp.icr.io entry: ok=%v username=%q", ok, e.Username)
+	}
+	if _, err := registry.EntitledConfig(""); !errors.Is(err, registry.ErrEmptyCredential) {
+		t.Errorf("empty entitlement key: err = %v", err)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+func ExampleDomains() {
+	domains, err := registry.Domains(registry.DomainOptions{
+		Regions:   []string{"us-south", "uk-south"},
+		Endpoints: registry.PublicEndpoints,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(domains)
+	// Output: [us.icr.io uk.icr.io]
+}
+
+func ExampleICRConfig() {
+	cfg, err := registry.ICRConfig("an-api-key", []string{"us.icr.io", "private.us.icr.io"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, server := range cfg.Servers() {
+		e, _ := cfg.Get(server)
+		fmt.Println(server, e.Username)
+	}
+	// Output:
+	// private.us.icr.io iamapikey
+	// us.icr.io iamapikey
+}
