@@ -1,0 +1,82 @@
+// Package pullsecret manages Kubernetes image pull secrets: it creates them,
+// copies them to many namespaces, attaches them to service accounts, merges
+// the OpenShift global pull secret, derives internal-registry credentials,
+// and audits what service accounts reference. It replaces the guide's
+// `oc create secret docker-registry`, `oc get secret -o yaml | sed | oc
+// create -f -`, `oc patch serviceaccount`, `oc secrets link`, the
+// `default-dockercfg-*` decode/re-key steps and the `jq` merge of
+// openshift-config/pull-secret. Credential documents are handled by package
+// dockerconfig; this package does the Kubernetes I/O.
+//
+// # Conventions
+//
+// Every function takes a context and a kubernetes.Interface first (a
+// fake.Clientset in tests), validates all of its input before the first API
+// call and reports every problem at once (errors.Join of *InvalidError,
+// matching ErrInvalidInput). Errors name the object ("copy secret
+// default/all-icr-io to team-a: ...") and wrap the API error with %w, so
+// apierrors.IsNotFound/IsForbidden/IsConflict still work; missing objects
+// are *NotFoundError (errors.Is(err, ErrNotFound)). Secret data never
+// appears in errors, Results, Findings or logs.
+//
+// Each write decision is a Result{Action, Reason} with Action one of
+// Created, Updated, Unchanged, Skipped, Deleted. Options (embedded in every
+// options struct) default as follows:
+//
+//   - DryRun false. When true, writes carry the API server's dryRun=All:
+//     admission and validation run, nothing is stored, and the Reason says
+//     "dry run". Reads are real; nothing is simulated on the client.
+//   - FieldManager "registrykit".
+//   - Logger nil: silent. Set an *slog.Logger to get one record per
+//     decision.
+//
+// # Defaults
+//
+//   - Copy and AttachToServiceAccounts write 8 namespaces at a time
+//     (Concurrency). The client's rate limiter bounds them too: client-go's
+//     default QPS 5 / Burst 10 turns 500 creates into about 100 s. Callers
+//     that copy to hundreds of namespaces should set rest.Config.QPS and
+//     Burst (100 and 200 are reasonable; API Priority and Fairness still
+//     protects the server).
+//   - Copy keeps the source's name unless CopyOptions.Name is set, and
+//     leaves a same-named secret it did not create alone (Skipped) unless
+//     CopyOptions.Overwrite.
+//   - Lists are paged 500 objects at a time.
+//   - MergeGlobal and RemoveFromGlobal require cloud.openshift.com, quay.io,
+//     registry.redhat.io and registry.connect.redhat.com (DefaultRequired).
+//   - InternalRegistrySecret uses service account "default" and writes
+//     "<sa>-registry-route".
+//   - AttachToServiceAccount does not wait for a missing service account
+//     unless AttachOptions.WaitForServiceAccount is set.
+//   - Link with a zero For links for mount, as `oc secrets link` does
+//     without --for.
+//
+// # Reads
+//
+// Copy does one GET of the source, one namespace List if Targets.Selector or
+// Targets.All is set, and one cluster-wide List of secrets with the field
+// selector metadata.name=<name> — not a GET per namespace. A rerun where
+// every copy is current writes nothing (AnnotationContentHash).
+// AttachToServiceAccounts lists the service accounts of that name the same
+// way. Both need cluster-wide list permission for that; without it they
+// fall back to writing first and reading only where needed.
+//
+// # Limits
+//
+//   - Nothing here contacts a registry: a well-formed but revoked credential
+//     is not detected, by Audit or anything else.
+//   - MergeGlobal changes the secret only. OpenShift 4's Machine Config
+//     Operator rolls it out to nodes (and may drain them); on some managed
+//     offerings (e.g. IBM Cloud classic workers) nodes must be reloaded or
+//     replaced. The Result's Reason says so; this package does neither.
+//   - InternalRegistrySecret copies a service-account token; OpenShift
+//     rotates it (4.16+), and the copy is not kept in sync.
+//   - Copy does not propagate later label or annotation changes of the
+//     source unless its data or type changes too, and it does not delete
+//     copies whose namespaces left the target set.
+//   - Link and AttachToServiceAccount do not check that the secret exists
+//     (the kubelet skips missing references; Audit reports them).
+//   - The fake clientset ignores field selectors and resourceVersion
+//     preconditions; the integration tests under test/integration/pullsecret
+//     exercise both on a real API server.
+package pullsecret

@@ -1,0 +1,178 @@
+package pullsecret
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+)
+
+// The OpenShift 4 global pull secret.
+const (
+	GlobalNamespace = "openshift-config"
+	GlobalName      = "pull-secret"
+)
+
+// DefaultRequired are the registries the global pull secret must keep unless
+// GlobalOptions say otherwise: without them OperatorHub, Insights and
+// release payload pulls break.
+var DefaultRequired = []string{"cloud.openshift.com", "quay.io", "registry.redhat.io", "registry.connect.redhat.com"}
+
+// nodeRolloutReason is appended to every write's Reason: this package only
+// changes the secret.
+const nodeRolloutReason = "; nodes use it only after the Machine Config Operator rolls it out " +
+	"(OpenShift 4) or after the workers are reloaded/replaced (e.g. `ibmcloud oc worker reload`); this library does neither"
+
+// GlobalOptions tune MergeGlobal and RemoveFromGlobal.
+type GlobalOptions struct {
+	// Required lists registries the result must still hold; nil means
+	// DefaultRequired. Use an empty non-nil slice to require none.
+	Required []string
+	// AllowMissingRequired writes even when a required registry would be
+	// missing.
+	AllowMissingRequired bool
+	Options
+}
+
+func (o GlobalOptions) required() []string {
+	if o.Required == nil {
+		return DefaultRequired
+	}
+	return o.Required
+}
+
+// MergeGlobal merges cfg into openshift-config/pull-secret with
+// dockerconfig.Merge: every registry in cfg replaces the entry for the same
+// registry whole; every other registry and unknown field is kept. The update
+// carries the resourceVersion that was read; on Conflict it re-reads and
+// re-merges, so a concurrent change is never lost. Nothing is written when
+// the merge changes nothing.
+//
+// It refuses, with a *MissingRequiredError, when the result would lack a
+// required registry (GlobalOptions.Required), and with an
+// *InvalidGlobalError when the existing secret cannot be parsed. A missing
+// secret is a *NotFoundError: this is not an OpenShift 4 cluster.
+func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconfig.Config, opts GlobalOptions) (Result, error) {
+	var p problems
+	p.config("config", cfg)
+	validateRequired(&p, opts)
+	wrap := func(err error) error {
+		return fmt.Errorf("merge into global pull secret %s/%s: %w", GlobalNamespace, GlobalName, err)
+	}
+	if err := p.err(); err != nil {
+		return Result{}, wrap(err)
+	}
+	res, err := updateGlobal(ctx, kube, opts, func(cur *dockerconfig.Config) (*dockerconfig.Config, string) {
+		return dockerconfig.Merge(cur, cfg), "merged " + strings.Join(cfg.Servers(), ", ")
+	})
+	if err != nil {
+		return res, wrap(err)
+	}
+	return res, nil
+}
+
+// RemoveFromGlobal removes the entries for servers (matched as
+// dockerconfig.Config.Remove does) from openshift-config/pull-secret, with
+// the same guarantees and refusals as MergeGlobal. Servers that are not
+// there are ignored; if none is there, the result is Unchanged.
+func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []string, opts GlobalOptions) (Result, error) {
+	var p problems
+	if len(servers) == 0 {
+		p.add("servers", "", "must not be empty")
+	}
+	for _, s := range servers {
+		if _, err := dockerconfig.NormalizeServer(s); err != nil {
+			p = append(p, &InvalidError{Field: "server", Value: s, Problem: err.Error(), Err: err})
+		}
+	}
+	validateRequired(&p, opts)
+	wrap := func(err error) error {
+		return fmt.Errorf("remove %s from global pull secret %s/%s: %w", strings.Join(servers, ", "), GlobalNamespace, GlobalName, err)
+	}
+	if err := p.err(); err != nil {
+		return Result{}, wrap(err)
+	}
+	res, err := updateGlobal(ctx, kube, opts, func(cur *dockerconfig.Config) (*dockerconfig.Config, string) {
+		next := cur.Clone()
+		var removed []string
+		for _, s := range servers {
+			if next.Remove(s) {
+				removed = append(removed, s)
+			}
+		}
+		return next, "removed " + strings.Join(removed, ", ")
+	})
+	if err != nil {
+		return res, wrap(err)
+	}
+	return res, nil
+}
+
+func validateRequired(p *problems, opts GlobalOptions) {
+	for _, r := range opts.Required {
+		if _, err := dockerconfig.NormalizeServer(r); err != nil {
+			*p = append(*p, &InvalidError{Field: "GlobalOptions.Required", Value: r, Problem: err.Error(), Err: err})
+		}
+	}
+}
+
+// updateGlobal is the read-change-update loop shared by MergeGlobal and
+// RemoveFromGlobal. change must not modify its argument.
+func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOptions, change func(*dockerconfig.Config) (*dockerconfig.Config, string)) (Result, error) {
+	secrets := kube.CoreV1().Secrets(GlobalNamespace)
+	attrs := []any{slog.String("secret", GlobalNamespace+"/"+GlobalName)}
+	var res Result
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sec, err := secrets.Get(ctx, GlobalName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return &NotFoundError{Kind: "secret", Namespace: GlobalNamespace, Name: GlobalName, Err: err}
+		}
+		if err != nil {
+			return err
+		}
+		if sec.Type != corev1.SecretTypeDockerConfigJson {
+			return &InvalidGlobalError{Namespace: GlobalNamespace, Name: GlobalName,
+				Err: fmt.Errorf("%w: type %q, want %q", ErrWrongType, sec.Type, corev1.SecretTypeDockerConfigJson)}
+		}
+		cur, err := dockerconfig.Parse(sec.Data[corev1.DockerConfigJsonKey])
+		if err != nil {
+			return &InvalidGlobalError{Namespace: GlobalNamespace, Name: GlobalName, Err: err}
+		}
+		next, what := change(cur)
+		if dockerconfig.Equal(cur, next) {
+			res = opts.result(ctx, Unchanged, "already up to date", attrs...)
+			return nil
+		}
+		if !opts.AllowMissingRequired {
+			var missing []string
+			for _, r := range opts.required() {
+				if _, ok := next.Get(r); !ok {
+					missing = append(missing, r)
+				}
+			}
+			if len(missing) > 0 {
+				return &MissingRequiredError{Registries: missing}
+			}
+		}
+		data, err := next.Marshal()
+		if err != nil {
+			return err
+		}
+		sec = sec.DeepCopy()
+		sec.Data[corev1.DockerConfigJsonKey] = data // sec carries the resourceVersion it was read at
+		if _, err := secrets.Update(ctx, sec, opts.updateOptions()); err != nil {
+			return err
+		}
+		res = opts.result(ctx, Updated, what+nodeRolloutReason, attrs...)
+		return nil
+	})
+	return res, err
+}

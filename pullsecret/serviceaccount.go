@@ -1,0 +1,257 @@
+package pullsecret
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// For says which lists of a service account Link adds a secret to, the way
+// `oc secrets link --for=pull,mount` does. The zero value means Mount, as
+// `oc secrets link` without --for.
+type For struct {
+	// Pull adds the secret to imagePullSecrets: the kubelet uses it to pull
+	// the images of pods that run as the service account.
+	Pull bool
+	// Mount adds the secret to secrets: pods may mount it, and OpenShift
+	// builds use it (e.g. to push).
+	Mount bool
+}
+
+func (f For) String() string {
+	var s []string
+	if f.Pull {
+		s = append(s, "pull")
+	}
+	if f.Mount {
+		s = append(s, "mount")
+	}
+	return strings.Join(s, ",")
+}
+
+// AttachOptions tune AttachToServiceAccount.
+type AttachOptions struct {
+	// WaitForServiceAccount, if positive, waits up to this long for a
+	// missing service account to appear (OpenShift creates "default",
+	// "builder" and "deployer" shortly after the project). Zero fails at
+	// once with a NotFoundError. ctx bounds the wait too.
+	WaitForServiceAccount time.Duration
+	Options
+}
+
+// ManyOptions tune AttachToServiceAccounts.
+type ManyOptions struct {
+	// Concurrency bounds the writes in flight; zero means 8.
+	Concurrency int
+	AttachOptions
+}
+
+// AttachToServiceAccount adds secret to the imagePullSecrets of service
+// account namespace/serviceAccount once — what the guide does with `oc patch
+// serviceaccount default -p '{"imagePullSecrets": [...]}'`, without replacing
+// the list. It is Link with For{Pull: true}.
+func AttachToServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, opts AttachOptions) (Result, error) {
+	return link(ctx, kube, namespace, serviceAccount, secret, For{Pull: true}, opts, nil)
+}
+
+// Link adds secret to the lists of service account namespace/serviceAccount
+// that f names, each at most once, like `oc secrets link`. Other entries
+// are never touched: the account is read, changed and updated with the
+// resourceVersion it was read at, and a Conflict (another writer got there
+// first) re-reads and re-applies the change (client-go
+// retry.RetryOnConflict). The lists have no merge strategy, so a patch
+// would replace them; Link never patches.
+//
+// Link does not check that the secret exists (the kubelet skips missing
+// references; Audit reports them).
+func Link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts Options) (Result, error) {
+	return link(ctx, kube, namespace, serviceAccount, secret, f, AttachOptions{Options: opts}, nil)
+}
+
+func validateLink(p *problems, namespace, serviceAccount, secret string, wait time.Duration) {
+	p.namespace("namespace", namespace)
+	p.objectName("service account name", serviceAccount)
+	p.objectName("secret name", secret)
+	if wait < 0 {
+		p.add("WaitForServiceAccount", wait.String(), "must not be negative")
+	}
+}
+
+// link is Link with an optional first copy of the service account (from a
+// List) that saves the first GET.
+func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts AttachOptions, first *corev1.ServiceAccount) (Result, error) {
+	if !f.Pull && !f.Mount {
+		f.Mount = true
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("link secret %s to serviceaccount %s/%s for %s: %w", secret, namespace, serviceAccount, f, err)
+	}
+	var p problems
+	validateLink(&p, namespace, serviceAccount, secret, opts.WaitForServiceAccount)
+	if err := p.err(); err != nil {
+		return Result{}, wrap(err)
+	}
+	sas := kube.CoreV1().ServiceAccounts(namespace)
+	attrs := []any{slog.String("serviceaccount", namespace+"/"+serviceAccount), slog.String("secret", secret)}
+	cur := first
+	var res Result
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if cur == nil {
+			got, err := getServiceAccount(ctx, kube, namespace, serviceAccount, opts.WaitForServiceAccount)
+			if err != nil {
+				return err
+			}
+			cur = got
+		}
+		sa := cur.DeepCopy()
+		cur = nil // a retry re-reads
+		var added []string
+		if f.Pull && !hasLocalRef(sa.ImagePullSecrets, secret) {
+			sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
+			added = append(added, "imagePullSecrets")
+		}
+		if f.Mount && !hasObjectRef(sa.Secrets, secret) {
+			sa.Secrets = append(sa.Secrets, corev1.ObjectReference{Name: secret})
+			added = append(added, "secrets")
+		}
+		if len(added) == 0 {
+			res = opts.result(ctx, Unchanged, "already linked for "+f.String(), attrs...)
+			return nil
+		}
+		if _, err := sas.Update(ctx, sa, opts.updateOptions()); err != nil {
+			return err
+		}
+		res = opts.result(ctx, Updated, "added to "+strings.Join(added, " and "), attrs...)
+		return nil
+	})
+	if err != nil {
+		return Result{}, wrap(err)
+	}
+	return res, nil
+}
+
+// getServiceAccount reads a service account, waiting up to wait for it to
+// appear. The wait polls with a GET every half second (1 s after 10 s),
+// bounded by ctx and wait.
+func getServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, name string, wt time.Duration) (*corev1.ServiceAccount, error) {
+	sas := kube.CoreV1().ServiceAccounts(namespace)
+	sa, err := sas.Get(ctx, name, metav1.GetOptions{})
+	if err == nil {
+		return sa, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if wt <= 0 {
+		return nil, &NotFoundError{Kind: "serviceaccount", Namespace: namespace, Name: name, Err: err}
+	}
+	lastErr := err
+	start := time.Now()
+	perr := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, wt, false, func(ctx context.Context) (bool, error) {
+		got, err := sas.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			sa = got
+			return true, nil
+		case apierrors.IsNotFound(err):
+			lastErr = err
+			return false, nil
+		default:
+			return false, err
+		}
+	})
+	if perr == nil {
+		return sa, nil
+	}
+	if wait.Interrupted(perr) {
+		// Both the wait's timeout and ctx's end land here; keep both errors
+		// visible to errors.Is (context.Canceled, ErrNotFound).
+		return nil, fmt.Errorf("waited %s: %w (%w)", time.Since(start).Round(time.Millisecond),
+			&NotFoundError{Kind: "serviceaccount", Namespace: namespace, Name: name, Err: lastErr}, perr)
+	}
+	return nil, perr
+}
+
+func hasLocalRef(refs []corev1.LocalObjectReference, name string) bool {
+	for _, r := range refs {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasObjectRef(refs []corev1.ObjectReference, name string) bool {
+	for _, r := range refs {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// AttachToServiceAccounts attaches secret (imagePullSecrets) to the service
+// account serviceAccount in every target namespace. It reads the accounts
+// with one cluster-wide paged List (field selector metadata.name), writes
+// only where the secret is not attached yet, with bounded concurrency, and
+// falls back to per-namespace GETs where the List is forbidden or the
+// account is missing from it (then opts.WaitForServiceAccount applies).
+// The returned error is Report.Err() unless it failed before any write.
+func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, serviceAccount, secret string, to Targets, opts ManyOptions) (Report, error) {
+	var p problems
+	p.objectName("service account name", serviceAccount)
+	p.objectName("secret name", secret)
+	if opts.WaitForServiceAccount < 0 {
+		p.add("WaitForServiceAccount", opts.WaitForServiceAccount.String(), "must not be negative")
+	}
+	if opts.Concurrency < 0 {
+		p.add("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
+	}
+	to.validate(&p)
+	wrap := func(err error) error {
+		return fmt.Errorf("attach secret %s to serviceaccount %s: %w", secret, serviceAccount, err)
+	}
+	if err := p.err(); err != nil {
+		return Report{}, wrap(err)
+	}
+	targets, err := to.resolve(ctx, kube)
+	if err != nil {
+		return Report{}, wrap(err)
+	}
+	list, err := listServiceAccounts(ctx, kube, metav1.NamespaceAll, nameSelector(serviceAccount))
+	if err != nil && !apierrors.IsForbidden(err) {
+		return Report{}, wrap(fmt.Errorf("list service accounts: %w", err))
+	}
+	byNS := map[string]*corev1.ServiceAccount{}
+	for i := range list {
+		if list[i].Name == serviceAccount {
+			byNS[list[i].Namespace] = &list[i]
+		}
+	}
+	rep := Report{Outcomes: make([]Outcome, len(targets))}
+	forEach(ctx, len(targets), opts.Concurrency, func(ctx context.Context, i int) {
+		tg := targets[i]
+		o := Outcome{Namespace: tg.namespace}
+		switch {
+		case ctx.Err() != nil:
+			o.Err = wrap(fmt.Errorf("in %s: %w", tg.namespace, ctx.Err()))
+		case tg.skipReason != "":
+			o.Result = opts.result(ctx, Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
+		case tg.missing:
+			o.Err = wrap(&NotFoundError{Kind: "namespace", Name: tg.namespace})
+		default:
+			o.Result, o.Err = link(ctx, kube, tg.namespace, serviceAccount, secret, For{Pull: true}, opts.AttachOptions, byNS[tg.namespace])
+		}
+		rep.Outcomes[i] = o
+	})
+	return rep, rep.Err()
+}

@@ -1,0 +1,181 @@
+package pullsecret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+)
+
+// DefaultConcurrency is the number of namespaces written in parallel when
+// CopyOptions.Concurrency or ManyOptions.Concurrency is zero.
+const DefaultConcurrency = 8
+
+// Targets selects namespaces. The set is the union of Namespaces, the
+// namespaces matching Selector, and every namespace if All is set. At least
+// one must be given. Namespaces are listed (once, paged) only when Selector
+// or All is set.
+type Targets struct {
+	// Namespaces names target namespaces explicitly. A missing one is
+	// reported as a per-namespace error.
+	Namespaces []string
+	// Selector, if non-nil, adds the namespaces whose labels match it
+	// (labels.Parse("team=a") builds one).
+	Selector labels.Selector
+	// All adds every namespace.
+	All bool
+}
+
+func (t Targets) validate(p *problems) {
+	if len(t.Namespaces) == 0 && t.Selector == nil && !t.All {
+		*p = append(*p, fmt.Errorf("%w: give Targets.Namespaces, Targets.Selector or Targets.All", ErrNoTargets))
+	}
+	for _, ns := range t.Namespaces {
+		p.namespace("target namespace", ns)
+	}
+}
+
+// target is one resolved namespace.
+type target struct {
+	namespace  string
+	skipReason string // non-empty: do not write, report Skipped
+	missing    bool   // known not to exist
+}
+
+// resolve turns Targets into a sorted, de-duplicated namespace list. It lists
+// namespaces once when Selector or All is set; namespaces that are
+// terminating are marked to be skipped.
+func (t Targets) resolve(ctx context.Context, kube kubernetes.Interface) ([]target, error) {
+	set := map[string]*target{}
+	for _, ns := range t.Namespaces {
+		set[ns] = &target{namespace: ns}
+	}
+	if t.Selector != nil || t.All {
+		sel := ""
+		if !t.All && !t.Selector.Empty() {
+			sel = t.Selector.String()
+		}
+		list, err := listNamespaces(ctx, kube, sel)
+		if err != nil {
+			return nil, fmt.Errorf("list namespaces: %w", err)
+		}
+		listed := map[string]bool{}
+		for i := range list {
+			ns := &list[i]
+			listed[ns.Name] = true
+			tg := &target{namespace: ns.Name}
+			if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+				tg.skipReason = "namespace is terminating"
+			}
+			set[ns.Name] = tg
+		}
+		if t.All || sel == "" {
+			// The list was complete: an explicit name not in it is missing.
+			for _, tg := range set {
+				if !listed[tg.namespace] {
+					tg.missing = true
+				}
+			}
+		}
+	}
+	if len(set) == 0 {
+		return nil, fmt.Errorf("%w: selector %q matched no namespace", ErrNoTargets, t.Selector)
+	}
+	out := make([]target, 0, len(set))
+	for _, tg := range set {
+		out = append(out, *tg)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].namespace < out[j].namespace })
+	return out, nil
+}
+
+// Outcome is what happened in one namespace.
+type Outcome struct {
+	Namespace string
+	Result    Result
+	// Err is non-nil when the namespace failed; it names the object and
+	// wraps the API error (apierrors.IsForbidden etc. work on it).
+	Err error
+}
+
+// Report holds one Outcome per target namespace, sorted by namespace.
+type Report struct {
+	Outcomes []Outcome
+}
+
+// Counts returns how many namespaces ended with each action. Failed
+// namespaces are counted under the key "failed".
+func (r Report) Counts() map[Action]int {
+	c := map[Action]int{}
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			c["failed"]++
+			continue
+		}
+		c[o.Result.Action]++
+	}
+	return c
+}
+
+// Failed returns the outcomes that carry an error.
+func (r Report) Failed() []Outcome {
+	var f []Outcome
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			f = append(f, o)
+		}
+	}
+	return f
+}
+
+// Err joins the errors of every failed namespace, or returns nil.
+func (r Report) Err() error {
+	var errs []error
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			errs = append(errs, o.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// String summarises the counts, e.g. "created=3 unchanged=497".
+func (r Report) String() string {
+	c := r.Counts()
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c[Action(k)]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// forEach runs fn for every index in [0,n) with at most concurrency calls
+// in flight. Once ctx is done, the remaining indexes get ctx's error through
+// fn's caller (fn is still called so that it can record the outcome).
+func forEach(ctx context.Context, n, concurrency int, fn func(ctx context.Context, i int)) {
+	if concurrency <= 0 {
+		concurrency = DefaultConcurrency
+	}
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(ctx, i)
+		}()
+	}
+	wg.Wait()
+}
