@@ -1,0 +1,472 @@
+package pullsecret
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+)
+
+var src = types.NamespacedName{Namespace: "default", Name: "all-icr-io"}
+
+// sourceSecret is the guide's all-icr-io secret in "default", with every
+// kind of server-set metadata, and data that contains the word "default"
+// (the route host and the password) — what `sed s/default/<ns>/g` breaks.
+func sourceSecret(t *testing.T) *corev1.Secret {
+	t.Helper()
+	c := &dockerconfig.Config{}
+	c.Set("us.icr.io", dockerconfig.Entry{Username: "iamapikey", Password: testPassword})
+	c.Set("default-route-openshift-image-registry.apps.example.com", dockerconfig.Entry{Username: "default", Password: testPassword})
+	ctrl := true
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "all-icr-io", Namespace: "default",
+			UID: "8d5f-uid", ResourceVersion: "4711", Generation: 3,
+			CreationTimestamp: metav1.NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)),
+			Labels:            map[string]string{"app": "icr"},
+			Annotations: map[string]string{
+				"note":      "from default",
+				lastApplied: `{"data":{".dockerconfigjson":"..."},"metadata":{"namespace":"default"}}`,
+			},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate}},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "owner", UID: "o-uid", Controller: &ctrl}},
+			Finalizers:      []string{"example.com/keep"},
+		},
+		Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: marshal(t, c)},
+	}
+}
+
+func getSecret(t *testing.T, kube *fake.Clientset, ns, name string) *corev1.Secret {
+	t.Helper()
+	s, err := kube.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get %s/%s: %v", ns, name, err)
+	}
+	return s
+}
+
+func outcomes(r Report) map[string]Action {
+	m := map[string]Action{}
+	for _, o := range r.Outcomes {
+		a := o.Result.Action
+		if o.Err != nil {
+			a = "error"
+		}
+		m[o.Namespace] = a
+	}
+	return m
+}
+
+func TestCopyCreatesFaithfulCopies(t *testing.T) {
+	ctx := context.Background()
+	s := sourceSecret(t)
+	kube := fake.NewClientset(s)
+	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{})
+	if err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if diff := cmp.Diff(map[string]Action{"team-a": Created, "team-b": Created}, outcomes(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	got := getSecret(t, kube, "team-a", "all-icr-io")
+	if !bytes.Equal(got.Data[corev1.DockerConfigJsonKey], s.Data[corev1.DockerConfigJsonKey]) {
+		t.Errorf("data not byte-identical:\n got %s\nwant %s", got.Data[corev1.DockerConfigJsonKey], s.Data[corev1.DockerConfigJsonKey])
+	}
+	if !bytes.Contains(got.Data[corev1.DockerConfigJsonKey], []byte("default-route")) {
+		t.Errorf("data lost the word default: %s", got.Data[corev1.DockerConfigJsonKey])
+	}
+	want := metav1.ObjectMeta{
+		Name: "all-icr-io", Namespace: "team-a",
+		Labels: map[string]string{"app": "icr"},
+		Annotations: map[string]string{
+			"note":                "from default", // metadata values are not rewritten either
+			AnnotationCopiedFrom:  "default/all-icr-io",
+			AnnotationContentHash: contentHash(s),
+		},
+	}
+	// What we sent: no server-set metadata at all (the fake server adds
+	// its own resourceVersion and managedFields to the stored object).
+	var sent *corev1.Secret
+	for _, a := range kube.Actions() {
+		if c, ok := a.(k8stesting.CreateActionImpl); ok && c.GetNamespace() == "team-a" {
+			sent = c.GetObject().(*corev1.Secret)
+		}
+	}
+	if diff := cmp.Diff(want, sent.ObjectMeta); diff != "" {
+		t.Errorf("metadata (-want +got):\n%s", diff)
+	}
+	if got.Type != corev1.SecretTypeDockerConfigJson {
+		t.Errorf("type = %q", got.Type)
+	}
+	// The source is untouched.
+	if diff := cmp.Diff(s, getSecret(t, kube, "default", "all-icr-io")); diff != "" {
+		t.Errorf("source changed (-want +got):\n%s", diff)
+	}
+	assertNoSecret(t, err, rep)
+}
+
+func TestCopyKeepsLegacyType(t *testing.T) {
+	legacy := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "old", Namespace: "default"},
+		Type:       corev1.SecretTypeDockercfg,
+		Data:       map[string][]byte{corev1.DockerConfigKey: []byte(`{"us.icr.io":{"auth":"dTpw"}}`)},
+	}
+	kube := fake.NewClientset(legacy)
+	if _, err := Copy(context.Background(), kube, types.NamespacedName{Namespace: "default", Name: "old"}, Targets{Namespaces: []string{"team-a"}}, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := getSecret(t, kube, "team-a", "old")
+	if got.Type != corev1.SecretTypeDockercfg || string(got.Data[corev1.DockerConfigKey]) != `{"us.icr.io":{"auth":"dTpw"}}` {
+		t.Errorf("got type %q data %q", got.Type, got.Data)
+	}
+}
+
+func TestCopyRerunReadsTwiceWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	objs := []runtime.Object{sourceSecret(t)}
+	var nss []string
+	for i := range 50 {
+		ns := fmt.Sprintf("team-%02d", i)
+		nss = append(nss, ns)
+		objs = append(objs, namespace(ns, map[string]string{"icr": "yes"}))
+	}
+	kube := fake.NewClientset(objs...)
+	sel := labels.SelectorFromSet(labels.Set{"icr": "yes"})
+	rep, err := Copy(ctx, kube, src, Targets{Selector: sel}, CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[Action]int{Created: 50}, rep.Counts()); diff != "" {
+		t.Errorf("first run counts (-want +got):\n%s", diff)
+	}
+	wantReads := []string{"get secrets default", "list namespaces ", "list secrets "}
+	if diff := cmp.Diff(wantReads, readActions(kube)); diff != "" {
+		t.Errorf("first run reads (-want +got):\n%s", diff)
+	}
+	// The existing copies are found through one cluster-wide list with a
+	// field selector on the name, the namespaces with the label selector.
+	for _, a := range kube.Actions() {
+		if l, ok := a.(k8stesting.ListActionImpl); ok {
+			switch l.GetResource().Resource {
+			case "secrets":
+				if got := l.GetListRestrictions().Fields.String(); got != "metadata.name=all-icr-io" {
+					t.Errorf("secret list field selector = %q", got)
+				}
+				if l.ListOptions.Limit != pageSize {
+					t.Errorf("secret list limit = %d, want %d", l.ListOptions.Limit, pageSize)
+				}
+			case "namespaces":
+				if got := l.GetListRestrictions().Labels.String(); got != "icr=yes" {
+					t.Errorf("namespace list label selector = %q", got)
+				}
+			}
+		}
+	}
+
+	kube.ClearActions()
+	rep, err = Copy(ctx, kube, src, Targets{Namespaces: nss}, CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[Action]int{Unchanged: 50}, rep.Counts()); diff != "" {
+		t.Errorf("rerun counts (-want +got):\n%s", diff)
+	}
+	if w := writeActions(kube); len(w) != 0 {
+		t.Errorf("rerun writes = %v, want none", w)
+	}
+	if diff := cmp.Diff([]string{"get secrets default", "list secrets "}, readActions(kube)); diff != "" {
+		t.Errorf("rerun reads (-want +got):\n%s", diff)
+	}
+}
+
+func TestCopyExistingTargets(t *testing.T) {
+	ctx := context.Background()
+	s := sourceSecret(t)
+	ours := func(mutate func(*corev1.Secret)) *corev1.Secret {
+		c := s.DeepCopy()
+		c.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Annotations: map[string]string{
+			AnnotationCopiedFrom: "default/all-icr-io", AnnotationContentHash: contentHash(s)}}
+		if mutate != nil {
+			mutate(c)
+		}
+		return c
+	}
+	foreign := pullSecret(t, "team-a", "all-icr-io", "other.example.com")
+	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: "team-a"}, Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{"k": []byte("v")}}
+	tests := []struct {
+		name       string
+		existing   *corev1.Secret
+		overwrite  bool
+		want       Action
+		wantWrites []string
+		wantData   bool // target holds the source's data afterwards
+	}{
+		{"current copy", ours(nil), false, Unchanged, nil, true},
+		{"stale copy (source changed)", ours(func(c *corev1.Secret) {
+			c.Data = pullSecret(t, "", "", "old.example.com").Data
+			c.Annotations[AnnotationContentHash] = "sha256:old"
+		}), false, Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"copy edited by hand, hash kept", ours(func(c *corev1.Secret) {
+			c.Data = pullSecret(t, "", "", "old.example.com").Data
+		}), false, Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"not ours", foreign, false, Skipped, nil, false},
+		{"copied from another source", ours(func(c *corev1.Secret) {
+			c.Annotations[AnnotationCopiedFrom] = "other/all-icr-io"
+		}), false, Skipped, nil, true},
+		{"not ours, Overwrite", foreign, true, Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"other type, Overwrite: replaced", opaque, true, Updated,
+			[]string{"delete secrets team-a/all-icr-io", "create secrets team-a/all-icr-io"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(s, tt.existing)
+			rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{Overwrite: tt.overwrite})
+			if err != nil {
+				t.Fatalf("Copy: %v", err)
+			}
+			if got := rep.Outcomes[0].Result; got.Action != tt.want {
+				t.Errorf("result = %+v, want %q", got, tt.want)
+			}
+			if diff := cmp.Diff(tt.wantWrites, writeActions(kube)); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+			got := getSecret(t, kube, "team-a", "all-icr-io")
+			if tt.wantData != bytes.Equal(got.Data[corev1.DockerConfigJsonKey], s.Data[corev1.DockerConfigJsonKey]) {
+				t.Errorf("target data equal to source = %v, want %v", !tt.wantData, tt.wantData)
+			}
+			if tt.want == Updated && (got.Annotations[AnnotationCopiedFrom] != "default/all-icr-io" || got.Annotations[AnnotationContentHash] != contentHash(s) || got.Type != s.Type) {
+				t.Errorf("updated target metadata = %v type %q", got.Annotations, got.Type)
+			}
+		})
+	}
+}
+
+func terminatingErr(ns string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: 403, Reason: metav1.StatusReasonForbidden,
+		Message: fmt.Sprintf("secrets is forbidden: unable to create new content in namespace %s because it is being terminated", ns),
+		Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause, Field: "metadata.namespace"}}},
+	}}
+}
+
+func TestCopyPerNamespaceFailuresDoNotStopTheRest(t *testing.T) {
+	ctx := context.Background()
+	kube := fake.NewClientset(sourceSecret(t))
+	kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		switch a.GetNamespace() {
+		case "gone":
+			return true, nil, apierrors.NewNotFound(corev1.Resource("namespaces"), "gone")
+		case "dying":
+			return true, nil, terminatingErr("dying")
+		case "locked":
+			return true, nil, apierrors.NewForbidden(secretsGR, "all-icr-io", errors.New("RBAC says no"))
+		}
+		return false, nil, nil
+	})
+	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"gone", "dying", "locked", "ok-1", "ok-2", "default"}}, CopyOptions{})
+	if err == nil {
+		t.Fatal("Copy: want the joined per-namespace error")
+	}
+	want := map[string]Action{"gone": "error", "dying": Skipped, "locked": "error", "ok-1": Created, "ok-2": Created, "default": Skipped}
+	if diff := cmp.Diff(want, outcomes(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, ErrNotFound) || !apierrors.IsNotFound(rep.Outcomes[2].Err) || !apierrors.IsForbidden(rep.Outcomes[3].Err) {
+		t.Errorf("err = %v; want it to match ErrNotFound, with IsNotFound/IsForbidden per outcome", err)
+	}
+	if !contains(err.Error(), "copy secret default/all-icr-io to gone: namespace gone not found") {
+		t.Errorf("err does not name the object: %v", err)
+	}
+	if diff := cmp.Diff(err.Error(), rep.Err().Error()); diff != "" {
+		t.Errorf("returned error differs from Report.Err (-ret +report):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[Action]int{Created: 2, Skipped: 2, "failed": 2}, rep.Counts()); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if got := rep.String(); got != "created=2 failed=2 skipped=2" {
+		t.Errorf("String() = %q", got)
+	}
+	assertNoSecret(t, err, rep)
+}
+
+func TestCopyAllNamespaces(t *testing.T) {
+	ctx := context.Background()
+	dying := namespace("dying", nil)
+	dying.Status.Phase = corev1.NamespaceTerminating
+	kube := fake.NewClientset(sourceSecret(t), namespace("default", nil), namespace("team-a", nil), dying)
+	rep, err := Copy(ctx, kube, src, Targets{All: true, Namespaces: []string{"typo"}}, CopyOptions{})
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want NotFound for the named namespace that is not listed", err)
+	}
+	want := map[string]Action{"default": Skipped, "dying": Skipped, "team-a": Created, "typo": "error"}
+	if diff := cmp.Diff(want, outcomes(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"create secrets team-a/all-icr-io"}, writeActions(kube)); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+}
+
+func TestCopyRenameIntoSourceNamespace(t *testing.T) {
+	kube := fake.NewClientset(sourceSecret(t))
+	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"default"}}, CopyOptions{Name: "icr-copy"})
+	if err != nil || rep.Outcomes[0].Result.Action != Created {
+		t.Fatalf("Copy = %+v, %v", rep, err)
+	}
+	getSecret(t, kube, "default", "icr-copy")
+}
+
+func TestCopyListForbiddenFallsBackToCreateFirst(t *testing.T) {
+	ctx := context.Background()
+	s := sourceSecret(t)
+	existing := pullSecret(t, "team-b", "all-icr-io", "us.icr.io") // not ours
+	kube := fake.NewClientset(s, existing)
+	failN(kube, "list", "secrets", 100, apierrors.NewForbidden(secretsGR, "", errors.New("cluster-wide list not allowed")))
+	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]Action{"team-a": Created, "team-b": Skipped}, outcomes(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	// team-b needed a GET after AlreadyExists; team-a none.
+	var gets []string
+	for _, a := range kube.Actions() {
+		if a.GetVerb() == "get" {
+			gets = append(gets, a.GetNamespace())
+		}
+	}
+	if diff := cmp.Diff([]string{"default", "team-b"}, gets); diff != "" {
+		t.Errorf("GETs (-want +got):\n%s", diff)
+	}
+}
+
+func TestCopyConflictReReads(t *testing.T) {
+	s := sourceSecret(t)
+	stale := s.DeepCopy()
+	stale.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Annotations: map[string]string{AnnotationCopiedFrom: "default/all-icr-io"}}
+	stale.Data = pullSecret(t, "", "", "old.example.com").Data
+	kube := fake.NewClientset(s, stale)
+	calls := failN(kube, "update", "secrets", 1, conflict(secretsGR, "all-icr-io"))
+	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{})
+	if err != nil || rep.Outcomes[0].Result.Action != Updated {
+		t.Fatalf("Copy = %+v, %v", rep, err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("updates = %d, want 2 (conflict, then success)", calls.Load())
+	}
+}
+
+func TestCopyBoundedConcurrency(t *testing.T) {
+	for _, conc := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint(conc), func(t *testing.T) {
+			kube := fake.NewClientset(sourceSecret(t))
+			var inFlight, peak atomic.Int32
+			kube.PrependReactor("create", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+				n := inFlight.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				time.Sleep(2 * time.Millisecond)
+				inFlight.Add(-1)
+				return false, nil, nil
+			})
+			var nss []string
+			for i := range 40 {
+				nss = append(nss, fmt.Sprintf("ns-%d", i))
+			}
+			if _, err := Copy(context.Background(), kube, src, Targets{Namespaces: nss}, CopyOptions{Concurrency: conc}); err != nil {
+				t.Fatal(err)
+			}
+			limit := int32(conc)
+			if conc == 0 {
+				limit = DefaultConcurrency
+			}
+			if peak.Load() > limit || peak.Load() < 1 {
+				t.Errorf("peak concurrent creates = %d, want 1..%d", peak.Load(), limit)
+			}
+		})
+	}
+}
+
+func TestCopyRejectsBadInputBeforeWriting(t *testing.T) {
+	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "opaque", Namespace: "default"}, Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
+	broken := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: "default"}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":`)}}
+	tests := []struct {
+		name  string
+		from  types.NamespacedName
+		to    Targets
+		opts  CopyOptions
+		check func(error) bool
+	}{
+		{"missing source", types.NamespacedName{Namespace: "default", Name: "nope"}, Targets{Namespaces: []string{"a"}}, CopyOptions{},
+			func(err error) bool { return errors.Is(err, ErrNotFound) && apierrors.IsNotFound(err) }},
+		{"opaque source", types.NamespacedName{Namespace: "default", Name: "opaque"}, Targets{Namespaces: []string{"a"}}, CopyOptions{},
+			func(err error) bool {
+				var np *NotPullSecretError
+				return errors.Is(err, ErrNotPullSecret) && errors.As(err, &np) && np.Type == "Opaque"
+			}},
+		{"unparsable source", types.NamespacedName{Namespace: "default", Name: "broken"}, Targets{Namespaces: []string{"a"}}, CopyOptions{},
+			func(err error) bool { return err != nil && !errors.Is(err, ErrInvalidInput) }},
+		{"no targets", src, Targets{}, CopyOptions{}, func(err error) bool { return errors.Is(err, ErrNoTargets) }},
+		{"selector matches nothing", src, Targets{Selector: labels.SelectorFromSet(labels.Set{"x": "y"})}, CopyOptions{},
+			func(err error) bool { return errors.Is(err, ErrNoTargets) }},
+		{"bad names, all reported", types.NamespacedName{Namespace: "Default", Name: "a_b"}, Targets{Namespaces: []string{"ok", "NOT OK"}}, CopyOptions{Name: "x/y", Concurrency: -1},
+			func(err error) bool {
+				return errors.Is(err, ErrInvalidInput) && len(splitLines(err.Error())) == 5
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(sourceSecret(t), opaque, broken)
+			_, err := Copy(context.Background(), kube, tt.from, tt.to, tt.opts)
+			if !tt.check(err) {
+				t.Errorf("err = %v", err)
+			}
+			if w := writeActions(kube); len(w) != 0 {
+				t.Errorf("writes on bad input: %v", w)
+			}
+		})
+	}
+}
+
+func TestCopyDryRun(t *testing.T) {
+	kube := fake.NewClientset(sourceSecret(t))
+	var opts []metav1.CreateOptions
+	kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		opts = append(opts, a.(k8stesting.CreateActionImpl).CreateOptions)
+		return true, a.(k8stesting.CreateActionImpl).Object, nil // the server persists nothing
+	})
+	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"a"}}, CopyOptions{Options: Options{DryRun: true, FieldManager: "ops"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]metav1.CreateOptions{{DryRun: []string{"All"}, FieldManager: "ops"}}, opts); diff != "" {
+		t.Errorf("create options (-want +got):\n%s", diff)
+	}
+	if !contains(rep.Outcomes[0].Result.Reason, "dry run") {
+		t.Errorf("reason = %q", rep.Outcomes[0].Result.Reason)
+	}
+}

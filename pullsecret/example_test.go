@@ -1,0 +1,130 @@
+package pullsecret_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/pullsecret"
+)
+
+func icrConfig() *dockerconfig.Config {
+	c := &dockerconfig.Config{}
+	c.Set("us.icr.io", dockerconfig.Entry{Username: "iamapikey", Password: "an-api-key"})
+	return c
+}
+
+func ExampleApply() {
+	ctx := context.Background()
+	kube := fake.NewClientset()
+	for range 2 {
+		res, err := pullsecret.Apply(ctx, kube, "default", "all-icr-io", icrConfig(), pullsecret.Options{})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(res.Action, "-", res.Reason)
+	}
+	// Output:
+	// created - created with 1 registries
+	// unchanged - content already equal
+}
+
+func ExampleCopy() {
+	ctx := context.Background()
+	kube := fake.NewClientset()
+	if _, err := pullsecret.Apply(ctx, kube, "default", "all-icr-io", icrConfig(), pullsecret.Options{}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	from := types.NamespacedName{Namespace: "default", Name: "all-icr-io"}
+	to := pullsecret.Targets{Namespaces: []string{"team-a", "team-b"}}
+	rep, err := pullsecret.Copy(ctx, kube, from, to, pullsecret.CopyOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("first run: ", rep)
+	rep, _ = pullsecret.Copy(ctx, kube, from, to, pullsecret.CopyOptions{})
+	fmt.Println("second run:", rep)
+	copied, _ := kube.CoreV1().Secrets("team-a").Get(ctx, "all-icr-io", metav1.GetOptions{})
+	fmt.Println(copied.Annotations[pullsecret.AnnotationCopiedFrom])
+	// Output:
+	// first run:  created=2
+	// second run: unchanged=2
+	// default/all-icr-io
+}
+
+func ExampleAttachToServiceAccount() {
+	ctx := context.Background()
+	kube := fake.NewClientset(&corev1.ServiceAccount{
+		ObjectMeta:       metav1.ObjectMeta{Name: "default", Namespace: "team-a"},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "default-dockercfg-x7k2p"}},
+	})
+	res, err := pullsecret.AttachToServiceAccount(ctx, kube, "team-a", "default", "all-icr-io", pullsecret.AttachOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sa, _ := kube.CoreV1().ServiceAccounts("team-a").Get(ctx, "default", metav1.GetOptions{})
+	fmt.Println(res.Action, sa.ImagePullSecrets)
+	// Output:
+	// updated [{default-dockercfg-x7k2p} {all-icr-io}]
+}
+
+func ExampleMergeGlobal() {
+	ctx := context.Background()
+	global := &dockerconfig.Config{}
+	for _, r := range pullsecret.DefaultRequired {
+		global.Set(r, dockerconfig.Entry{Auth: "b3BlbnNoaWZ0OnRva2Vu"})
+	}
+	data, _ := global.Marshal()
+	kube := fake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pullsecret.GlobalNamespace, Name: pullsecret.GlobalName},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},
+	})
+	res, err := pullsecret.MergeGlobal(ctx, kube, icrConfig(), pullsecret.GlobalOptions{})
+	fmt.Println(res.Action, err)
+
+	// Removing a registry OpenShift needs is refused.
+	_, err = pullsecret.RemoveFromGlobal(ctx, kube, []string{"quay.io"}, pullsecret.GlobalOptions{})
+	var missing *pullsecret.MissingRequiredError
+	fmt.Println(errors.As(err, &missing), missing.Registries)
+	// Output:
+	// updated <nil>
+	// true [quay.io]
+}
+
+func ExampleAudit() {
+	ctx := context.Background()
+	kube := fake.NewClientset(&corev1.ServiceAccount{
+		ObjectMeta:       metav1.ObjectMeta{Name: "default", Namespace: "team-a"},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "all-icr-io"}},
+	})
+	findings, err := pullsecret.Audit(ctx, kube, "team-a")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, f := range findings {
+		fmt.Println(f)
+	}
+	// Output:
+	// missing: serviceaccount default -> secret all-icr-io: referenced in imagePullSecrets but not found
+}
+
+func ExampleCopy_badInput() {
+	kube := fake.NewClientset()
+	_, err := pullsecret.Copy(context.Background(), kube,
+		types.NamespacedName{Namespace: "default", Name: "all-icr-io"}, pullsecret.Targets{}, pullsecret.CopyOptions{})
+	fmt.Println(errors.Is(err, pullsecret.ErrNoTargets), len(kube.Actions()))
+	// Output:
+	// true 0
+}
