@@ -1,0 +1,128 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/registrykit/registrykit/iam"
+)
+
+// Defaults of the workflows' options.
+const (
+	DefaultNamespace      = "default"
+	DefaultSecretName     = "all-icr-io"
+	DefaultServiceAccount = "default"
+)
+
+// ApplyOptions configure ApplyClusterPullSecret. Only ClusterID is required.
+type ApplyOptions struct {
+	// ClusterID is the cluster's ID (or name): the service ID and the API key
+	// are both named "cluster-<ClusterID>". Required; a DNS-1123 label.
+	ClusterID string
+	// Namespace of the pull secret; empty means "default".
+	Namespace string
+	// SecretName; empty means "all-icr-io".
+	SecretName string
+	// ServiceAccount that gets the secret in its imagePullSecrets; empty
+	// means "default".
+	ServiceAccount string
+	// Domains in the secret; empty means every public and private icr.io
+	// domain (Domains(DomainOptions{})).
+	Domains []string
+	// WaitForServiceAccount, if positive, waits that long for a missing
+	// service account (OpenShift creates "default" shortly after a project).
+	WaitForServiceAccount time.Duration
+	// DryRun sends no IAM write (IAM is only read; the Report says what
+	// would be created) and sends every Kubernetes write with dryRun=All.
+	DryRun bool
+	// Logger receives one record per step; nil means silent. No record
+	// contains a key.
+	Logger *slog.Logger
+}
+
+// ServiceIDName returns the name of the service ID (and of the API key) that
+// ApplyClusterPullSecret uses for a cluster: "cluster-<clusterID>".
+func ServiceIDName(clusterID string) string { return "cluster-" + clusterID }
+
+func (o ApplyOptions) plan() (provisionPlan, error) {
+	var p problems
+	p.label("ClusterID", o.ClusterID)
+	if o.ClusterID != "" && len(ServiceIDName(o.ClusterID)) > 100 {
+		p.add("ClusterID", o.ClusterID, "service ID name would exceed 100 characters", nil)
+	}
+	ns := orDefault(o.Namespace, DefaultNamespace)
+	p.label("Namespace", ns)
+	secret := orDefault(o.SecretName, DefaultSecretName)
+	p.subdomain("SecretName", secret)
+	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
+	p.subdomain("ServiceAccount", sa)
+	p.domains("Domains", o.Domains)
+	if err := p.err(); err != nil {
+		return provisionPlan{}, err
+	}
+	domains := o.Domains
+	if len(domains) == 0 {
+		domains, _ = Domains(DomainOptions{})
+	}
+	var accesses []iam.Access
+	for _, r := range Regions() {
+		accesses = append(accesses, iam.Access{Role: iam.Reader, Region: r.Name})
+	}
+	name := ServiceIDName(o.ClusterID)
+	return provisionPlan{
+		serviceID:            name,
+		serviceIDDescription: fmt.Sprintf("Service ID for cluster %s access to IBM Cloud Container Registry", o.ClusterID),
+		accesses:             accesses,
+		keyName:              name,
+		keyDescription:       fmt.Sprintf("API key for cluster %s access to IBM Cloud Container Registry", o.ClusterID),
+		namespace:            ns,
+		secretName:           secret,
+		domains:              domains,
+		serviceAccount:       sa,
+		waitForSA:            o.WaitForServiceAccount,
+		dryRun:               o.DryRun,
+		logger:               o.Logger,
+	}, nil
+}
+
+// ApplyClusterPullSecret does what `ibmcloud oc cluster pull-secret apply`
+// does for a cluster:
+//
+//  1. service ID "cluster-<ClusterID>" (found by exact name, else created);
+//  2. a Reader policy on container-registry for every region of Regions(),
+//     global included;
+//  3. an API key "cluster-<ClusterID>" — unless the existing secret already
+//     holds a key that IAM says is valid, not locked, and owned by that
+//     service ID: then that key is reused (Action Reused) and none is minted;
+//  4. the kubernetes.io/dockerconfigjson secret default/all-icr-io with
+//     username iamapikey for every domain (pullsecret.Apply);
+//  5. the secret in the imagePullSecrets of the default service account
+//     (pullsecret.AttachToServiceAccount).
+//
+// Every step is in the Report. If a step fails after a key was minted and
+// before the secret holds it, the key is deleted before returning (also when
+// ctx has ended), so no key is left that nothing uses; a rerun converges.
+// Options are validated before any call and every problem is reported at
+// once (errors matching ErrInvalid).
+//
+// It does not delete older keys of the service ID (see RotateAPIKey) or
+// copy the secret to other namespaces (see CopyICRSecret).
+func ApplyClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ApplyOptions) (Report, error) {
+	var rep Report
+	plan, err := opts.plan()
+	var p problems
+	p.cluster(cluster, "Kube")
+	if iamClient == nil {
+		p.add("iamClient", "", "required", nil)
+	}
+	if err := joinProblems(err, p.err()); err != nil {
+		return rep, fmt.Errorf("apply cluster pull secret: %w", err)
+	}
+	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
+		return rep, fmt.Errorf("apply cluster pull secret for cluster %s: %w", opts.ClusterID, err)
+	}
+	return rep, nil
+}

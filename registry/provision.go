@@ -1,0 +1,321 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/pullsecret"
+)
+
+// cleanupTimeout bounds the rollback (deleting a key just minted) after a
+// failure, which runs even when ctx has ended: a cancelled run must not
+// leave an orphan key behind.
+const cleanupTimeout = 30 * time.Second
+
+// dryRunKey stands in for a key that a dry run would mint; it only reaches
+// the API server in a dryRun=All request, which stores nothing.
+const dryRunKey = "dry-run-placeholder-api-key"
+
+// provisionPlan is what ApplyClusterPullSecret, ProjectCredentials and
+// BuildPushSecret have in common: service ID → policies → key → secret →
+// service account.
+type provisionPlan struct {
+	serviceID, serviceIDDescription string
+	accesses                        []iam.Access
+	keyName, keyDescription         string
+	namespace, secretName           string
+	domains                         []string
+	// serviceAccount to attach the secret to (imagePullSecrets); "" skips.
+	serviceAccount string
+	waitForSA      time.Duration
+	dryRun         bool
+	logger         *slog.Logger
+}
+
+// provisioned is what provision made.
+type provisioned struct {
+	serviceID iam.ServiceID
+	key       iam.Secret
+	keyID     string
+	// minted is true when the key was created by this run.
+	minted bool
+}
+
+func (p provisionPlan) options() pullsecret.Options {
+	return pullsecret.Options{DryRun: p.dryRun, Logger: p.logger}
+}
+
+func accessObject(a iam.Access) string {
+	region := a.Region
+	if region == "" {
+		region = "all regions"
+	}
+	s := a.Role + " " + region
+	if a.Namespace != "" {
+		s += " namespace " + a.Namespace
+	}
+	return s
+}
+
+func iamAction(r iam.Result) Action {
+	switch r {
+	case iam.Created:
+		return Created
+	case iam.Updated:
+		return Updated
+	case iam.Unchanged:
+		return Unchanged
+	case iam.Deleted:
+		return Deleted
+	}
+	return Failed
+}
+
+// provision runs the plan and records each step. The returned error names
+// the failed step's object; a key minted by this run is deleted again before
+// returning unless the secret already holds it.
+func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p provisionPlan, rec *recorder) (provisioned, error) {
+	var out provisioned
+
+	// 1. Service ID.
+	sid, exists, err := ensureServiceID(ctx, client, p, rec)
+	if err != nil {
+		return out, err
+	}
+	out.serviceID = sid
+
+	// 2. Policies.
+	if err := ensurePolicies(ctx, client, p, sid, exists, rec); err != nil {
+		return out, err
+	}
+
+	// 3. API key: reuse the secret's key if IAM still vouches for it.
+	secretRef := p.namespace + "/" + p.secretName
+	key, keyID, keyName, err := reusableKey(ctx, cluster, client, p, sid, exists)
+	if err != nil {
+		return out, rec.fail(ctx, "API key", p.keyName, err)
+	}
+	switch {
+	case !key.IsZero():
+		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: Reused,
+			Reason: fmt.Sprintf("key %s in secret %s is valid and belongs to service ID %s", keyID, secretRef, p.serviceID)})
+		out.key, out.keyID = key, keyID
+	case p.dryRun:
+		rec.add(ctx, Step{Name: "API key", Object: p.keyName, Action: Created, Reason: "dry run: would create a key for service ID " + p.serviceID})
+		out.key = iam.NewSecret(dryRunKey)
+	default:
+		k, err := mintKey(ctx, client, sid.IAMID, p.keyName, p.keyDescription, rec)
+		if err != nil {
+			return out, err
+		}
+		out.key, out.keyID, out.minted = k.Value, k.ID, true
+	}
+
+	// 4. Secret.
+	cfg, err := ICRConfig(out.key.Reveal(), p.domains)
+	if err == nil {
+		var res pullsecret.Result
+		res, err = pullsecret.Apply(ctx, cluster.Kube, p.namespace, p.secretName, cfg, p.options())
+		if err == nil {
+			rec.add(ctx, Step{Name: "secret", Object: secretRef, Action: Action(res.Action), Reason: res.Reason})
+		}
+	}
+	if err != nil {
+		err = rec.fail(ctx, "secret", secretRef, err)
+		if out.minted {
+			err = errors.Join(err, rollbackKey(ctx, client, out.keyID, p.keyName, "secret "+secretRef+" was not written", rec))
+		}
+		return out, err
+	}
+
+	// 5. Service account.
+	if p.serviceAccount != "" {
+		saRef := p.namespace + "/" + p.serviceAccount
+		res, err := pullsecret.AttachToServiceAccount(ctx, cluster.Kube, p.namespace, p.serviceAccount, p.secretName,
+			pullsecret.AttachOptions{WaitForServiceAccount: p.waitForSA, Options: p.options()})
+		if err != nil {
+			// The key stays: the secret holds it, and a rerun reuses it.
+			return out, rec.fail(ctx, "service account", saRef, err)
+		}
+		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Action(res.Action), Reason: res.Reason})
+	}
+	return out, nil
+}
+
+func ensureServiceID(ctx context.Context, client *iam.Client, p provisionPlan, rec *recorder) (iam.ServiceID, bool, error) {
+	if p.dryRun {
+		sid, found, err := findServiceID(ctx, client, p.serviceID)
+		if err != nil {
+			return sid, false, rec.fail(ctx, "service ID", p.serviceID, err)
+		}
+		if found {
+			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: Unchanged, Reason: "exists (" + sid.ID + ")"})
+		} else {
+			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: Created, Reason: "dry run: would create"})
+		}
+		return sid, found, nil
+	}
+	sid, res, err := client.EnsureServiceID(ctx, p.serviceID, p.serviceIDDescription)
+	if err != nil {
+		return sid, false, rec.fail(ctx, "service ID", p.serviceID, fmt.Errorf("ensure service ID %s: %w", p.serviceID, err))
+	}
+	rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: iamAction(res), Reason: sid.ID})
+	return sid, true, nil
+}
+
+func findServiceID(ctx context.Context, client *iam.Client, name string) (iam.ServiceID, bool, error) {
+	all, err := client.ListServiceIDs(ctx)
+	if err != nil {
+		return iam.ServiceID{}, false, fmt.Errorf("list service IDs: %w", err)
+	}
+	var found []iam.ServiceID
+	for _, s := range all {
+		if s.Name == name {
+			found = append(found, s)
+		}
+	}
+	if len(found) == 0 {
+		return iam.ServiceID{}, false, nil
+	}
+	// Several of one name: the oldest, as iam.EnsureServiceID picks.
+	slices.SortStableFunc(found, func(a, b iam.ServiceID) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return found[0], true, nil
+}
+
+func ensurePolicies(ctx context.Context, client *iam.Client, p provisionPlan, sid iam.ServiceID, exists bool, rec *recorder) error {
+	if p.dryRun {
+		var have []iam.Policy
+		if exists {
+			var err error
+			if have, err = client.ListRegistryPolicies(ctx, sid.IAMID); err != nil {
+				return rec.fail(ctx, "policy", p.serviceID, fmt.Errorf("list policies of service ID %s: %w", p.serviceID, err))
+			}
+		}
+		for _, a := range p.accesses {
+			granted := slices.ContainsFunc(have, func(pol iam.Policy) bool {
+				return pol.Access.Region == a.Region && pol.Access.Namespace == a.Namespace && slices.Contains(pol.Roles, a.Role)
+			})
+			if granted {
+				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: Unchanged, Reason: "already granted"})
+			} else {
+				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: Created, Reason: "dry run: would grant"})
+			}
+		}
+		return nil
+	}
+	for _, a := range p.accesses {
+		pol, res, err := client.EnsureRegistryPolicy(ctx, sid.IAMID, a)
+		if err != nil {
+			return rec.fail(ctx, "policy", accessObject(a), fmt.Errorf("ensure policy %s for service ID %s: %w", accessObject(a), p.serviceID, err))
+		}
+		rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: iamAction(res), Reason: pol.ID})
+	}
+	return nil
+}
+
+// reusableKey returns the key held by the existing secret if IAM says it is
+// valid, not locked, and owned by sid. A secret or key that is missing, or a
+// key IAM does not know, yields a zero Secret and no error; any other failure
+// is an error (minting a new key then could orphan the old one's secret).
+func reusableKey(ctx context.Context, cluster *Cluster, client *iam.Client, p provisionPlan, sid iam.ServiceID, exists bool) (iam.Secret, string, string, error) {
+	if !exists {
+		return iam.Secret{}, "", "", nil
+	}
+	s, err := cluster.Kube.CoreV1().Secrets(p.namespace).Get(ctx, p.secretName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return iam.Secret{}, "", "", nil
+	}
+	if err != nil {
+		return iam.Secret{}, "", "", fmt.Errorf("read secret %s/%s: %w", p.namespace, p.secretName, err)
+	}
+	for _, pw := range apiKeysIn(s) {
+		key := iam.NewSecret(pw)
+		d, err := client.APIKeyDetails(ctx, key)
+		if errors.Is(err, iam.ErrNotFound) || errors.Is(err, iam.ErrUnauthorized) {
+			continue
+		}
+		if err != nil {
+			return iam.Secret{}, "", "", fmt.Errorf("check the key in secret %s/%s: %w", p.namespace, p.secretName, err)
+		}
+		if d.IAMID == sid.IAMID && d.Valid() && !d.Locked {
+			return key, d.ID, d.Name, nil
+		}
+	}
+	return iam.Secret{}, "", "", nil
+}
+
+// apiKeysIn returns the distinct passwords of the secret's iamapikey
+// entries, in sorted server order.
+func apiKeysIn(s *corev1.Secret) []string {
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		return nil
+	}
+	servers := make([]string, 0, len(cfg.Auths))
+	for server := range cfg.Auths {
+		servers = append(servers, server)
+	}
+	slices.Sort(servers)
+	var out []string
+	for _, server := range servers {
+		e := cfg.Auths[server]
+		if e.Username == APIKeyUsername && e.Password != "" && !slices.Contains(out, e.Password) {
+			out = append(out, e.Password)
+		}
+	}
+	return out
+}
+
+// mintKey creates an API key. If the create fails ambiguously (IAM may have
+// made the key but its value is lost), keys of that name that were not there
+// before are deleted, so no unreadable key is left behind.
+func mintKey(ctx context.Context, client *iam.Client, iamID, name, description string, rec *recorder) (iam.APIKey, error) {
+	before, err := client.ListAPIKeys(ctx, iamID)
+	if err != nil {
+		return iam.APIKey{}, rec.fail(ctx, "API key", name, fmt.Errorf("list API keys before creating %s: %w", name, err))
+	}
+	k, err := client.CreateAPIKey(ctx, iamID, name, description)
+	if err == nil {
+		rec.add(ctx, Step{Name: "API key", Object: name, Action: Created, Reason: k.ID})
+		return k, nil
+	}
+	err = rec.fail(ctx, "API key", name, fmt.Errorf("create API key %s: %w", name, err))
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	after, lerr := client.ListAPIKeys(cctx, iamID)
+	if lerr != nil {
+		return iam.APIKey{}, errors.Join(err, fmt.Errorf("list API keys after the failed create of %s (a key may be left behind): %w", name, lerr))
+	}
+	for _, a := range after {
+		if a.Name != name || slices.ContainsFunc(before, func(b iam.APIKey) bool { return b.ID == a.ID }) {
+			continue
+		}
+		if derr := client.DeleteAPIKey(cctx, a.ID); derr != nil {
+			err = errors.Join(err, rec.fail(ctx, "API key", name, fmt.Errorf("delete API key %s (%s) left by the failed create: %w", name, a.ID, derr)))
+			continue
+		}
+		rec.add(ctx, Step{Name: "API key", Object: name, Action: Deleted, Reason: a.ID + " was created although IAM answered an error; removed"})
+	}
+	return iam.APIKey{}, err
+}
+
+// rollbackKey deletes a key this run minted and could not store.
+func rollbackKey(ctx context.Context, client *iam.Client, id, name, why string, rec *recorder) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := client.DeleteAPIKey(cctx, id); err != nil {
+		return rec.fail(ctx, "API key", name, fmt.Errorf("roll back API key %s (%s): %w", name, id, err))
+	}
+	rec.add(ctx, Step{Name: "API key", Object: name, Action: Deleted, Reason: "rolled back: " + why})
+	return nil
+}
