@@ -75,9 +75,13 @@ func Start() (*Env, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("test binaries missing; build them with `hack/testbin.sh` "+
-			"(or `make integration`) from %s and/or set KUBEBUILDER_ASSETS to its output: %w",
-			root, errors.Join(missing...))
+		from := "the default folder"
+		if os.Getenv("KUBEBUILDER_ASSETS") != "" {
+			from = "KUBEBUILDER_ASSETS"
+		}
+		return nil, fmt.Errorf("kube-apiserver/etcd not found in %s (%s); build them with "+
+			"`hack/testbin.sh` in %s (or run `make integration`), which prints the folder to use as "+
+			"KUBEBUILDER_ASSETS: %w", assets, from, root, errors.Join(missing...))
 	}
 
 	// envtest logs through controller-runtime's global logger; without one
