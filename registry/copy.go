@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/registrykit/registrykit/pullsecret"
+)
+
+// CopyICROptions configure CopyICRSecret. At least one of Namespaces,
+// Selector or All is required.
+type CopyICROptions struct {
+	// From is the source secret; empty fields mean default/all-icr-io.
+	From types.NamespacedName
+	// Namespaces, Selector and All choose the target namespaces (their
+	// union), as pullsecret.Targets.
+	Namespaces []string
+	Selector   labels.Selector
+	All        bool
+	// Name of the copies; empty means the source's name.
+	Name string
+	// Overwrite replaces same-named secrets that Copy did not make.
+	Overwrite bool
+	// ServiceAccount in each target namespace that gets the copy in its
+	// imagePullSecrets; empty means "default".
+	ServiceAccount string
+	// WaitForServiceAccount, if positive, waits that long for a missing
+	// service account in a new project.
+	WaitForServiceAccount time.Duration
+	// Concurrency bounds the writes in flight; zero means 8.
+	Concurrency int
+	// DryRun sends every write with dryRun=All.
+	DryRun bool
+	// Logger receives one record per step; nil means silent.
+	Logger *slog.Logger
+}
+
+// CopyICRSecret copies the ICR pull secret (default/all-icr-io) to other
+// namespaces with pullsecret.Copy and attaches each copy to the
+// namespace's service account with pullsecret.AttachToServiceAccounts:
+// the guide's "copy the all-icr-io secret to other projects" and "store the
+// secret in the default service account" steps. The Report has one "secret"
+// and one "service account" step per namespace. A namespace whose copy
+// failed or was skipped is not attached; a failed namespace does not stop
+// the others, and the returned error joins every failure.
+func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (Report, error) {
+	var rep Report
+	from := types.NamespacedName{Namespace: orDefault(opts.From.Namespace, DefaultNamespace), Name: orDefault(opts.From.Name, DefaultSecretName)}
+	name := orDefault(opts.Name, from.Name)
+	sa := orDefault(opts.ServiceAccount, DefaultServiceAccount)
+	var p problems
+	p.cluster(cluster, "Kube")
+	p.label("From.Namespace", from.Namespace)
+	p.subdomain("From.Name", from.Name)
+	p.subdomain("Name", name)
+	p.subdomain("ServiceAccount", sa)
+	for _, ns := range opts.Namespaces {
+		p.label("Namespaces", ns)
+	}
+	if len(opts.Namespaces) == 0 && opts.Selector == nil && !opts.All {
+		p.add("Namespaces/Selector/All", "", "at least one target is required", pullsecret.ErrNoTargets)
+	}
+	if opts.Concurrency < 0 {
+		p.add("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative", nil)
+	}
+	if err := p.err(); err != nil {
+		return rep, fmt.Errorf("copy ICR secret: %w", err)
+	}
+	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	popts := pullsecret.Options{DryRun: opts.DryRun, Logger: opts.Logger}
+	wrap := func(err error) error { return fmt.Errorf("copy secret %s: %w", from, err) }
+
+	cr, err := pullsecret.Copy(ctx, cluster.Kube, from,
+		pullsecret.Targets{Namespaces: opts.Namespaces, Selector: opts.Selector, All: opts.All},
+		pullsecret.CopyOptions{Name: opts.Name, Overwrite: opts.Overwrite, Concurrency: opts.Concurrency, Options: popts})
+	if err != nil && len(cr.Outcomes) == 0 {
+		return rep, wrap(rec.fail(ctx, "secret", from.String(), err))
+	}
+	var attach []string
+	var errs []error
+	for _, o := range cr.Outcomes {
+		ref := o.Namespace + "/" + name
+		if o.Err != nil {
+			rec.add(ctx, Step{Name: "secret", Object: ref, Err: o.Err})
+			errs = append(errs, o.Err)
+			continue
+		}
+		rec.add(ctx, Step{Name: "secret", Object: ref, Action: Action(o.Result.Action), Reason: o.Result.Reason})
+		if o.Result.Action != pullsecret.Skipped || o.Namespace == from.Namespace && name == from.Name {
+			attach = append(attach, o.Namespace)
+		}
+	}
+	if len(attach) > 0 {
+		ar, err := pullsecret.AttachToServiceAccounts(ctx, cluster.Kube, sa, name, pullsecret.Targets{Namespaces: attach},
+			pullsecret.ManyOptions{Concurrency: opts.Concurrency, AttachOptions: pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, Options: popts}})
+		if err != nil && len(ar.Outcomes) == 0 {
+			errs = append(errs, rec.fail(ctx, "service account", sa, err))
+		}
+		for _, o := range ar.Outcomes {
+			ref := o.Namespace + "/" + sa
+			if o.Err != nil {
+				rec.add(ctx, Step{Name: "service account", Object: ref, Err: o.Err})
+				errs = append(errs, o.Err)
+				continue
+			}
+			rec.add(ctx, Step{Name: "service account", Object: ref, Action: Action(o.Result.Action), Reason: o.Result.Reason})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return rep, wrap(err)
+	}
+	return rep, nil
+}

@@ -1,0 +1,138 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/registrykit/registrykit/iam"
+)
+
+// ProjectOptions configure ProjectCredentials. ClusterName and Project are
+// required.
+type ProjectOptions struct {
+	// ClusterName and Project name the service ID "<cluster>-<project>-id"
+	// and the API key "<cluster>-<project>-key". DNS-1123 labels.
+	ClusterName string
+	Project     string
+	// Role on container-registry: iam.Reader (the default), iam.Writer or
+	// iam.Manager.
+	Role string
+	// Regions the policy covers, one policy per region (names or aliases,
+	// GlobalRegion for icr.io). Empty means every region.
+	Regions []string
+	// RegistryNamespace limits the policies to one registry namespace;
+	// empty means every namespace.
+	RegistryNamespace string
+	// Domains in the pull secret; empty means the public and private
+	// domains of Regions.
+	Domains []string
+	// SecretName; empty means "<project>-icr-io".
+	SecretName string
+	// ServiceAccount of the project that gets the secret in its
+	// imagePullSecrets; empty means "default".
+	ServiceAccount string
+	// WaitForServiceAccount, if positive, waits that long for a missing
+	// service account (a new project's "default" appears shortly after it).
+	WaitForServiceAccount time.Duration
+	// DryRun: no IAM write, Kubernetes writes with dryRun=All.
+	DryRun bool
+	// Logger receives one record per step; nil means silent.
+	Logger *slog.Logger
+}
+
+// ProjectServiceIDName and ProjectKeyName return the names ProjectCredentials
+// uses: "<cluster>-<project>-id" and "<cluster>-<project>-key".
+func ProjectServiceIDName(cluster, project string) string { return cluster + "-" + project + "-id" }
+
+// ProjectKeyName: see ProjectServiceIDName.
+func ProjectKeyName(cluster, project string) string { return cluster + "-" + project + "-key" }
+
+func (o ProjectOptions) plan() (provisionPlan, error) {
+	var p problems
+	p.label("ClusterName", o.ClusterName)
+	p.label("Project", o.Project)
+	p.regions("Regions", o.Regions)
+	p.domains("Domains", o.Domains)
+	secret := orDefault(o.SecretName, o.Project+"-icr-io")
+	if o.Project != "" {
+		p.subdomain("SecretName", secret)
+	}
+	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
+	p.subdomain("ServiceAccount", sa)
+	role := orDefault(o.Role, iam.Reader)
+	var accesses []iam.Access
+	regions := o.Regions
+	if len(regions) == 0 {
+		for _, r := range Regions() {
+			regions = append(regions, r.Name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, name := range regions {
+		r, ok := LookupRegion(name)
+		if !ok || seen[r.Name] {
+			continue
+		}
+		seen[r.Name] = true
+		a, err := iam.Access{Role: role, Region: r.Name, Namespace: o.RegistryNamespace}.Normalize()
+		if err != nil {
+			p.add("Role/RegistryNamespace", "", "not a valid registry access", err)
+			break
+		}
+		accesses = append(accesses, a)
+	}
+	if err := p.err(); err != nil {
+		return provisionPlan{}, err
+	}
+	domains := o.Domains
+	if len(domains) == 0 {
+		domains, _ = Domains(DomainOptions{Regions: o.Regions})
+	}
+	return provisionPlan{
+		serviceID: ProjectServiceIDName(o.ClusterName, o.Project),
+		serviceIDDescription: fmt.Sprintf("Service ID for project %s of cluster %s: %s access to IBM Cloud Container Registry",
+			o.Project, o.ClusterName, role),
+		accesses:       accesses,
+		keyName:        ProjectKeyName(o.ClusterName, o.Project),
+		keyDescription: fmt.Sprintf("API key for project %s of cluster %s access to IBM Cloud Container Registry", o.Project, o.ClusterName),
+		namespace:      o.Project,
+		secretName:     secret,
+		domains:        domains,
+		serviceAccount: sa,
+		waitForSA:      o.WaitForServiceAccount,
+		dryRun:         o.DryRun,
+		logger:         o.Logger,
+	}, nil
+}
+
+// ProjectCredentials is the guide's "different IAM API key credentials"
+// flow for one project: a service ID "<cluster>-<project>-id" described as
+// naming the cluster and project, one container-registry policy per region
+// with the role (Reader by default) and optional registry namespace, an API
+// key "<cluster>-<project>-key", a pull secret in the project for the chosen
+// domains (username iamapikey), attached to the project's default service
+// account (or ServiceAccount).
+//
+// Like ApplyClusterPullSecret, a rerun reuses the secret's key if IAM says it
+// is valid and belongs to the service ID, and a key minted by a failed run is
+// deleted before returning. It does not remove policies that are no longer
+// asked for.
+func ProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ProjectOptions) (Report, error) {
+	var rep Report
+	plan, err := opts.plan()
+	var p problems
+	p.cluster(cluster, "Kube")
+	if iamClient == nil {
+		p.add("iamClient", "", "required", nil)
+	}
+	if err := joinProblems(err, p.err()); err != nil {
+		return rep, fmt.Errorf("project credentials: %w", err)
+	}
+	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
+		return rep, fmt.Errorf("project credentials for %s/%s: %w", opts.ClusterName, opts.Project, err)
+	}
+	return rep, nil
+}
