@@ -87,7 +87,7 @@ func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret stri
 	}
 	client := kube.CoreV1().ServiceAccounts(ns)
 	var res Result
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		cur, err := client.Get(ctx, sa, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return &NotFoundError{Kind: "ServiceAccount", Namespace: ns, Name: sa, Err: err}

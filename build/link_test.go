@@ -208,3 +208,19 @@ func TestLinkBuilderErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLinkBuilderGivesUpOnEndlessConflicts(t *testing.T) {
+	kube := kubefake.NewClientset(serviceAccount("proj", "builder", nil, nil), secret("proj", "icr"))
+	updates := 0
+	kube.PrependReactor("update", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
+		updates++
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "serviceaccounts"}, "builder", errors.New("modified"))
+	})
+	_, err := LinkBuilder(t.Context(), kube, "proj", "icr", LinkOptions{})
+	if !apierrors.IsConflict(err) {
+		t.Fatalf("err = %v, want the last Conflict", err)
+	}
+	if updates != conflictBackoff.Steps {
+		t.Errorf("%d attempts, want %d", updates, conflictBackoff.Steps)
+	}
+}

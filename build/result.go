@@ -3,8 +3,10 @@ package build
 import (
 	"io"
 	"log/slog"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Action says what a write function did to the cluster.
@@ -66,3 +68,9 @@ func (o Options) logger() *slog.Logger {
 	}
 	return o.Logger
 }
+
+// conflictBackoff paces the re-read-and-retry loops. client-go's
+// conflictBackoff gives up after 5 quick attempts, which a handful of
+// concurrent writers to one object can exhaust; this allows 8 attempts over
+// about a second and a half with jitter.
+var conflictBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}

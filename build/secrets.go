@@ -63,7 +63,7 @@ func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc str
 	log := opts.logger().With("namespace", ns, "buildconfig", bc, "dryRun", opts.DryRun)
 	client := builds.BuildV1().BuildConfigs(ns)
 	var res Result
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		cur, err := client.Get(ctx, bc, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return &NotFoundError{Kind: "BuildConfig", Namespace: ns, Name: bc, Err: err}

@@ -137,7 +137,7 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 	}
 
 	var res Result
-	err = retry.OnError(retry.DefaultRetry, retriable, func() error {
+	err = retry.OnError(conflictBackoff, retriable, func() error {
 		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			is = &imagev1.ImageStream{
@@ -240,7 +240,7 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 	}
 	client := images.ImageV1().ImageStreams(dest.Namespace)
 	var res Result
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err = retry.RetryOnConflict(conflictBackoff, func() error {
 		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			res = Result{Action: Skipped, Reason: "image stream does not exist"}

@@ -33,7 +33,7 @@ func EnableDefaultRoute(ctx context.Context, operator imageregistryclientset.Int
 	log := opts.logger().With("config", OperatorConfigName, "dryRun", opts.DryRun)
 	client := operator.ImageregistryV1().Configs()
 	var res Result
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		cfg, err := client.Get(ctx, OperatorConfigName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("%w: %w", ErrNoOperatorConfig, err)

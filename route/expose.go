@@ -240,7 +240,7 @@ func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube k
 		out routev1.Route
 		res Result
 	)
-	err = retry.OnError(retry.DefaultRetry, retriable, func() error {
+	err = retry.OnError(conflictBackoff, retriable, func() error {
 		cur, err := client.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			want := desiredRoute(svc, port, name, opts)
