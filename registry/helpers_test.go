@@ -139,3 +139,8 @@ func assertNoLeak(t *testing.T, secret string, texts map[string]string) {
 }
 
 var _ = registry.Report{}
+
+var (
+	metav1GetOptions    = metav1.GetOptions{}
+	metav1UpdateOptions = metav1.UpdateOptions{}
+)

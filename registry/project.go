@@ -62,6 +62,9 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
 	p.subdomain("ServiceAccount", sa)
 	role := orDefault(o.Role, iam.Reader)
+	if _, err := (iam.Access{Role: role, Namespace: o.RegistryNamespace}).Normalize(); err != nil {
+		p.add("Role/RegistryNamespace", "", "not a valid registry access", err)
+	}
 	var accesses []iam.Access
 	regions := o.Regions
 	if len(regions) == 0 {
@@ -76,12 +79,9 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 			continue
 		}
 		seen[r.Name] = true
-		a, err := iam.Access{Role: role, Region: r.Name, Namespace: o.RegistryNamespace}.Normalize()
-		if err != nil {
-			p.add("Role/RegistryNamespace", "", "not a valid registry access", err)
-			break
+		if a, err := (iam.Access{Role: role, Region: r.Name, Namespace: o.RegistryNamespace}).Normalize(); err == nil {
+			accesses = append(accesses, a)
 		}
-		accesses = append(accesses, a)
 	}
 	if err := p.err(); err != nil {
 		return provisionPlan{}, err

@@ -153,14 +153,3 @@ func (rec *recorder) fail(ctx context.Context, name, object string, err error) e
 	rec.add(ctx, Step{Name: name, Object: object, Err: err})
 	return err
 }
-
-// dryReason prefixes reason with "dry run: " in a dry run.
-func dryReason(dry bool, reason string) string {
-	if !dry {
-		return reason
-	}
-	if reason == "" {
-		return "dry run"
-	}
-	return "dry run: " + reason
-}

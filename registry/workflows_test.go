@@ -1,0 +1,428 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/registry"
+)
+
+func TestValidation(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	c := &fx.cluster.Cluster
+	tests := []struct {
+		name   string
+		run    func() error
+		fields []string
+	}{
+		{"apply: no cluster ID", func() error {
+			_, err := registry.ApplyClusterPullSecret(ctx, c, fx.client, registry.ApplyOptions{})
+			return err
+		}, []string{"ClusterID"}},
+		{"apply: everything wrong at once", func() error {
+			_, err := registry.ApplyClusterPullSecret(ctx, nil, nil, registry.ApplyOptions{
+				ClusterID: "Bad_ID", Namespace: "NS", SecretName: "a/b", ServiceAccount: "x y", Domains: []string{"http://"},
+			})
+			return err
+		}, []string{"ClusterID", "Namespace", "SecretName", "ServiceAccount", "Domains", "cluster", "iamClient"}},
+		{"project: unknown region and role", func() error {
+			_, err := registry.ProjectCredentials(ctx, c, fx.client, registry.ProjectOptions{
+				ClusterName: "prod", Project: "team-a", Regions: []string{"mars-1"}, Role: "Owner",
+			})
+			return err
+		}, []string{"Regions", "Role/RegistryNamespace"}},
+		{"project: names required", func() error {
+			_, err := registry.ProjectCredentials(ctx, c, fx.client, registry.ProjectOptions{})
+			return err
+		}, []string{"ClusterName", "Project"}},
+		{"copy: no targets", func() error {
+			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{})
+			return err
+		}, []string{"Namespaces/Selector/All"}},
+		{"entitled: empty key", func() error {
+			_, err := registry.EntitledRegistry(ctx, c, iam.NewSecret("  "), registry.EntitledOptions{Namespace: "-x"})
+			return err
+		}, []string{"Namespace", "entitlementKey"}},
+		{"rotate: neither cluster nor service ID", func() error {
+			_, err := registry.RotateAPIKey(ctx, c, fx.client, registry.RotateOptions{Namespaces: []string{"UPPER"}})
+			return err
+		}, []string{"ClusterID/ServiceIDName", "Namespaces"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx.srv.ResetRequests()
+			actions := len(fx.cluster.KubeFake.Actions())
+			err := tt.run()
+			if !errors.Is(err, registry.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			var got []string
+			var walk func(error)
+			walk = func(e error) {
+				if fe, ok := e.(*registry.FieldError); ok {
+					got = append(got, fe.Field)
+					return
+				}
+				switch u := e.(type) {
+				case interface{ Unwrap() []error }:
+					for _, x := range u.Unwrap() {
+						walk(x)
+					}
+				case interface{ Unwrap() error }:
+					walk(u.Unwrap())
+				}
+			}
+			walk(err)
+			slices.Sort(got)
+			want := slices.Clone(tt.fields)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("fields (-want +got):\n%s\nerr: %v", diff, err)
+			}
+			if n := len(fx.srv.Requests()); n != 0 {
+				t.Errorf("%d IAM requests before validation passed", n)
+			}
+			if n := len(fx.cluster.KubeFake.Actions()) - actions; n != 0 {
+				t.Errorf("%d Kubernetes requests before validation passed", n)
+			}
+		})
+	}
+}
+
+func TestApplyClusterPullSecret(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", Logger: fx.logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sids := fx.srv.ServiceIDs()
+	if len(sids) != 1 || sids[0].Name != "cluster-c1" || !strings.Contains(sids[0].Description, "cluster c1") {
+		t.Fatalf("service IDs = %+v", sids)
+	}
+	// One Reader policy per region, global as geography=global.
+	var regions []string
+	for _, p := range fx.srv.Policies() {
+		if p.SubjectIAMID != sids[0].IAMID || !slices.Equal(p.RoleIDs, []string{iamtest.RoleCRN("Reader")}) {
+			t.Errorf("unexpected policy %+v", p)
+		}
+		r := p.Attributes["region"]
+		if p.Attributes["geography"] == "global" {
+			r = "global"
+		}
+		regions = append(regions, r)
+	}
+	var want []string
+	for _, r := range registry.Regions() {
+		want = append(want, r.Name)
+	}
+	if diff := cmp.Diff(want, regions); diff != "" {
+		t.Errorf("policy regions (-want +got):\n%s", diff)
+	}
+	keys := keysOf(fx.srv, "cluster-c1")
+	if len(keys) != 1 || keys[0].Name != "cluster-c1" || !strings.Contains(keys[0].Description, "cluster c1") {
+		t.Fatalf("keys = %+v", keys)
+	}
+	cfg := secretConfig(t, fx.cluster, "default", "all-icr-io")
+	domains, _ := registry.Domains(registry.DomainOptions{})
+	if got := len(cfg.Auths); got != len(domains) {
+		t.Errorf("secret has %d registries, want %d", got, len(domains))
+	}
+	for server, e := range cfg.Auths {
+		if e.Username != "iamapikey" {
+			t.Errorf("%s: username %q", server, e.Username)
+		}
+	}
+	if got := pullSecretsOf(t, fx.cluster, "default", "default"); !slices.Contains(got, "all-icr-io") {
+		t.Errorf("default SA imagePullSecrets = %v", got)
+	}
+	if rep.Counts()[registry.Failed] != 0 || len(rep.Steps) != 1+len(want)+3 {
+		t.Errorf("report:\n%s", rep)
+	}
+
+	// Rerun: nothing written, the key reused.
+	creates := fx.srv.Calls(iamtest.OpCreateAPIKey)
+	rep, err = registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fx.srv.Calls(iamtest.OpCreateAPIKey) != creates || rep.Counts()[registry.Reused] != 1 {
+		t.Errorf("rerun minted a key:\n%s", rep)
+	}
+
+	// A key of another service ID in the secret is not reused.
+	other := fx.srv.AddServiceID("someone-else", "")
+	fx.srv.AddAPIKeyValue(other.IAMID, "foreign-key-value")
+	if _, err := registry.EntitledRegistry(ctx, &fx.cluster.Cluster, iam.NewSecret("x"), registry.EntitledOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg2, _ := registry.ICRConfig("foreign-key-value", nil)
+	if _, err := applySecret(ctx, fx, cfg2); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts()[registry.Reused] != 0 || len(keysOf(fx.srv, "cluster-c1")) != 2 {
+		t.Errorf("a foreign key was reused:\n%s", rep)
+	}
+}
+
+func TestApplyClusterPullSecretDryRun(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{iamtest.OpCreateServiceID, iamtest.OpCreatePolicy, iamtest.OpCreateAPIKey, iamtest.OpDeleteAPIKey} {
+		if n := fx.srv.Calls(op); n != 0 {
+			t.Errorf("dry run made %d %s calls", n, op)
+		}
+	}
+	for _, s := range rep.Steps {
+		if !s.DryRun {
+			t.Errorf("step not marked dry run: %s", s)
+		}
+	}
+	if !strings.Contains(rep.String(), "API key cluster-c1: created (dry run: would create") {
+		t.Errorf("report:\n%s", rep)
+	}
+	for _, a := range fx.cluster.KubeFake.Actions() {
+		var dry []string
+		switch a := a.(type) {
+		case k8stesting.CreateActionImpl:
+			dry = a.CreateOptions.DryRun
+		case k8stesting.UpdateActionImpl:
+			dry = a.UpdateOptions.DryRun
+		default:
+			continue
+		}
+		if !slices.Equal(dry, []string{"All"}) {
+			t.Errorf("%s %s without dryRun=All", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+}
+
+func TestProjectCredentials(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name        string
+		opts        registry.ProjectOptions
+		wantRegions []string
+		wantNS      string
+		wantSA      string
+		wantSecret  string
+		wantDomains int
+	}{
+		{
+			name:        "defaults",
+			opts:        registry.ProjectOptions{ClusterName: "prod", Project: "team-a"},
+			wantRegions: nil, wantSA: "default", wantSecret: "team-a-icr-io", wantDomains: 28,
+		},
+		{
+			name: "one region, a registry namespace, writer, own SA",
+			opts: registry.ProjectOptions{ClusterName: "prod", Project: "team-a", Regions: []string{"uk-south"},
+				RegistryNamespace: "team-a-images", Role: "writer", ServiceAccount: "builder", SecretName: "push"},
+			wantRegions: []string{"eu-gb"}, wantNS: "team-a-images", wantSA: "builder", wantSecret: "push", wantDomains: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := newFixture(t, namespaceObj("team-a", nil), serviceAccountObj("team-a", "default"), serviceAccountObj("team-a", "builder"))
+			rep, err := registry.ProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, tt.opts)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, rep)
+			}
+			sids := fx.srv.ServiceIDs()
+			if len(sids) != 1 || sids[0].Name != "prod-team-a-id" ||
+				!strings.Contains(sids[0].Description, "prod") || !strings.Contains(sids[0].Description, "team-a") {
+				t.Fatalf("service IDs = %+v", sids)
+			}
+			keys := keysOf(fx.srv, "prod-team-a-id")
+			if len(keys) != 1 || keys[0].Name != "prod-team-a-key" {
+				t.Fatalf("keys = %+v", keys)
+			}
+			pols := fx.srv.Policies()
+			if tt.wantRegions == nil {
+				if len(pols) != len(registry.Regions()) {
+					t.Errorf("%d policies, want one per region", len(pols))
+				}
+			} else {
+				var got []string
+				for _, p := range pols {
+					got = append(got, p.Attributes["region"])
+					if p.Attributes["resource"] != tt.wantNS || p.RoleIDs[0] != iamtest.RoleCRN(orDefault(tt.opts.Role)) {
+						t.Errorf("policy %+v", p)
+					}
+				}
+				if diff := cmp.Diff(tt.wantRegions, got); diff != "" {
+					t.Errorf("regions (-want +got):\n%s", diff)
+				}
+			}
+			cfg := secretConfig(t, fx.cluster, "team-a", tt.wantSecret)
+			if cfg == nil || len(cfg.Auths) != tt.wantDomains {
+				t.Fatalf("secret %s: %v", tt.wantSecret, cfg)
+			}
+			if got := pullSecretsOf(t, fx.cluster, "team-a", tt.wantSA); !slices.Contains(got, tt.wantSecret) {
+				t.Errorf("%s imagePullSecrets = %v", tt.wantSA, got)
+			}
+			rep, err = registry.ProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, tt.opts)
+			if err != nil || rep.Counts()[registry.Reused] != 1 || rep.Counts()[registry.Created] != 0 {
+				t.Errorf("rerun: %v\n%s", err, rep)
+			}
+		})
+	}
+}
+
+func orDefault(role string) string {
+	if role == "" {
+		return "Reader"
+	}
+	return strings.ToUpper(role[:1]) + role[1:]
+}
+
+func TestCopyICRSecret(t *testing.T) {
+	ctx := context.Background()
+	objs := []runtime.Object{
+		namespaceObj("team-a", map[string]string{"icr": "yes"}), serviceAccountObj("team-a", "default"),
+		namespaceObj("team-b", map[string]string{"icr": "yes"}), serviceAccountObj("team-b", "default"),
+		namespaceObj("team-c", nil), serviceAccountObj("team-c", "default"),
+	}
+	tests := []struct {
+		name string
+		opts registry.CopyICROptions
+		want []string
+	}{
+		{"by name", registry.CopyICROptions{Namespaces: []string{"team-c"}}, []string{"team-c"}},
+		{"by selector", registry.CopyICROptions{Selector: labels.SelectorFromSet(labels.Set{"icr": "yes"})}, []string{"team-a", "team-b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := newFixture(t, objs...)
+			if _, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"}); err != nil {
+				t.Fatal(err)
+			}
+			src := secretConfig(t, fx.cluster, "default", "all-icr-io")
+			rep, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, tt.opts)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, rep)
+			}
+			for _, ns := range []string{"team-a", "team-b", "team-c"} {
+				has := secretConfig(t, fx.cluster, ns, "all-icr-io") != nil
+				attached := slices.Contains(pullSecretsOf(t, fx.cluster, ns, "default"), "all-icr-io")
+				want := slices.Contains(tt.want, ns)
+				if has != want || attached != want {
+					t.Errorf("%s: copied=%t attached=%t, want %t", ns, has, attached, want)
+				}
+				if has && !secretConfig(t, fx.cluster, ns, "all-icr-io").Equal(src) {
+					t.Errorf("%s: copy differs from the source", ns)
+				}
+			}
+			if got := rep.Counts()[registry.Created]; got != len(tt.want) {
+				t.Errorf("created %d, want %d:\n%s", got, len(tt.want), rep)
+			}
+		})
+	}
+}
+
+func TestEntitledRegistry(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	rep, err := registry.EntitledRegistry(ctx, &fx.cluster.Cluster, iam.NewSecret("entitlement-sentinel"), registry.EntitledOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := secretConfig(t, fx.cluster, "default", "entitled-cp-icr-io")
+	e, ok := cfg.Get("cp.icr.io")
+	if !ok || e.Username != "cp" || e.Password != "entitlement-sentinel" || len(cfg.Auths) != 1 {
+		t.Errorf("secret: %v", cfg)
+	}
+	if !slices.Contains(pullSecretsOf(t, fx.cluster, "default", "default"), "entitled-cp-icr-io") {
+		t.Error("not attached")
+	}
+	assertNoLeak(t, "entitlement-sentinel", map[string]string{"report": rep.String()})
+}
+
+func TestRotateAPIKey(t *testing.T) {
+	ctx := context.Background()
+	fx := rotateFixture(t)
+	secrets, _ := rotateRefs()
+	old := keysOf(fx.srv, "cluster-c1")
+	// A copy with a foreign key is left alone.
+	foreign := fx.srv.AddServiceID("other", "")
+	fx.srv.AddAPIKeyValue(foreign.IAMID, "foreign-key")
+	cfg, _ := registry.ICRConfig("foreign-key", []string{"us.icr.io"})
+	if _, err := applySecretIn(ctx, fx, "team-c", cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	keys := keysOf(fx.srv, "cluster-c1")
+	if len(keys) != 1 || keys[0].ID == old[0].ID || keys[0].Name != old[0].Name || keys[0].Description != old[0].Description {
+		t.Fatalf("keys after rotation = %+v (old %+v)", keys, old)
+	}
+	refs := referencedKeyIDs(t, fx, secrets[:len(secrets)-1])
+	if len(refs) != 1 || !refs[keys[0].ID] {
+		t.Errorf("copies reference %v, want only %s", refs, keys[0].ID)
+	}
+	if got := passwords(secretConfig(t, fx.cluster, "team-c", "all-icr-io")); !slices.Equal(got, []string{"foreign-key"}) {
+		t.Error("the copy with a foreign key was changed")
+	}
+	c := rep.Counts()
+	if c[registry.Updated] != 3 || c[registry.Deleted] != 1 || c[registry.Skipped] != 1 {
+		t.Errorf("report:\n%s", rep)
+	}
+
+	// Only some namespaces: the old key stays alive for the others.
+	before := keysOf(fx.srv, "cluster-c1")[0]
+	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Namespaces: []string{"team-a"}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	if ks := keysOf(fx.srv, "cluster-c1"); len(ks) != 2 || !slices.ContainsFunc(ks, func(k iamtest.APIKey) bool { return k.ID == before.ID }) {
+		t.Errorf("keys = %+v, want the old one kept", ks)
+	}
+	if !strings.Contains(rep.String(), "still used by copies outside the selection in default, team-b") {
+		t.Errorf("report:\n%s", rep)
+	}
+
+	// Unknown service ID.
+	_, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "nope"})
+	if !errors.Is(err, registry.ErrServiceIDNotFound) {
+		t.Errorf("err = %v, want ErrServiceIDNotFound", err)
+	}
+}
+
+func applySecret(ctx context.Context, fx *fixture, cfg interface{ Marshal() ([]byte, error) }) (bool, error) {
+	return applySecretIn(ctx, fx, "default", cfg)
+}
+
+func applySecretIn(ctx context.Context, fx *fixture, ns string, cfg interface{ Marshal() ([]byte, error) }) (bool, error) {
+	data, err := cfg.Marshal()
+	if err != nil {
+		return false, err
+	}
+	s, err := fx.cluster.Kube.CoreV1().Secrets(ns).Get(ctx, "all-icr-io", metav1GetOptions)
+	if err != nil {
+		return false, err
+	}
+	s.Data[".dockerconfigjson"] = data
+	_, err = fx.cluster.Kube.CoreV1().Secrets(ns).Update(ctx, s, metav1UpdateOptions)
+	return true, err
+}
