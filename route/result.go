@@ -72,5 +72,5 @@ func (o Options) logger() *slog.Logger {
 // conflictBackoff paces the re-read-and-retry loops. client-go's
 // conflictBackoff gives up after 5 quick attempts, which a handful of
 // concurrent writers to one object can exhaust; this allows 8 attempts over
-// about a second and a half with jitter.
-var conflictBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}
+// at most about two seconds of sleeping.
+var conflictBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5}
