@@ -70,7 +70,7 @@ func (o Options) logger() *slog.Logger {
 }
 
 // conflictBackoff paces the re-read-and-retry loops. client-go's
-// conflictBackoff gives up after 5 quick attempts, which a handful of
+// retry.DefaultRetry gives up after 5 quick attempts, which a handful of
 // concurrent writers to one object can exhaust; this allows 8 attempts over
 // at most about two seconds of sleeping.
 var conflictBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5}
