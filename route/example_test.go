@@ -2,6 +2,7 @@ package route_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,11 +38,12 @@ func ExampleExposeRegistry() {
 
 	// A bad host name is refused before any API call.
 	_, _, err = route.ExposeRegistry(ctx, routes, kube, route.ExposeOptions{Hostname: "https://registry"})
-	fmt.Println(err)
+	var fe *route.FieldError
+	fmt.Println(errors.Is(err, route.ErrInvalid), errors.As(err, &fe) && fe.Field == "Hostname")
 	// Output:
 	// created openshift-image-registry/image-registry registry.apps.example.com reencrypt source
 	// unchanged
-	// invalid Hostname "https://registry": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')
+	// true true
 }
 
 func ExampleWaitForHost() {
