@@ -1,0 +1,96 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/registrykit/registrykit/build"
+	"github.com/registrykit/registrykit/iam"
+)
+
+// BuildPushOptions configure BuildPushSecret. ClusterName, Project and
+// BuildConfig are required.
+type BuildPushOptions struct {
+	// ClusterName and Project name the service ID
+	// "<cluster>-<project>-push-id" and its key "<cluster>-<project>-push-key".
+	ClusterName string
+	Project     string
+	// BuildConfig in Project whose output push secret is set.
+	BuildConfig string
+	// Regions the Writer policies cover; empty means every region.
+	Regions []string
+	// RegistryNamespace limits the policies to one registry namespace.
+	RegistryNamespace string
+	// Domains in the secret; empty means the domains of Regions.
+	Domains []string
+	// SecretName; empty means "<project>-icr-push".
+	SecretName string
+	// Pull also makes the secret the build strategy's pull secret and links
+	// it to the builder service account for pulling.
+	Pull bool
+	// DryRun: no IAM write, Kubernetes writes with dryRun=All.
+	DryRun bool
+	// Logger receives one record per step; nil means silent.
+	Logger *slog.Logger
+}
+
+// BuildPushSecret gives a BuildConfig push access to IBM Cloud Container
+// Registry, as the guide's build section does by hand: a service ID with a
+// Writer policy per region, an API key, a pull secret in the project
+// (username iamapikey), `oc secrets link builder <secret>`
+// (build.LinkBuilder) and `oc set build-secret --push bc/<name> <secret>`
+// (build.SetSecrets). Key reuse and rollback are as in
+// ApplyClusterPullSecret.
+func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts BuildPushOptions) (Report, error) {
+	var rep Report
+	secret := opts.SecretName
+	if secret == "" && opts.Project != "" {
+		secret = opts.Project + "-icr-push"
+	}
+	plan, err := ProjectOptions{
+		ClusterName: opts.ClusterName, Project: opts.Project, Role: iam.Writer, Regions: opts.Regions,
+		RegistryNamespace: opts.RegistryNamespace, Domains: opts.Domains, SecretName: secret,
+		DryRun: opts.DryRun, Logger: opts.Logger,
+	}.plan()
+	var p problems
+	p.cluster(cluster, "Kube", "Builds")
+	if iamClient == nil {
+		p.add("iamClient", "", "required", nil)
+	}
+	p.subdomain("BuildConfig", opts.BuildConfig)
+	if err := joinProblems(err, p.err()); err != nil {
+		return rep, fmt.Errorf("build push secret: %w", err)
+	}
+	plan.serviceID = opts.ClusterName + "-" + opts.Project + "-push-id"
+	plan.keyName = opts.ClusterName + "-" + opts.Project + "-push-key"
+	plan.serviceIDDescription = fmt.Sprintf("Service ID for builds in project %s of cluster %s: Writer access to IBM Cloud Container Registry", opts.Project, opts.ClusterName)
+	plan.keyDescription = fmt.Sprintf("API key for builds in project %s of cluster %s to push to IBM Cloud Container Registry", opts.Project, opts.ClusterName)
+	plan.serviceAccount = "" // linked below for mount (and pull)
+
+	wrap := func(err error) error {
+		return fmt.Errorf("build push secret for %s/%s: %w", opts.Project, opts.BuildConfig, err)
+	}
+	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
+		return rep, wrap(err)
+	}
+	bopts := build.Options{DryRun: opts.DryRun, Logger: opts.Logger}
+	saRef := opts.Project + "/" + build.BuilderServiceAccount
+	res, err := build.LinkBuilder(ctx, cluster.Kube, opts.Project, secret, build.LinkOptions{Mount: true, Pull: opts.Pull, Options: bopts})
+	if err != nil {
+		return rep, wrap(rec.fail(ctx, "service account", saRef, err))
+	}
+	rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Action(res.Action), Reason: res.Reason})
+	s := build.Secrets{Push: secret}
+	if opts.Pull {
+		s.Pull = secret
+	}
+	bcRef := opts.Project + "/" + opts.BuildConfig
+	res, err = build.SetSecrets(ctx, cluster.Builds, opts.Project, opts.BuildConfig, s, bopts)
+	if err != nil {
+		return rep, wrap(rec.fail(ctx, "build config", bcRef, err))
+	}
+	rec.add(ctx, Step{Name: "build config", Object: bcRef, Action: Action(res.Action), Reason: res.Reason})
+	return rep, nil
+}

@@ -1,0 +1,120 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/registrykit/registrykit/pullsecret"
+	"github.com/registrykit/registrykit/route"
+)
+
+// ExposeInternalOptions configure ExposeInternalRegistry.
+type ExposeInternalOptions struct {
+	// Hostname of the route; empty lets the router generate one.
+	Hostname string
+	// Projects that get an internal-registry pull secret for the route
+	// host, attached to ServiceAccount. May be empty (only the route).
+	Projects []string
+	// ServiceAccount whose generated dockercfg credential goes into each
+	// project's secret, and which gets the secret attached; empty means
+	// "default".
+	ServiceAccount string
+	// SecretName; empty means "<ServiceAccount>-registry-route".
+	SecretName string
+	// BalanceSource: nil means true (haproxy source balancing, as the guide
+	// sets).
+	BalanceSource *bool
+	// Timeout bounds the wait for a router to admit the route; zero means
+	// DefaultWaitTimeout. ctx bounds it too.
+	Timeout time.Duration
+	// DryRun sends writes with dryRun=All; the route then does not exist, so
+	// without Hostname the project secrets are skipped.
+	DryRun bool
+	// Logger receives one record per step; nil means silent.
+	Logger *slog.Logger
+}
+
+// ExposeInternalRegistry exposes the integrated registry with a reencrypt
+// route (route.ExposeRegistry), waits for a router to admit it
+// (route.WaitForHost), then writes in each project a pull secret for the
+// route host made from the service account's own registry credential
+// (pullsecret.InternalRegistrySecret) and attaches it to that service
+// account. It returns the admitted host. A failed project does not stop the
+// others; the error joins every failure.
+//
+// Limits: the credential is a service-account token that OpenShift rotates;
+// rerun to refresh the secrets.
+func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeInternalOptions) (string, Report, error) {
+	var rep Report
+	sa := orDefault(opts.ServiceAccount, DefaultServiceAccount)
+	secret := orDefault(opts.SecretName, sa+"-registry-route")
+	eopts := route.ExposeOptions{Hostname: opts.Hostname, BalanceSource: opts.BalanceSource,
+		Options: route.Options{DryRun: opts.DryRun, Logger: opts.Logger}}
+	var p problems
+	p.cluster(cluster, "Kube", "Routes")
+	if err := eopts.Validate(); err != nil {
+		p.add("Hostname", opts.Hostname, "invalid route options", err)
+	}
+	for _, ns := range opts.Projects {
+		p.label("Projects", ns)
+	}
+	p.subdomain("ServiceAccount", sa)
+	p.subdomain("SecretName", secret)
+	if opts.Timeout < 0 {
+		p.add("Timeout", opts.Timeout.String(), "must not be negative", nil)
+	}
+	if err := p.err(); err != nil {
+		return "", rep, fmt.Errorf("expose internal registry: %w", err)
+	}
+	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	wrap := func(err error) error { return fmt.Errorf("expose internal registry: %w", err) }
+
+	rt, res, err := route.ExposeRegistry(ctx, cluster.Routes, cluster.Kube, eopts)
+	routeRef := rt.Namespace + "/" + rt.Name
+	if err != nil {
+		return "", rep, wrap(rec.fail(ctx, "route", routeRef, err))
+	}
+	rec.add(ctx, Step{Name: "route", Object: routeRef, Action: Action(res.Action), Reason: res.Reason})
+
+	host := opts.Hostname
+	if opts.DryRun {
+		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: Skipped, Reason: "dry run: the route is not stored, not waiting"})
+	} else {
+		wctx, cancel := context.WithTimeout(ctx, orDuration(opts.Timeout, DefaultWaitTimeout))
+		host, err = route.WaitForHost(wctx, cluster.Routes, rt.Namespace, rt.Name)
+		cancel()
+		if err != nil {
+			return "", rep, wrap(rec.fail(ctx, "route host", routeRef, fmt.Errorf("wait for route %s: %w", routeRef, err)))
+		}
+		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: Unchanged, Reason: "admitted as " + host})
+	}
+
+	popts := pullsecret.Options{DryRun: opts.DryRun, Logger: opts.Logger}
+	var errs []error
+	for _, ns := range opts.Projects {
+		ref := ns + "/" + secret
+		if host == "" {
+			rec.add(ctx, Step{Name: "secret", Object: ref, Action: Skipped, Reason: "dry run: route host unknown"})
+			continue
+		}
+		res, err := pullsecret.InternalRegistrySecret(ctx, cluster.Kube, ns, pullsecret.InternalOptions{ServiceAccount: sa, Host: host, Name: secret, Options: popts})
+		if err != nil {
+			errs = append(errs, rec.fail(ctx, "secret", ref, err))
+			continue
+		}
+		rec.add(ctx, Step{Name: "secret", Object: ref, Action: Action(res.Action), Reason: res.Reason})
+		res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, secret, pullsecret.AttachOptions{Options: popts})
+		if err != nil {
+			errs = append(errs, rec.fail(ctx, "service account", ns+"/"+sa, err))
+			continue
+		}
+		rec.add(ctx, Step{Name: "service account", Object: ns + "/" + sa, Action: Action(res.Action), Reason: res.Reason})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return host, rep, wrap(err)
+	}
+	return host, rep, nil
+}

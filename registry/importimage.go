@@ -1,0 +1,91 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/registrykit/registrykit/imagestream"
+)
+
+// DefaultWaitTimeout bounds the waits of ImportImage and
+// ExposeInternalRegistry when their Timeout option is zero (ctx bounds them
+// too).
+const DefaultWaitTimeout = 2 * time.Minute
+
+// ImportOptions configure ImportImage. The zero value is `oc tag` without
+// flags followed by a wait of up to DefaultWaitTimeout for the import.
+type ImportOptions struct {
+	// ReferencePolicy: empty means imagestream.SourcePolicy; the guide uses
+	// imagestream.LocalPolicy for icr.io images.
+	ReferencePolicy imagestream.ReferencePolicy
+	// Scheduled re-imports periodically (oc tag --scheduled).
+	Scheduled bool
+	// Insecure allows HTTP or unverified TLS (oc tag --insecure).
+	Insecure bool
+	// ImportMode: empty leaves it to the cluster.
+	ImportMode imagestream.ImportMode
+	// Timeout bounds the wait for the import; zero means DefaultWaitTimeout.
+	Timeout time.Duration
+	// NoWait returns after tagging, without waiting for the import.
+	NoWait bool
+	// DryRun sends the write with dryRun=All and does not wait.
+	DryRun bool
+	// Logger receives one record per step; nil means silent.
+	Logger *slog.Logger
+}
+
+// ImportImage tags an external image into an image stream
+// (imagestream.Tag, like `oc tag <source> <ns>/<stream>:<tag>`) and waits
+// for the server to import it (imagestream.WaitForImport). It returns the
+// imported digest ("" when not waited for). The project needs a pull secret
+// for the source registry (ApplyClusterPullSecret, CopyICRSecret,
+// ProjectCredentials); a refused import is an error matching
+// imagestream.ErrImportFailed carrying the server's message.
+func ImportImage(ctx context.Context, cluster *Cluster, source string, dest imagestream.Ref, opts ImportOptions) (string, Report, error) {
+	var rep Report
+	var p problems
+	p.cluster(cluster, "Images")
+	if _, err := imagestream.ParseReference(source); err != nil {
+		p.add("source", source, "not an image reference with a registry", err)
+	}
+	if err := dest.Validate(); err != nil {
+		p.add("dest", dest.String(), "not a valid image stream tag", err)
+	}
+	if opts.Timeout < 0 {
+		p.add("Timeout", opts.Timeout.String(), "must not be negative", nil)
+	}
+	if err := p.err(); err != nil {
+		return "", rep, fmt.Errorf("import image: %w", err)
+	}
+	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	wrap := func(err error) error { return fmt.Errorf("import image %s into %s: %w", source, dest, err) }
+	res, err := imagestream.Tag(ctx, cluster.Images, source, dest, imagestream.TagOptions{
+		ReferencePolicy: opts.ReferencePolicy, Scheduled: opts.Scheduled, Insecure: opts.Insecure, ImportMode: opts.ImportMode,
+		Options: imagestream.Options{DryRun: opts.DryRun, Logger: opts.Logger},
+	})
+	if err != nil {
+		return "", rep, wrap(rec.fail(ctx, "image stream tag", dest.String(), err))
+	}
+	rec.add(ctx, Step{Name: "image stream tag", Object: dest.String(), Action: Action(res.Action), Reason: res.Reason})
+	if opts.NoWait || opts.DryRun {
+		rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: Skipped, Reason: "not waited for"})
+		return "", rep, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, orDuration(opts.Timeout, DefaultWaitTimeout))
+	defer cancel()
+	digest, err := imagestream.WaitForImport(wctx, cluster.Images, dest)
+	if err != nil {
+		return "", rep, wrap(rec.fail(ctx, "import", dest.String(), err))
+	}
+	rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: Unchanged, Reason: "imported " + digest})
+	return digest, rep, nil
+}
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
