@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/registry"
@@ -51,4 +55,72 @@ func ExampleApplyClusterPullSecret() {
 	// secret default/all-icr-io created
 	// service account default/default updated
 	// rerun: map[reused:1 unchanged:17] <nil>
+}
+
+// Copy the cluster's all-icr-io secret to two projects and attach it to
+// their default service accounts, then rotate the key everywhere.
+func ExampleRotateAPIKey() {
+	srv := iamtest.NewServer()
+	defer srv.Close()
+	client, _ := iam.New(iam.Options{
+		APIKey: iam.NewSecret(srv.AddAPIKey("IBMid-100000ABCD")), AccountID: srv.AccountID(), URL: srv.URL(),
+	})
+	var objs []runtime.Object
+	for _, ns := range []string{"team-a", "team-b"} {
+		objs = append(objs,
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}})
+	}
+	cluster, _ := registrytest.NewOpenShiftCluster(objs...)
+	ctx := context.Background()
+
+	if _, err := registry.ApplyClusterPullSecret(ctx, &cluster.Cluster, client, registry.ApplyOptions{ClusterID: "c0ffee"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, err := registry.CopyICRSecret(ctx, &cluster.Cluster, registry.CopyICROptions{Namespaces: []string{"team-a", "team-b"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range rep.Steps {
+		fmt.Println(s.Name, s.Object, s.Action)
+	}
+
+	rep, err = registry.RotateAPIKey(ctx, &cluster.Cluster, client, registry.RotateOptions{ClusterID: "c0ffee"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range rep.Steps {
+		fmt.Println(s.Name, s.Object, s.Action)
+	}
+	// Output:
+	// secret team-a/all-icr-io created
+	// secret team-b/all-icr-io created
+	// service account team-a/default updated
+	// service account team-b/default updated
+	// service ID cluster-c0ffee unchanged
+	// API key cluster-c0ffee created
+	// secret default/all-icr-io updated
+	// secret team-a/all-icr-io updated
+	// secret team-b/all-icr-io updated
+	// verify default/all-icr-io unchanged
+	// verify team-a/all-icr-io unchanged
+	// verify team-b/all-icr-io unchanged
+	// API key cluster-c0ffee deleted
+}
+
+// Report.String prints one line per step, never a credential.
+func ExampleEntitledRegistry() {
+	cluster, _ := registrytest.NewOpenShiftCluster()
+	rep, err := registry.EntitledRegistry(context.Background(), &cluster.Cluster, iam.NewSecret("my-entitlement-key"), registry.EntitledOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(rep)
+	// Output:
+	// secret default/entitled-cp-icr-io: created (created with 1 registries)
+	// service account default/default: updated (added to imagePullSecrets)
 }
