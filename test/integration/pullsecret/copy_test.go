@@ -1,0 +1,227 @@
+package pullsecret_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/pullsecret"
+)
+
+func TestApplyRealServer(t *testing.T) {
+	t.Parallel()
+	ns := env.Namespace(t)
+	kube, counter := counted(t)
+	ctx := t.Context()
+
+	// Dry run goes to the server (dryRun=All) and stores nothing.
+	res, err := pullsecret.Apply(ctx, kube, ns, "icr", icr(t, "us.icr.io"), pullsecret.Options{DryRun: true})
+	if err != nil || res.Action != pullsecret.Created {
+		t.Fatalf("dry run = %+v, %v", res, err)
+	}
+	if _, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, "icr", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("dry run stored the secret: %v", err)
+	}
+	if counter.Count("create", "secrets") != 1 {
+		t.Errorf("dry run did not reach the server: %v", counter.Snapshot())
+	}
+
+	steps := []struct {
+		cfg  *dockerconfig.Config
+		want pullsecret.Action
+	}{
+		{icr(t, "us.icr.io"), pullsecret.Created},
+		{icr(t, "us.icr.io"), pullsecret.Unchanged},
+		{icr(t, "us.icr.io", "de.icr.io"), pullsecret.Updated},
+	}
+	for _, s := range steps {
+		counter.Reset()
+		res, err := pullsecret.Apply(ctx, kube, ns, "icr", s.cfg, pullsecret.Options{})
+		if err != nil || res.Action != s.want {
+			t.Fatalf("Apply = %+v, %v; want %s", res, err, s.want)
+		}
+		if s.want == pullsecret.Unchanged && writes(counter, "secrets") != 0 {
+			t.Errorf("unchanged Apply wrote: %v", counter.Snapshot())
+		}
+	}
+	got := getSecret(t, ns, "icr")
+	if got.Type != corev1.SecretTypeDockerConfigJson {
+		t.Errorf("type = %s", got.Type)
+	}
+	var managers []string
+	for _, m := range got.ManagedFields {
+		managers = append(managers, m.Manager)
+	}
+	if diff := cmp.Diff([]string{"registrykit"}, managers); diff != "" {
+		t.Errorf("field managers (-want +got):\n%s", diff)
+	}
+}
+
+func TestCopyRealServer(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcNS, a, b, dying := env.Namespace(t), env.Namespace(t), env.Namespace(t), env.Namespace(t)
+	data := docBytes(t, icr(t, "us.icr.io", "default-route-openshift-image-registry.apps.example.com"))
+	createSecret(t, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: srcNS, Labels: map[string]string{"app": "icr"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"namespace":"` + srcNS + `"}`}},
+		Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: data},
+	})
+	// A namespace being deleted stays Terminating in this tier (no
+	// namespace controller): exactly the state to test.
+	if err := env.Kube.CoreV1().Namespaces().Delete(ctx, dying, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A same-named secret we did not make.
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: b},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "other.example.com"))}})
+
+	kube, counter := counted(t)
+	from := types.NamespacedName{Namespace: srcNS, Name: "all-icr-io"}
+	to := pullsecret.Targets{Namespaces: []string{a, b, dying, "no-such-namespace-x1"}}
+	rep, err := pullsecret.Copy(ctx, kube, from, to, pullsecret.CopyOptions{})
+	var nf *pullsecret.NotFoundError
+	if !errors.As(err, &nf) || nf.Kind != "namespace" || nf.Name != "no-such-namespace-x1" {
+		t.Fatalf("err = %v, want only the missing namespace", err)
+	}
+	want := map[string]pullsecret.Action{a: pullsecret.Created, b: pullsecret.Skipped, dying: pullsecret.Skipped, "no-such-namespace-x1": "error"}
+	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if got := reads(counter, "secrets", "namespaces"); got != 2 {
+		t.Errorf("reads = %d, want 2 (source GET + one cluster-wide List): %v", got, counter.Snapshot())
+	}
+	cp := getSecret(t, a, "all-icr-io")
+	if !bytes.Equal(cp.Data[corev1.DockerConfigJsonKey], data) {
+		t.Errorf("data changed by the copy")
+	}
+	if !bytes.Contains(cp.Data[corev1.DockerConfigJsonKey], []byte("default-route")) {
+		t.Errorf("the word default was rewritten inside data")
+	}
+	if cp.Annotations[pullsecret.AnnotationCopiedFrom] != srcNS+"/all-icr-io" || cp.Labels["app"] != "icr" {
+		t.Errorf("copy metadata: labels %v annotations %v", cp.Labels, cp.Annotations)
+	}
+	if _, ok := cp.Annotations["kubectl.kubernetes.io/last-applied-configuration"]; ok {
+		t.Errorf("last-applied-configuration was copied")
+	}
+	if theirs := getSecret(t, b, "all-icr-io"); theirs.Annotations[pullsecret.AnnotationCopiedFrom] != "" {
+		t.Errorf("a foreign secret was changed")
+	}
+
+	// Rerun: no writes, still two reads.
+	counter.Reset()
+	rep, _ = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{a, b}}, pullsecret.CopyOptions{})
+	if c := rep.Counts(); c[pullsecret.Unchanged] != 1 || c[pullsecret.Skipped] != 1 || writes(counter, "secrets") != 0 {
+		t.Errorf("rerun: %v, requests %v", c, counter.Snapshot())
+	}
+
+	// Overwrite takes over the foreign one.
+	rep, err = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{b}}, pullsecret.CopyOptions{Overwrite: true})
+	if err != nil || rep.Outcomes[0].Result.Action != pullsecret.Updated {
+		t.Fatalf("overwrite = %+v, %v", rep, err)
+	}
+	if !bytes.Equal(getSecret(t, b, "all-icr-io").Data[corev1.DockerConfigJsonKey], data) {
+		t.Errorf("overwrite did not copy the data")
+	}
+}
+
+func TestCopyBySelectorOnRealServer(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcNS := env.Namespace(t)
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sel-src", Namespace: srcNS},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "us.icr.io"))}})
+	var targets []string
+	for range 3 {
+		ns := env.Namespace(t)
+		targets = append(targets, ns)
+		n, err := env.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Labels["pull-from"] = srcNS
+		if _, err := env.Kube.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kube, counter := counted(t)
+	sel := labels.SelectorFromSet(labels.Set{"pull-from": srcNS})
+	rep, err := pullsecret.Copy(ctx, kube, types.NamespacedName{Namespace: srcNS, Name: "sel-src"}, pullsecret.Targets{Selector: sel}, pullsecret.CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Counts(); c[pullsecret.Created] != 3 || len(rep.Outcomes) != 3 {
+		t.Errorf("outcomes %v", rep.Outcomes)
+	}
+	if got := reads(counter, "secrets", "namespaces"); got != 3 {
+		t.Errorf("reads = %d, want 3: %v", got, counter.Snapshot())
+	}
+}
+
+func TestCopyBadInputOnRealServer(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	ns := env.Namespace(t)
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "opaque", Namespace: ns}, Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "us.icr.io"))}})
+	kube, counter := counted(t)
+	target := pullsecret.Targets{Namespaces: []string{ns}}
+	_, err := pullsecret.Copy(ctx, kube, types.NamespacedName{Namespace: ns, Name: "missing"}, target, pullsecret.CopyOptions{Name: "x"})
+	if !errors.Is(err, pullsecret.ErrNotFound) || !apierrors.IsNotFound(err) {
+		t.Errorf("missing source: %v", err)
+	}
+	_, err = pullsecret.Copy(ctx, kube, types.NamespacedName{Namespace: ns, Name: "opaque"}, target, pullsecret.CopyOptions{Name: "x"})
+	if !errors.Is(err, pullsecret.ErrNotPullSecret) {
+		t.Errorf("opaque source: %v", err)
+	}
+	if writes(counter, "secrets") != 0 {
+		t.Errorf("bad input wrote: %v", counter.Snapshot())
+	}
+}
+
+// TestCopyWithoutClusterWideList runs Copy as a user who may read and write
+// secrets only in the namespaces involved: the cluster-wide List is
+// forbidden, and Copy falls back to create-first.
+func TestCopyWithoutClusterWideList(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcNS, a := env.Namespace(t), env.Namespace(t)
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "narrow", Namespace: srcNS},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "us.icr.io"))}})
+	rule := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update"}}}
+	cfg := env.UserConfig(t, "copy-narrow", nil, map[string][]rbacv1.PolicyRule{srcNS: rule, a: rule})
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := types.NamespacedName{Namespace: srcNS, Name: "narrow"}
+	for _, want := range []pullsecret.Action{pullsecret.Created, pullsecret.Unchanged} {
+		rep, err := pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{a}}, pullsecret.CopyOptions{})
+		if err != nil || rep.Outcomes[0].Result.Action != want {
+			t.Fatalf("Copy = %+v, %v; want %s", rep.Outcomes, err, want)
+		}
+	}
+}
+
+func outcomeMap(r pullsecret.Report) map[string]pullsecret.Action {
+	m := map[string]pullsecret.Action{}
+	for _, o := range r.Outcomes {
+		a := o.Result.Action
+		if o.Err != nil {
+			a = "error"
+		}
+		m[o.Namespace] = a
+	}
+	return m
+}
