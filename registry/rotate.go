@@ -189,6 +189,11 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 			rec.add(ctx, Step{Name: "secret", Object: s.Namespace + "/" + s.Name, Action: Skipped, Reason: "holds no key of service ID " + sidName})
 		}
 	}
+	for _, ns := range opts.Namespaces {
+		if !slices.ContainsFunc(copies, func(s corev1.Secret) bool { return s.Namespace == ns }) {
+			rec.add(ctx, Step{Name: "secret", Object: ns + "/" + secretName, Action: Skipped, Reason: "no such secret"})
+		}
+	}
 	if len(targets) == 0 {
 		return rec.fail(ctx, "secret", secretName, fmt.Errorf("secret %s in the selected namespaces: %w", secretName, ErrNoKeyToRotate))
 	}

@@ -402,6 +402,12 @@ func TestRotateAPIKey(t *testing.T) {
 		t.Errorf("report:\n%s", rep)
 	}
 
+	// A named namespace without the secret is reported, not an error.
+	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Namespaces: []string{"team-a", "ghost"}})
+	if err != nil || !strings.Contains(rep.String(), "secret ghost/all-icr-io: skipped (no such secret)") {
+		t.Errorf("%v\n%s", err, rep)
+	}
+
 	// Unknown service ID.
 	_, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "nope"})
 	if !errors.Is(err, registry.ErrServiceIDNotFound) {
