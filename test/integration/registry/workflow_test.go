@@ -1,0 +1,179 @@
+package registry_test
+
+import (
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/registry"
+	"github.com/registrykit/registrykit/test/integration/harness"
+)
+
+const projects = 20
+
+// project creates a namespace with a "default" service account (there is
+// no service account controller in this tier) and the given label.
+func project(t *testing.T, label string) string {
+	t.Helper()
+	ctx := t.Context()
+	ns := env.Namespace(t)
+	n, err := env.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	n.Labels["registrykit.io/test"] = label
+	if _, err := env.Kube.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}}
+	if _, err := env.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func iamClient(t *testing.T) (*iamtest.Server, *iam.Client) {
+	t.Helper()
+	srv := iamtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := iam.New(iam.Options{APIKey: iam.NewSecret(srv.AddAPIKey("IBMid-100000ABCD")), AccountID: srv.AccountID(), URL: srv.URL(), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+// keysIn returns the IAM key IDs a secret's iamapikey entries hold.
+func keysIn(t *testing.T, client *iam.Client, ns string) []string {
+	t.Helper()
+	s, err := env.Kube.CoreV1().Secrets(ns).Get(t.Context(), "all-icr-io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("secret %s/all-icr-io: %v", ns, err)
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for server, e := range cfg.Auths {
+		if e.Username != registry.APIKeyUsername {
+			t.Errorf("%s/%s: username %q", ns, server, e.Username)
+		}
+		d, err := client.APIKeyDetails(t.Context(), iam.NewSecret(e.Password))
+		if err != nil {
+			t.Fatalf("%s/%s: key unknown to IAM: %v", ns, server, err)
+		}
+		if !slices.Contains(ids, d.ID) {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
+}
+
+// TestApplyCopyRotate is the acceptance story on a real API server: apply
+// the cluster pull secret, copy it to 20 projects, rotate the key. Every
+// copy ends up holding the new key and the old key is deleted in IAM.
+func TestApplyCopyRotate(t *testing.T) {
+	ctx := t.Context()
+	label := "apply-copy-rotate"
+	home := project(t, label)
+	var targets []string
+	for range projects {
+		targets = append(targets, project(t, label))
+	}
+	cfg, counter := harness.CountRequests(env.Config)
+	cluster, err := registry.NewCluster(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, client := iamClient(t)
+	applyOpts := registry.ApplyOptions{ClusterID: "c1", Namespace: home}
+
+	// A dry run stores nothing, in IAM or in the cluster.
+	if _, err := registry.ApplyClusterPullSecret(ctx, cluster, client, registry.ApplyOptions{ClusterID: "c1", Namespace: home, DryRun: true}); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if len(srv.ServiceIDs()) != 0 || len(srv.Policies()) != 0 {
+		t.Fatalf("dry run wrote to IAM: %v %v", srv.ServiceIDs(), srv.Policies())
+	}
+	if _, err := env.Kube.CoreV1().Secrets(home).Get(ctx, "all-icr-io", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("dry run stored the secret: %v", err)
+	}
+
+	rep, err := registry.ApplyClusterPullSecret(ctx, cluster, client, applyOpts)
+	if err != nil {
+		t.Fatalf("apply: %v\n%s", err, rep)
+	}
+	old := keysIn(t, client, home)
+	if len(old) != 1 {
+		t.Fatalf("apply: secret holds keys %v", old)
+	}
+	rep, err = registry.ApplyClusterPullSecret(ctx, cluster, client, applyOpts)
+	if err != nil || rep.Counts()[registry.Reused] != 1 {
+		t.Fatalf("apply rerun did not reuse the key: %v\n%s", err, rep)
+	}
+
+	sel := labels.SelectorFromSet(labels.Set{"registrykit.io/test": label})
+	rep, err = registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{
+		From: typesName(home, "all-icr-io"), Selector: sel,
+	})
+	if err != nil {
+		t.Fatalf("copy: %v\n%s", err, rep)
+	}
+	for _, ns := range targets {
+		if got := keysIn(t, client, ns); !slices.Equal(got, old) {
+			t.Errorf("%s: copy holds %v, want %v", ns, got, old)
+		}
+	}
+
+	counter.Reset()
+	rep, err = registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c1", Selector: sel})
+	if err != nil {
+		t.Fatalf("rotate: %v\n%s", err, rep)
+	}
+	if got := counter.Count("list", "secrets"); got != 2 {
+		t.Errorf("rotate listed secrets %d times, want 2 (find, verify): %v", got, counter.Snapshot())
+	}
+	if got := counter.Count("get", "secrets"); got != projects+1 {
+		t.Errorf("rotate read %d secrets one by one, want %d (one per update)", got, projects+1)
+	}
+	keys := srv.APIKeys()
+	var ofCluster []string
+	sid := srv.ServiceIDs()[0]
+	for _, k := range keys {
+		if k.IAMID == sid.IAMID {
+			ofCluster = append(ofCluster, k.ID)
+		}
+		if k.ID == old[0] {
+			t.Errorf("old key %s still exists", old[0])
+		}
+	}
+	if len(ofCluster) != 1 {
+		t.Fatalf("service ID has keys %v, want exactly the new one", ofCluster)
+	}
+	for _, ns := range append([]string{home}, targets...) {
+		if got := keysIn(t, client, ns); !slices.Equal(got, ofCluster) {
+			t.Errorf("%s: holds %v, want the new key %v", ns, got, ofCluster)
+		}
+		sa, err := env.Kube.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: "all-icr-io"}) {
+			t.Errorf("%s/default: imagePullSecrets %v", ns, sa.ImagePullSecrets)
+		}
+	}
+	if c := rep.Counts(); c[registry.Updated] != projects+1 || c[registry.Deleted] != 1 {
+		t.Errorf("rotate report counts %v:\n%s", c, rep)
+	}
+}
