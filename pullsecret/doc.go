@@ -41,7 +41,8 @@
 //   - Copy keeps the source's name unless CopyOptions.Name is set, and
 //     leaves a same-named secret it did not create alone (Skipped) unless
 //     CopyOptions.Overwrite.
-//   - Lists are paged 500 objects at a time.
+//   - Lists are paged 1000 objects at a time (one request up to 999
+//     matches; a full page costs one more, possibly empty, request).
 //   - MergeGlobal and RemoveFromGlobal require cloud.openshift.com, quay.io,
 //     registry.redhat.io and registry.connect.redhat.com (DefaultRequired).
 //   - InternalRegistrySecret uses service account "default" and writes

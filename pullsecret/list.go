@@ -10,9 +10,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// pageSize is the List chunk size. 500 is kubectl's and client-go's pager
-// default; with up to that many matching objects a List is one request.
-const pageSize = 500
+// pageSize is the List chunk size. It is twice kubectl's and client-go's
+// 500 because the server returns a continue token whenever a page is full
+// and more keys follow, even if none of them match: with 500, copying to
+// exactly 500 namespaces would cost a second, empty page per List. Up to
+// 999 matching objects, a List here is one request.
+const pageSize = 1000
 
 // listPages follows continue tokens until the list is complete. If a token
 // expires (410 Gone) mid-way, it starts over once with an unpaged list, as
