@@ -25,10 +25,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
-	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -58,54 +56,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer env.Close()
-	opts := pullsecret.Options{DryRun: env.DryRun, Logger: env.Logger}
+	return story(ctx, env, *clusterID, targets)
+}
 
-	// 1. IBM Cloud IAM: what `ibmcloud oc cluster pull-secret apply` creates.
-	env.Printf("\n1. IBM Cloud IAM access to the registry\n")
-	name := "cluster-" + *clusterID
-	if env.DryRun {
-		env.Printf("  (dry run: IAM is not changed; the key below is a placeholder)\n")
-	}
-	apiKey, err := ensureIAM(ctx, env, name)
+// story is the quickstart on an environment; running it again on the same
+// environment changes nothing (the key is reused, every copy is current).
+func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets []string) error {
+	// 1+2. What `ibmcloud oc cluster pull-secret apply` does: service ID,
+	// Reader on every region, API key, all-icr-io in default, attached to
+	// default/default.
+	env.Printf("\n1. Cluster access to IBM Cloud Container Registry (pull-secret apply)\n")
+	report, err := registry.ApplyClusterPullSecret(ctx, env.Cluster, env.IAM, registry.ApplyOptions{
+		ClusterID: clusterID, DryRun: env.DryRun, Logger: env.Logger,
+	})
+	printSteps(env, report)
 	if err != nil {
 		return err
 	}
-
-	// 2. The all-icr-io pull secret in default, attached to default/default.
-	env.Printf("\n2. Pull secret all-icr-io in default\n")
-	cfg, err := registry.ICRConfig(apiKey.Reveal(), nil)
-	if err != nil {
-		return err
-	}
-	res, err := pullsecret.Apply(ctx, env.Cluster.Kube, "default", "all-icr-io", cfg, opts)
-	if err != nil {
-		return err
-	}
-	env.Step("apply secret", "default/all-icr-io", string(res.Action), res.Reason)
-	env.Printf("  %d registries: %s\n", len(cfg.Servers()), strings.Join(cfg.Servers(), " "))
-	res, err = pullsecret.AttachToServiceAccount(ctx, env.Cluster.Kube, "default", "default", "all-icr-io", pullsecret.AttachOptions{Options: opts})
-	if err != nil {
-		return err
-	}
-	env.Step("attach to service account", "default/default", string(res.Action), res.Reason)
 
 	// 3. Copy into the projects and attach there.
-	env.Printf("\n3. Copy all-icr-io into %s\n", strings.Join(targets, ", "))
-	report, err := pullsecret.Copy(ctx, env.Cluster.Kube, types.NamespacedName{Namespace: "default", Name: "all-icr-io"},
-		pullsecret.Targets{Namespaces: targets}, pullsecret.CopyOptions{Options: opts})
-	printReport(env, "copy secret", "all-icr-io", report)
-	if err != nil {
-		return err
-	}
-	report, err = pullsecret.AttachToServiceAccounts(ctx, env.Cluster.Kube, "default", "all-icr-io",
-		pullsecret.Targets{Namespaces: targets}, pullsecret.ManyOptions{AttachOptions: pullsecret.AttachOptions{Options: opts}})
-	printReport(env, "attach to service account", "default", report)
+	env.Printf("\n2. Copy all-icr-io into %s and attach it\n", strings.Join(targets, ", "))
+	report, err = registry.CopyICRSecret(ctx, env.Cluster, registry.CopyICROptions{
+		Namespaces: targets, DryRun: env.DryRun, Logger: env.Logger,
+	})
+	printSteps(env, report)
 	if err != nil {
 		return err
 	}
 
 	// 4. Audit: does every service account reference usable pull secrets?
-	env.Printf("\n4. Audit\n")
+	env.Printf("\n3. Audit\n")
 	for _, ns := range append([]string{"default"}, targets...) {
 		findings, err := pullsecret.Audit(ctx, env.Cluster.Kube, ns)
 		if err != nil {
@@ -126,46 +106,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// ensureIAM creates (or finds) the service ID, gives it Reader on every
-// registry region and mints an API key for it.
-func ensureIAM(ctx context.Context, env *exampleenv.Env, name string) (iam.Secret, error) {
-	if env.DryRun {
-		env.Step("service ID", name, "would ensure", "")
-		env.Step("policies", "Reader on every region", "would ensure", "")
-		env.Step("API key", name, "would create", "")
-		return iam.NewSecret("dry-run-placeholder-key"), nil
-	}
-	sid, r, err := env.IAM.EnsureServiceID(ctx, name, "Service ID for cluster access to IBM Cloud Container Registry")
-	if err != nil {
-		return iam.Secret{}, err
-	}
-	env.Step("service ID", name, r.String(), sid.ID)
-	created := 0
-	for _, region := range registry.Regions() {
-		_, r, err := env.IAM.EnsureRegistryPolicy(ctx, sid.IAMID, iam.Access{Role: iam.Reader, Region: region.Name})
-		if err != nil {
-			return iam.Secret{}, err
+// printSteps prints every step of a workflow's report.
+func printSteps(env *exampleenv.Env, r registry.Report) {
+	for _, st := range r.Steps {
+		reason := st.Reason
+		if st.Err != nil {
+			reason = st.Err.Error()
 		}
-		if r == iam.Created {
-			created++
-		}
-	}
-	env.Step("policies", "Reader on every region", fmt.Sprintf("%d created", created), fmt.Sprintf("%d regions", len(registry.Regions())))
-	key, err := env.IAM.CreateAPIKey(ctx, sid.IAMID, name, "API key for cluster access to IBM Cloud Container Registry")
-	if err != nil {
-		return iam.Secret{}, err
-	}
-	env.Step("API key", name, "created", key.ID)
-	return key.Value, nil
-}
-
-func printReport(env *exampleenv.Env, step, object string, r pullsecret.Report) {
-	for _, o := range r.Outcomes {
-		if o.Err != nil {
-			env.Step(step, o.Namespace+"/"+object, "failed", o.Err.Error())
-			continue
-		}
-		env.Step(step, o.Namespace+"/"+object, string(o.Result.Action), o.Result.Reason)
+		env.Step(st.Name, st.Object, string(st.Action), reason)
 	}
 }
 

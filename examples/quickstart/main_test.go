@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 )
 
@@ -37,16 +40,35 @@ func TestQuickstartEmbedded(t *testing.T) {
 	}
 }
 
-func TestQuickstartRerunIsIdempotentOnTheSameCluster(t *testing.T) {
-	// Two runs share nothing (each embeds a fresh cluster), so idempotence
-	// is shown within one cluster by the audit being clean and every copy
-	// created exactly once.
+func TestQuickstartRerunChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	targets := []string{"team-a", "team-b"}
 	var out bytes.Buffer
-	if err := run(context.Background(), nil, noEnv, &out, &bytes.Buffer{}); err != nil {
+	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{}, noEnv, &out, &out, projectObjects(targets)...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "copy secret"); n != 2 {
-		t.Errorf("copy steps = %d, want 2 (one per default project)", n)
+	defer env.Close()
+	if err := story(ctx, env, "c1", targets); err != nil {
+		t.Fatal(err)
+	}
+	keys := len(env.IAMServer.APIKeys())
+	out.Reset()
+	if err := story(ctx, env, "c1", targets); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		for _, changed := range []string{" created", " updated", " failed"} {
+			if strings.Contains(line, changed) {
+				t.Errorf("rerun changed something: %q", line)
+			}
+		}
+	}
+	if !strings.Contains(out.String(), "reused") {
+		t.Errorf("rerun did not reuse the API key:\n%s", out.String())
+	}
+	if got := len(env.IAMServer.APIKeys()); got != keys {
+		t.Errorf("rerun left %d API keys, want %d", got, keys)
 	}
 }
 
@@ -64,19 +86,41 @@ func TestQuickstartRefusesHalfConfiguration(t *testing.T) {
 }
 
 func TestQuickstartPrintsNoKey(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"-v"}, noEnv, &out, &errOut); err != nil {
+	ctx := context.Background()
+	targets := []string{"team-a"}
+	var out bytes.Buffer
+	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{Verbose: true}, noEnv, &out, &out, projectObjects(targets)...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The embedded IAM mints keys of a known shape; none may be printed,
-	// raw or base64-encoded as in an auth field.
-	all := out.String() + errOut.String()
-	for _, marker := range []string{"password", `"auth"`} {
-		if strings.Contains(all, marker) {
-			t.Errorf("output contains %q", marker)
+	defer env.Close()
+	if err := story(ctx, env, "c1", targets); err != nil {
+		t.Fatal(err)
+	}
+	s, err := env.Cluster.Kube.CoreV1().Secrets("default").Get(ctx, "all-icr-io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := cfg.Get("us.icr.io")
+	if !ok || e.Password == "" {
+		t.Fatal("all-icr-io holds no key for us.icr.io")
+	}
+	secrets := map[string]string{
+		"minted API key":     e.Password,
+		"base64 auth":        base64.StdEncoding.EncodeToString([]byte("iamapikey:" + e.Password)),
+		"caller's own key":   env.APIKey.Reveal(),
+		"base64 iamapikey: ": base64.StdEncoding.EncodeToString([]byte("iamapikey:"))[:12],
+	}
+	for what, v := range secrets {
+		if strings.Contains(out.String(), v) {
+			t.Errorf("output (stdout and debug log) contains the %s", what)
 		}
 	}
-	if strings.Contains(all, base64.StdEncoding.EncodeToString([]byte("iamapikey:"))[:12]) {
-		t.Error("output contains a base64 iamapikey: auth value")
+	if !strings.Contains(out.String(), "level=DEBUG") && !strings.Contains(out.String(), "level=INFO") {
+		t.Error("-v produced no log records, so the check above proves little")
 	}
 }
