@@ -2,7 +2,25 @@
 // image registry" for Red Hat OpenShift, composed from the lower packages
 // (dockerconfig, iam, pullsecret, route, imagestream, build).
 //
-// What is here today:
+// Workflows, one per section of the guide, each returning a Report of every
+// step (what was created, updated, reused or left unchanged, and why):
+//
+//   - ApplyClusterPullSecret: `ibmcloud oc cluster pull-secret apply` — a
+//     service ID, Reader on every region, an API key, the all-icr-io secret
+//     in default, attached to the default service account. A rerun reuses a
+//     still-valid key; a failure after a key was minted deletes it.
+//   - ProjectCredentials: a service ID, scoped policy, API key and pull
+//     secret per project ("different IAM API key credentials").
+//   - CopyICRSecret: all-icr-io into other projects, attached there.
+//   - EntitledRegistry: the cp.icr.io secret for an entitlement key.
+//   - ExposeInternalRegistry: reencrypt route, its admitted host, and a pull
+//     secret for that host in each project.
+//   - BuildPushSecret: a Writer key, its secret linked to the builder
+//     account and set as a BuildConfig's push secret.
+//   - ImportImage: oc tag plus waiting for the import.
+//   - RotateAPIKey: mint, update every copy, verify, then delete the old key.
+//
+// Data and helpers:
 //
 //   - IBM Cloud Container Registry data: Regions, LookupRegion,
 //     RegionForDomain, DomainForRegion and Domains list every region with its
@@ -13,10 +31,12 @@
 //     public and private domain by default); EntitledConfig builds the
 //     document for the entitled registry cp.icr.io (username cp).
 //   - DetectInternal and Storage describe the cluster's internal registry.
+//   - Cluster bundles the clients; NewCluster raises client-go's default
+//     rate limits; registrytest gives fakes.
 //
-// The whole-cluster workflows (ApplyClusterPullSecret, ProjectCredentials,
-// CopyICRSecret, EntitledRegistry, ExposeInternalRegistry, RotateAPIKey) are
-// not built yet; the README's table says which guide steps are.
+// What no library call can do: after the global pull secret changes, the
+// nodes must pick it up (on IBM Cloud, a worker reload or replace); the
+// workflows report that a reload is needed instead.
 //
 // The region table is data as IBM Cloud documents it; a region IBM adds later
 // is unknown here until the table is updated (LookupRegion reports it as
