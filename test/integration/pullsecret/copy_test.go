@@ -161,8 +161,12 @@ func TestCopyBySelectorOnRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := rep.Counts(); c[pullsecret.Created] != 3 || len(rep.Outcomes) != 3 {
-		t.Errorf("outcomes %v", rep.Outcomes)
+	want := map[string]pullsecret.Action{}
+	for _, ns := range targets {
+		want[ns] = pullsecret.Created
+	}
+	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 	if got := reads(counter, "secrets", "namespaces"); got != 3 {
 		t.Errorf("reads = %d, want 3: %v", got, counter.Snapshot())
