@@ -41,6 +41,10 @@ type Flags struct {
 	AccountID  string
 	DryRun     bool
 	Verbose    bool
+	// KubernetesOnly is set by a program (it is not a flag) that makes no
+	// IBM Cloud call on a real cluster: a kubeconfig alone then selects the
+	// real cluster, IBMCLOUD_API_KEY is not needed, and Env.IAM is nil there.
+	KubernetesOnly bool
 }
 
 // Register adds the common flags to fs.
@@ -97,19 +101,29 @@ func Setup(ctx context.Context, f *Flags, getenv func(string) string, out, logOu
 	env := &Env{DryRun: f.DryRun, Logger: logger, Out: out}
 
 	switch {
-	case kubeconfig == "" && apiKey == "":
-		return env, env.embedded(seed)
-	case kubeconfig == "" || apiKey == "":
+	case kubeconfig == "" && (apiKey == "" || f.KubernetesOnly):
+		if err := env.embedded(seed); err != nil {
+			return nil, err
+		}
+		runHook(ctx, env)
+		return env, nil
+	case kubeconfig == "" || (apiKey == "" && !f.KubernetesOnly):
 		return nil, ErrHalfConfigured
+	}
+	if f.KubernetesOnly {
+		cluster, err := realCluster(kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		env.Cluster = cluster
+		env.Printf("Using the cluster of %s (this program makes no IBM Cloud call).\n", kubeconfig)
+		runHook(ctx, env)
+		return env, nil
 	}
 	if account == "" {
 		return nil, fmt.Errorf("IBM Cloud account: set --account or %s", EnvAccountID)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
-	}
-	cluster, err := registry.NewCluster(cfg)
+	cluster, err := realCluster(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +134,16 @@ func Setup(ctx context.Context, f *Flags, getenv func(string) string, out, logOu
 	}
 	env.Cluster, env.IAM = cluster, client
 	env.Printf("Using the cluster of %s and IBM Cloud account %s.\n", kubeconfig, account)
+	runHook(ctx, env)
 	return env, nil
+}
+
+func realCluster(kubeconfig string) (*registry.Cluster, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+	}
+	return registry.NewCluster(cfg)
 }
 
 func (e *Env) embedded(seed []runtime.Object) error {
@@ -136,6 +159,7 @@ func (e *Env) embedded(seed []runtime.Object) error {
 		srv.Close()
 		return err
 	}
+	honourDryRun(fake)
 	e.Embedded, e.Fake, e.IAMServer = true, fake, srv
 	e.Cluster, e.IAM = &fake.Cluster, client
 	e.Printf("No cluster or IBM Cloud API key configured: running on an embedded in-memory OpenShift cluster and an in-process fake IBM Cloud IAM.\n")
