@@ -1,0 +1,676 @@
+package pullsecret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/registrykit/registrykit/dockerconfig"
+)
+
+// Subject is whose image pulls Explain explains: set Pod or ServiceAccount,
+// not both. The zero Subject means service account "default".
+type Subject struct {
+	// Pod is an existing pod: the kubelet uses its spec.imagePullSecrets,
+	// which admission copied from its service account when the pod was
+	// created, if the pod listed none itself.
+	Pod string
+	// ServiceAccount is what a new pod running as this account would get:
+	// the account's current imagePullSecrets. Empty means "default".
+	ServiceAccount string
+}
+
+// SecretState says what the kubelet makes of one image pull secret.
+type SecretState string
+
+// The states of a considered secret, from the kubelet's point of view.
+const (
+	// SecretMissing: no secret of that name in the pod's namespace. The
+	// kubelet skips it (event FailedToRetrieveImagePullSecret).
+	SecretMissing SecretState = "missing"
+	// SecretWrongType: neither kubernetes.io/dockerconfigjson nor
+	// kubernetes.io/dockercfg (e.g. Opaque). The kubelet ignores it silently.
+	SecretWrongType SecretState = "wrong-type"
+	// SecretWrongKey: the right type, but its data lacks the key that type
+	// requires (.dockerconfigjson or .dockercfg), or it is empty. Ignored
+	// silently too.
+	SecretWrongKey SecretState = "wrong-key"
+	// SecretUnparsable: the data does not parse. The kubelet then fails
+	// every image pull of the pod, whatever the other secrets hold.
+	SecretUnparsable SecretState = "unparsable"
+	// SecretNoMatch: it parses but no entry matches the image's registry.
+	SecretNoMatch SecretState = "no-match"
+	// SecretMatching: at least one entry matches the image.
+	SecretMatching SecretState = "matching"
+)
+
+// Credential is one registry entry the kubelet would try: the secret it is
+// in, the registry key exactly as written there, and the username. It never
+// carries a password, auth or token.
+type Credential struct {
+	Secret   string
+	Server   string
+	Username string
+}
+
+func (c Credential) String() string {
+	user := c.Username
+	if user == "" {
+		user = "(no username: token or auth only)"
+	}
+	return fmt.Sprintf("secret %s, key %s, user %s", c.Secret, c.Server, user)
+}
+
+// ConsideredSecret is one image pull secret and what the kubelet makes of it.
+type ConsideredSecret struct {
+	Name  string
+	State SecretState
+	// Type is the secret's type; empty when it is missing.
+	Type string
+	// Detail says what is wrong (or what matched) in a few words; it never
+	// contains secret data.
+	Detail string
+	// Servers are the registry keys the secret holds, as written, sorted.
+	Servers []string
+	// Credentials are the matching entries, most specific first
+	// (dockerconfig.Lookup order), for State SecretMatching.
+	Credentials []Credential
+}
+
+// Explanation is what Explain found. It holds names, registry keys and
+// usernames only; String prints it readably.
+type Explanation struct {
+	Namespace string
+	// Image is the image as given; Registry is its registry host
+	// ("docker.io" for an image without one).
+	Image    string
+	Registry string
+	// Pod is the explained pod, empty when a service account was explained.
+	Pod string
+	// ServiceAccount is the subject's service account: the pod's, or the
+	// one asked about.
+	ServiceAccount string
+	// Secrets are the pull secrets the kubelet considers, in list order:
+	// the pod's spec.imagePullSecrets, or the service account's
+	// imagePullSecrets for a new pod.
+	Secrets []ConsideredSecret
+	// NotInPod are the secrets the pod's service account lists now that the
+	// pod does not (it was created before they were attached, or listed its
+	// own). The kubelet does not use them for this pod.
+	NotInPod []ConsideredSecret
+	// Credentials are the entries the kubelet tries for Image, in its order:
+	// across every secret, most specific registry key first, then by
+	// position of the secret in the list.
+	Credentials []Credential
+	// OK is true when some credential matches the image and no secret stops
+	// the kubelet from using it (an unparsable one fails every pull).
+	OK bool
+	// Verdict is one line: the outcome and, when not OK, the fix.
+	Verdict string
+}
+
+// String prints the explanation on a few lines: the subject, each secret
+// with its state, the credentials in the kubelet's order, the verdict.
+// It never contains secret data.
+func (e Explanation) String() string {
+	var b strings.Builder
+	subject := "a new pod of service account " + e.ServiceAccount
+	if e.Pod != "" {
+		subject = fmt.Sprintf("pod %s (service account %s)", e.Pod, e.ServiceAccount)
+	}
+	fmt.Fprintf(&b, "image %s (registry %s) for %s in namespace %s\n", e.Image, e.Registry, subject, e.Namespace)
+	writeSecrets := func(list []ConsideredSecret) {
+		for i, s := range list {
+			fmt.Fprintf(&b, "  %d. %-24s %-10s %s\n", i+1, s.Name, s.State, s.Detail)
+		}
+	}
+	if len(e.Secrets) == 0 {
+		b.WriteString("image pull secrets: none\n")
+	} else {
+		b.WriteString("image pull secrets, in order:\n")
+		writeSecrets(e.Secrets)
+	}
+	if len(e.NotInPod) > 0 {
+		fmt.Fprintf(&b, "listed by service account %s but not by the pod (not used):\n", e.ServiceAccount)
+		writeSecrets(e.NotInPod)
+	}
+	if len(e.Credentials) > 0 {
+		b.WriteString("credentials the kubelet tries, in order:\n")
+		for i, c := range e.Credentials {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, c)
+		}
+	}
+	b.WriteString("verdict: " + e.Verdict)
+	return b.String()
+}
+
+// Explain says what the kubelet would do about pull credentials for image
+// when it runs subject's pod in namespace: which image pull secrets it
+// considers (a pod's spec.imagePullSecrets; for a service account, the
+// account's imagePullSecrets, which admission copies into a new pod that
+// lists none), what state each is in, which credentials it would try and in
+// which order, and a one-line verdict with the fix.
+//
+// It follows the kubelet: references with empty names are skipped, missing
+// secrets are skipped, a secret is used only with type
+// kubernetes.io/dockerconfigjson and key .dockerconfigjson or type
+// kubernetes.io/dockercfg and key .dockercfg, one unparsable secret fails
+// the whole pull, and the entries of every usable secret form one keyring
+// searched most specific registry key first (dockerconfig.Lookup's rules,
+// with the index.docker.io fallback only when nothing else matches).
+//
+// For a pod, it also reads the pod's service account and reports secrets
+// the account lists that the pod lacks: pods get the account's list at
+// creation only, so a pod created before the account was patched keeps
+// pulling without them.
+//
+// image must be a valid reference; without a registry host it is a Docker
+// Hub image. Names are validated before any call (*InvalidError, matching
+// ErrInvalidInput). A missing pod or service account (subject) is a
+// *NotFoundError: admission refuses new pods of a missing account.
+//
+// It reads the pod (or service account), the service account, and each
+// referenced secret with one GET each, and writes nothing. Limits: it does
+// not contact the registry, so it cannot tell a revoked key or a missing
+// IAM policy from a good one; it does not see credentials the node itself
+// has (its config.json, credential provider plugins), which the kubelet
+// tries after the secrets'.
+func Explain(ctx context.Context, kube kubernetes.Interface, namespace string, subject Subject, image string) (Explanation, error) {
+	var p problems
+	p.namespace("namespace", namespace)
+	switch {
+	case subject.Pod != "" && subject.ServiceAccount != "":
+		p.add("subject", subject.Pod+", "+subject.ServiceAccount, "set Pod or ServiceAccount, not both")
+	case subject.Pod != "":
+		p.objectName("pod", subject.Pod)
+	case subject.ServiceAccount != "":
+		p.objectName("service account", subject.ServiceAccount)
+	}
+	registry, problem := parseImage(image)
+	if problem != "" {
+		p.add("image", image, problem)
+	}
+	what := "a new pod of service account " + subject.ServiceAccount
+	if subject.Pod != "" {
+		what = "pod " + subject.Pod
+	} else if subject.ServiceAccount == "" {
+		what = "a new pod of service account default"
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("explain pull of %s for %s in %s: %w", image, what, namespace, err)
+	}
+	if err := p.err(); err != nil {
+		return Explanation{}, wrap(err)
+	}
+
+	e := Explanation{Namespace: namespace, Image: image, Registry: registry, Pod: subject.Pod, ServiceAccount: subject.ServiceAccount}
+	var refs, saRefs []corev1.LocalObjectReference
+	saFound := false
+	if subject.Pod != "" {
+		pod, err := kube.CoreV1().Pods(namespace).Get(ctx, subject.Pod, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return Explanation{}, wrap(&NotFoundError{Kind: "pod", Namespace: namespace, Name: subject.Pod, Err: err})
+		}
+		if err != nil {
+			return Explanation{}, wrap(fmt.Errorf("get pod: %w", err))
+		}
+		refs = pod.Spec.ImagePullSecrets
+		e.ServiceAccount = pod.Spec.ServiceAccountName
+		if e.ServiceAccount == "" {
+			e.ServiceAccount = "default"
+		}
+	} else if e.ServiceAccount == "" {
+		e.ServiceAccount = "default"
+	}
+	sa, err := kube.CoreV1().ServiceAccounts(namespace).Get(ctx, e.ServiceAccount, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err) && subject.Pod == "":
+		return Explanation{}, wrap(&NotFoundError{Kind: "serviceaccount", Namespace: namespace, Name: e.ServiceAccount, Err: err})
+	case apierrors.IsNotFound(err):
+		// The pod outlived its account: nothing to compare with.
+	case err != nil:
+		return Explanation{}, wrap(fmt.Errorf("get service account %s: %w", e.ServiceAccount, err))
+	default:
+		saFound, saRefs = true, sa.ImagePullSecrets
+	}
+	if subject.Pod == "" {
+		refs = saRefs
+	}
+
+	secrets := map[string]*corev1.Secret{} // nil value: missing
+	get := func(name string) (*corev1.Secret, error) {
+		if s, ok := secrets[name]; ok {
+			return s, nil
+		}
+		s, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			s, err = nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get secret %s: %w", name, err)
+		}
+		secrets[name] = s
+		return s, nil
+	}
+	var found []ranked
+	for _, r := range refs {
+		if r.Name == "" {
+			continue // the kubelet skips empty names too
+		}
+		s, err := get(r.Name)
+		if err != nil {
+			return Explanation{}, wrap(err)
+		}
+		cs, ms := considerSecret(r.Name, namespace, s, image, registry)
+		e.Secrets = append(e.Secrets, cs)
+		for _, m := range ms {
+			m.secret = len(e.Secrets) - 1
+			found = append(found, m)
+		}
+	}
+	if subject.Pod != "" && saFound {
+		inPod := map[string]bool{}
+		for _, r := range refs {
+			inPod[r.Name] = true
+		}
+		for _, r := range saRefs {
+			if r.Name == "" || inPod[r.Name] {
+				continue
+			}
+			inPod[r.Name] = true // report each once
+			s, err := get(r.Name)
+			if err != nil {
+				return Explanation{}, wrap(err)
+			}
+			cs, _ := considerSecret(r.Name, namespace, s, image, registry)
+			e.NotInPod = append(e.NotInPod, cs)
+		}
+	}
+	e.Credentials = keyringOrder(found, e.Secrets)
+	e.OK, e.Verdict = verdict(&e, refs, saRefs, saFound)
+	return e, nil
+}
+
+// ranked is a matching entry with what the kubelet sorts it by.
+type ranked struct {
+	cred     Credential
+	norm     string // the normalised key: the kubelet's index
+	fallback bool   // matched only as the index.docker.io fallback
+	secret   int    // index into Explanation.Secrets
+}
+
+// keyringOrder merges the matches of every secret the way the kubelet's one
+// keyring orders them: index.docker.io fallbacks only if nothing else
+// matched, then most specific normalised key first, ties in secret order.
+// Secrets left with no match become SecretNoMatch.
+func keyringOrder(found []ranked, secrets []ConsideredSecret) []Credential {
+	direct := slices.ContainsFunc(found, func(r ranked) bool { return !r.fallback })
+	if direct {
+		found = slices.DeleteFunc(found, func(r ranked) bool { return r.fallback })
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].norm > found[j].norm })
+	var out []Credential
+	for i := range secrets {
+		secrets[i].Credentials = nil
+	}
+	for _, r := range found {
+		out = append(out, r.cred)
+		secrets[r.secret].Credentials = append(secrets[r.secret].Credentials, r.cred)
+	}
+	for i := range secrets {
+		s := &secrets[i]
+		if s.State == SecretMatching && len(s.Credentials) == 0 {
+			s.State = SecretNoMatch
+			s.Detail = "only its index.docker.io entry matches, which the kubelet uses only when no other entry does"
+		}
+	}
+	return out
+}
+
+// considerSecret classifies one secret as the kubelet's
+// secretsToTrackedDockerConfigs would, and returns its matching entries.
+func considerSecret(name, namespace string, s *corev1.Secret, image, registry string) (ConsideredSecret, []ranked) {
+	cs := ConsideredSecret{Name: name}
+	if s == nil {
+		cs.State, cs.Detail = SecretMissing, "not found in namespace "+namespace
+		return cs, nil
+	}
+	cs.Type = string(s.Type)
+	var key string
+	switch s.Type {
+	case corev1.SecretTypeDockerConfigJson:
+		key = corev1.DockerConfigJsonKey
+	case corev1.SecretTypeDockercfg:
+		key = corev1.DockerConfigKey
+	default:
+		cs.State = SecretWrongType
+		cs.Detail = fmt.Sprintf("type %s: the kubelet ignores it", displayType(s.Type))
+		if len(s.Data[corev1.DockerConfigJsonKey]) > 0 {
+			cs.Detail += " (it holds " + corev1.DockerConfigJsonKey + " data)"
+		} else if len(s.Data[corev1.DockerConfigKey]) > 0 {
+			cs.Detail += " (it holds " + corev1.DockerConfigKey + " data)"
+		}
+		return cs, nil
+	}
+	if len(s.Data[key]) == 0 {
+		cs.State = SecretWrongKey
+		cs.Detail = fmt.Sprintf("type %s without data key %s: the kubelet ignores it", s.Type, key)
+		if keys := dataKeys(s); len(keys) > 0 {
+			cs.Detail += " (keys: " + strings.Join(keys, ", ") + ")"
+		}
+		return cs, nil
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	switch {
+	case errors.Is(err, dockerconfig.ErrNoAuths):
+		// The kubelet decodes this as an empty keyring, not an error.
+		cs.State, cs.Detail = SecretNoMatch, `no "auths" object: it holds no registry (.dockercfg data under .dockerconfigjson?)`
+		return cs, nil
+	case err != nil:
+		cs.State, cs.Detail = SecretUnparsable, describeParseError(err)
+		return cs, nil
+	}
+	cs.Servers = cfg.Servers()
+	var out []ranked
+	for _, m := range cfg.Lookup(image) {
+		norm, err := dockerconfig.NormalizeServer(m.Server)
+		if err != nil {
+			continue // Lookup skips these already
+		}
+		out = append(out, ranked{
+			cred:     Credential{Secret: name, Server: m.Server, Username: m.Entry.Username},
+			norm:     norm,
+			fallback: norm == "index.docker.io",
+		})
+	}
+	if len(out) == 0 {
+		cs.State, cs.Detail = SecretNoMatch, noEntryDetail(registry, cs.Servers)
+		return cs, out
+	}
+	cs.State = SecretMatching
+	keys := make([]string, len(out))
+	for i, r := range out {
+		keys[i] = r.cred.Server
+	}
+	cs.Detail = "matches: " + strings.Join(keys, ", ")
+	return cs, out
+}
+
+// noEntryDetail says that no key matches registry, naming a few keys and
+// the glob rule when a glob looks close.
+func noEntryDetail(registry string, servers []string) string {
+	if len(servers) == 0 {
+		return "holds no registry"
+	}
+	d := "no entry for " + registry + " (has " + shortList(servers, 4) + ")"
+	for _, s := range servers {
+		if n, err := dockerconfig.NormalizeServer(s); err == nil && strings.HasPrefix(n, "*.") && strings.TrimPrefix(n, "*.") == registry {
+			d += "; " + n + " needs one more host label: it does not match " + registry
+			break
+		}
+	}
+	return d
+}
+
+func shortList(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, ", ")
+	}
+	return strings.Join(s[:n], ", ") + fmt.Sprintf(" and %d more", len(s)-n)
+}
+
+func displayType(t corev1.SecretType) string {
+	if t == "" {
+		return "Opaque" // the API server's default
+	}
+	return string(t)
+}
+
+func dataKeys(s *corev1.Secret) []string {
+	keys := make([]string, 0, len(s.Data))
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// verdict picks the one line: OK, or the most likely reason and its fix.
+func verdict(e *Explanation, refs, saRefs []corev1.LocalObjectReference, saFound bool) (bool, string) {
+	who := "pod " + e.Pod
+	if e.Pod == "" {
+		who = "new pods of service account " + e.ServiceAccount
+	}
+	for _, s := range e.Secrets {
+		if s.State == SecretUnparsable {
+			return false, fmt.Sprintf("secret %s cannot be parsed (%s): the kubelet fails every image pull of %s; recreate it (e.g. with pullsecret.Apply) or remove it from the list", s.Name, strings.TrimPrefix(s.Detail, "cannot parse: "), who)
+		}
+	}
+	if len(e.Credentials) > 0 {
+		c := e.Credentials[0]
+		return true, fmt.Sprintf("ok: the kubelet tries %d credential(s) for %s, first %s; if the pull still fails, the registry rejects that credential (revoked key or missing access)", len(e.Credentials), e.Registry, c)
+	}
+	// Not OK. Did the pod miss a secret its account has now?
+	recreate := e.Pod != "" && saFound && len(e.NotInPod) > 0 && subset(refs, saRefs)
+	if e.Pod != "" && saFound {
+		if s, ok := firstState(e.NotInPod, SecretMatching); ok {
+			if recreate {
+				return false, fmt.Sprintf("pod %s was created before service account %s got %s (pods copy the account's imagePullSecrets at creation): delete and recreate the pod", e.Pod, e.ServiceAccount, s.Name)
+			}
+			return false, fmt.Sprintf("pod %s lists its own imagePullSecrets, so admission did not add service account %s's %s: add %s to the pod's (or its controller's template's) imagePullSecrets", e.Pod, e.ServiceAccount, s.Name, s.Name)
+		}
+	}
+	if problem, ok := secretProblem(e, e.Secrets, false); ok {
+		return false, problem
+	}
+	if recreate {
+		// The pod lacks secrets of its account that are broken too: fix
+		// them, then recreate the pod so that it gets them.
+		s := e.NotInPod[0]
+		if problem, ok := secretProblem(e, e.NotInPod, true); ok {
+			return false, fmt.Sprintf("pod %s was created before service account %s got %s, and %s, then delete and recreate the pod", e.Pod, e.ServiceAccount, s.Name, problem)
+		}
+	}
+	if problem, ok := secretProblem(e, e.Secrets, true); ok {
+		return false, problem
+	}
+	if len(e.Secrets) == 0 {
+		fix := "attach a pull secret to service account " + e.ServiceAccount + " (pullsecret.AttachToServiceAccount)"
+		owner := "service account " + e.ServiceAccount
+		if e.Pod != "" {
+			owner = "pod " + e.Pod
+			fix += ", then delete and recreate the pod"
+		}
+		return false, fmt.Sprintf("%s has no image pull secrets: the kubelet pulls %s with node credentials only; %s", owner, e.Image, fix)
+	}
+	return false, fmt.Sprintf("no image pull secret of %s has credentials for %s", who, e.Registry)
+}
+
+// secretProblem describes the most telling problem of a list, with its fix:
+// a missing secret, then a wrong type, then a wrong key and, if noMatch is
+// set, a secret without an entry for the registry.
+func secretProblem(e *Explanation, list []ConsideredSecret, noMatch bool) (string, bool) {
+	icr := e.Registry == "icr.io" || strings.HasSuffix(e.Registry, ".icr.io")
+	if s, ok := firstState(list, SecretMissing); ok {
+		fix := "create it, or copy it from another namespace with pullsecret.Copy"
+		if icr {
+			fix = "copy it with registry.CopyICRSecret"
+		}
+		return fmt.Sprintf("secret %s is not in namespace %s: %s", s.Name, e.Namespace, fix), true
+	}
+	if s, ok := firstState(list, SecretWrongType); ok {
+		return fmt.Sprintf("secret %s is %s: the kubelet ignores it; recreate it as %s", s.Name, displayType(corev1.SecretType(s.Type)), corev1.SecretTypeDockerConfigJson), true
+	}
+	if s, ok := firstState(list, SecretWrongKey); ok {
+		key := corev1.DockerConfigJsonKey
+		if s.Type == string(corev1.SecretTypeDockercfg) {
+			key = corev1.DockerConfigKey
+		}
+		return fmt.Sprintf("secret %s has no %s data key: the kubelet ignores it; recreate it with the document under %s", s.Name, key, key), true
+	}
+	if !noMatch {
+		return "", false
+	}
+	if s, ok := closestNoMatch(list, e.Registry); ok {
+		fix := "add an entry for " + e.Registry
+		if icr {
+			fix += " (registry.ICRConfig with that region's domain, or all-icr-io, which has every region)"
+		}
+		return fmt.Sprintf("secret %s has no entry for %s: %s", s.Name, e.Registry, fix), true
+	}
+	return "", false
+}
+
+func firstState(list []ConsideredSecret, st SecretState) (ConsideredSecret, bool) {
+	for _, s := range list {
+		if s.State == st {
+			return s, true
+		}
+	}
+	return ConsideredSecret{}, false
+}
+
+// closestNoMatch prefers a secret with a key in the image registry's domain
+// (de.icr.io or *.icr.io for us.icr.io), since that is the one meant for
+// it; otherwise the first secret without a match.
+func closestNoMatch(list []ConsideredSecret, registry string) (ConsideredSecret, bool) {
+	base := domainOf(registry)
+	for _, s := range list {
+		if s.State != SecretNoMatch {
+			continue
+		}
+		for _, srv := range s.Servers {
+			if n, err := dockerconfig.NormalizeServer(srv); err == nil && domainOf(n) == base {
+				return s, true
+			}
+		}
+	}
+	return firstState(list, SecretNoMatch)
+}
+
+// domainOf returns the last two labels of a key's or image's host, without
+// port or path: "icr.io" for "us.icr.io:443/team".
+func domainOf(key string) string {
+	host, _, _ := strings.Cut(key, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	labels := strings.Split(host, ".")
+	if len(labels) > 2 {
+		labels = labels[len(labels)-2:]
+	}
+	return strings.Join(labels, ".")
+}
+
+// subset reports whether every name of a is in b.
+func subset(a, b []corev1.LocalObjectReference) bool {
+	for _, r := range a {
+		if !slices.ContainsFunc(b, func(o corev1.LocalObjectReference) bool { return o.Name == r.Name }) {
+			return false
+		}
+	}
+	return true
+}
+
+// The reference grammar of github.com/distribution/reference, without the
+// dependency.
+var (
+	imagePathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	imageTag           = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	imageDigest        = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$`)
+	imageHostLabel     = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$`)
+)
+
+// parseImage validates an image reference and returns its registry host
+// ("docker.io" when it names none), or a problem. The first path element is
+// the host when it contains "." or ":", is "localhost", or has upper case,
+// as container runtimes decide.
+func parseImage(image string) (registry, problem string) {
+	if image == "" {
+		return "", "must not be empty"
+	}
+	if strings.Contains(image, "://") {
+		return "", "must not contain a scheme"
+	}
+	if strings.IndexFunc(image, func(r rune) bool { return r <= ' ' }) >= 0 {
+		return "", "must not contain whitespace"
+	}
+	name := image
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		if !imageDigest.MatchString(name[i+1:]) {
+			return "", "digest must be algorithm:hex"
+		}
+		name = name[:i]
+	}
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		if !imageTag.MatchString(name[i+1:]) {
+			return "", fmt.Sprintf("tag %q must match %s", name[i+1:], imageTag)
+		}
+		name = name[:i]
+	}
+	registry, repo := "docker.io", name
+	if host, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost" || strings.ToLower(host) != host) {
+		if p := validImageHost(host); p != "" {
+			return "", p
+		}
+		registry, repo = host, rest
+	}
+	if registry == "index.docker.io" {
+		registry = "docker.io"
+	}
+	if repo == "" {
+		return "", "repository is empty"
+	}
+	if len(name) > 255 {
+		return "", "name is longer than 255 characters"
+	}
+	for c := range strings.SplitSeq(repo, "/") {
+		if !imagePathComponent.MatchString(c) {
+			return "", fmt.Sprintf("repository component %q must be lower-case letters and digits separated by '.', '_', '__' or '-'", c)
+		}
+	}
+	return registry, ""
+}
+
+func validImageHost(h string) string {
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 || net.ParseIP(h[1:end]) == nil || (h[end+1:] != "" && !strings.HasPrefix(h[end+1:], ":")) {
+			return fmt.Sprintf("registry host %q is not a valid bracketed IP address", h)
+		}
+		host, port = "", strings.TrimPrefix(h[end+1:], ":")
+		if h[end+1:] == ":" {
+			return fmt.Sprintf("registry host %q has an empty port", h)
+		}
+	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i+1:]
+		if port == "" {
+			return fmt.Sprintf("registry host %q has an empty port", h)
+		}
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("registry port %q must be 1-65535", port)
+		}
+	}
+	if host != "" {
+		for c := range strings.SplitSeq(host, ".") {
+			if !imageHostLabel.MatchString(c) {
+				return fmt.Sprintf("registry host %q is not a valid host name", h)
+			}
+		}
+	}
+	return ""
+}
