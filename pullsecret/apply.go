@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,7 +62,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 			if _, err := secrets.Create(ctx, s, opts.createOptions()); err != nil {
 				return err
 			}
-			res = opts.result(ctx, Created, fmt.Sprintf("created with %d registries", len(cfg.Auths)), attrs...)
+			res = opts.result(ctx, Created, "created for "+strings.Join(cfg.Servers(), ", "), attrs...)
 			return nil
 		}
 		if err != nil {
@@ -83,7 +84,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 		if _, err := secrets.Update(ctx, cur, opts.updateOptions()); err != nil {
 			return err
 		}
-		res = opts.result(ctx, Updated, fmt.Sprintf("content replaced, now %d registries", len(cfg.Auths)), attrs...)
+		res = opts.result(ctx, Updated, "content replaced, now for "+strings.Join(cfg.Servers(), ", "), attrs...)
 		return nil
 	})
 	return res, err

@@ -32,7 +32,7 @@ func ExampleApply() {
 		fmt.Println(res.Action, "-", res.Reason)
 	}
 	// Output:
-	// created - created with 1 registries
+	// created - created for us.icr.io
 	// unchanged - content already equal
 }
 
@@ -100,6 +100,48 @@ func ExampleMergeGlobal() {
 	// Output:
 	// updated <nil>
 	// true [quay.io]
+}
+
+func ExampleLink() {
+	ctx := context.Background()
+	kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder", Namespace: "team-a"}})
+	// oc secrets link builder icr-push --for=pull,mount
+	res, err := pullsecret.Link(ctx, kube, "team-a", "builder", "icr-push", pullsecret.For{Pull: true, Mount: true}, pullsecret.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Action, "-", res.Reason)
+	// Output:
+	// updated - added to imagePullSecrets and secrets
+}
+
+func ExampleInternalRegistrySecret() {
+	ctx := context.Background()
+	// What OpenShift's controller keeps for each service account: a legacy
+	// .dockercfg keyed by the registry service's names.
+	kube := fake.NewClientset(
+		&corev1.ServiceAccount{
+			ObjectMeta:       metav1.ObjectMeta{Name: "default", Namespace: "team-a"},
+			ImagePullSecrets: []corev1.LocalObjectReference{{Name: "default-dockercfg-x7k2p"}},
+		},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "default-dockercfg-x7k2p", Namespace: "team-a"},
+			Type:       corev1.SecretTypeDockercfg,
+			Data: map[string][]byte{corev1.DockerConfigKey: []byte(
+				`{"172.30.12.4:5000":{"auth":"PHRva2VuPjpzYS10b2tlbg=="},` +
+					`"image-registry.openshift-image-registry.svc:5000":{"auth":"PHRva2VuPjpzYS10b2tlbg=="}}`)},
+		})
+	res, err := pullsecret.InternalRegistrySecret(ctx, kube, "team-a", pullsecret.InternalOptions{
+		Host: "default-route-openshift-image-registry.apps.example.com",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Action, "-", res.Reason)
+	// Output:
+	// created - created for default-route-openshift-image-registry.apps.example.com
 }
 
 func ExampleAudit() {
