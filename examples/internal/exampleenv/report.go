@@ -83,3 +83,14 @@ func (e *Env) SeedICRSecret(ctx context.Context, clusterID string, projects []st
 	}
 	return nil
 }
+
+// SplitList splits a comma-separated flag value, dropping empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
@@ -188,4 +191,21 @@ func (r *Result) Lacks(t *testing.T, s ...string) {
 			t.Errorf("output contains %q:\n%s", x, r.Stdout)
 		}
 	}
+}
+
+// Kubeconfig writes a kubeconfig for a server that does not exist
+// (https://127.0.0.1:1) and returns its path: enough for Setup to choose a
+// real cluster, for tests of what a program refuses before its first call.
+func Kubeconfig(t *testing.T) string {
+	t.Helper()
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["nowhere"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	cfg.AuthInfos["nobody"] = &clientcmdapi.AuthInfo{}
+	cfg.Contexts["nowhere"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: "nobody"}
+	cfg.CurrentContext = "nowhere"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

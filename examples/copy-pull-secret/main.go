@@ -1,0 +1,186 @@
+// Command copy-pull-secret copies the all-icr-io pull secret from default
+// into other projects and attaches each copy to the project's default
+// service account, with registry.CopyICRSecret: the guide's "copy the
+// all-icr-io secret to other projects" steps, without `oc get secret -o yaml
+// | sed | oc create -f -`. Choose the projects by name, by label selector, or
+// all of them (their union when combined).
+//
+//	go run ./examples/copy-pull-secret                          # embedded; demo selector team=payments
+//	go run ./examples/copy-pull-secret --projects team-a,team-c
+//	go run ./examples/copy-pull-secret --selector team=search
+//	go run ./examples/copy-pull-secret --all
+//	KUBECONFIG=~/.kube/config go run ./examples/copy-pull-secret --projects a,b --dry-run
+//
+// The source secret must exist (examples/pull-secret-apply creates it). In
+// embedded mode it is created first with registry.ApplyClusterPullSecret,
+// and the projects team-a and team-b (label team=payments) and team-c
+// (team=search) exist, plus any named in --projects. A same-named secret
+// that was not copied by registrykit is left alone unless --overwrite. This
+// program makes no IBM Cloud call on a real cluster, so only a kubeconfig is
+// needed there. Without one it runs on an in-memory OpenShift cluster and
+// says so on its first line.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/registrykit/registrykit/examples/internal/exampleenv"
+	"github.com/registrykit/registrykit/registry"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "copy-pull-secret:", err)
+		os.Exit(1)
+	}
+}
+
+// demoProjects are the embedded cluster's projects, by label.
+var demoProjects = []struct {
+	team  string
+	names []string
+}{{"payments", []string{"team-a", "team-b"}}, {"search", []string{"team-c"}}}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("copy-pull-secret", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	common := exampleenv.Register(fs)
+	common.KubernetesOnly = true
+	fromNS := fs.String("from-namespace", registry.DefaultNamespace, "namespace of the source secret")
+	secretName := fs.String("secret-name", registry.DefaultSecretName, "name of the source secret and of its copies")
+	projects := fs.String("projects", "", "comma-separated projects to copy into")
+	selector := fs.String("selector", "", "label selector of projects to copy into, e.g. team=payments")
+	all := fs.Bool("all", false, "copy into every project")
+	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account in each project that gets the copy in its imagePullSecrets")
+	overwrite := fs.Bool("overwrite", false, "replace same-named secrets that registrykit did not copy")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	names := exampleenv.SplitList(*projects)
+	sel, err := labels.Parse(*selector)
+	if err != nil {
+		return fmt.Errorf("--selector %q: %w", *selector, err)
+	}
+
+	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr, seed(names)...)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if len(names) == 0 && *selector == "" && !*all {
+		demo, err := env.FlagOrDemo("selector", "", "team=payments", false)
+		if err != nil {
+			return err
+		}
+		if demo == "" {
+			return fmt.Errorf("choose the projects: --projects, --selector or --all")
+		}
+		if sel, err = labels.Parse(demo); err != nil {
+			return err
+		}
+		*selector = demo
+	}
+	if env.Embedded {
+		env.Printf("  (embedded projects: team-a, team-b with label team=payments; team-c with team=search")
+		if extra := extraProjects(names); len(extra) > 0 {
+			env.Printf("; %s without labels", strings.Join(extra, ", "))
+		}
+		env.Printf(")\n")
+		if err := env.SeedICRSecret(ctx, "c0ffee0example", nil); err != nil {
+			return err
+		}
+	}
+	opts := registry.CopyICROptions{
+		From:       types.NamespacedName{Namespace: *fromNS, Name: *secretName},
+		Namespaces: names, All: *all, ServiceAccount: *serviceAccount, Overwrite: *overwrite,
+		DryRun: env.DryRun, Logger: env.Logger,
+	}
+	if *selector != "" {
+		opts.Selector = sel
+	}
+
+	env.Printf("\nCopy %s/%s to %s and attach it to each project's %s service account\n", *fromNS, *secretName, describe(names, *selector, *all), *serviceAccount)
+	rep, err := registry.CopyICRSecret(ctx, env.Cluster, opts)
+	env.PrintReport(rep)
+	if err != nil {
+		return err
+	}
+	env.PrintCounts(rep)
+	var copied []string
+	for _, s := range rep.Steps {
+		if s.Name == "secret" && s.Action != registry.Skipped {
+			ns, _, _ := strings.Cut(s.Object, "/")
+			copied = append(copied, ns)
+		}
+	}
+	switch {
+	case env.DryRun:
+		env.Printf("\nDry run: nothing was changed; %d projects would hold the secret.\n", len(copied))
+	case len(copied) == 0:
+		env.Printf("\nNo project was selected: nothing to copy.\n")
+	default:
+		env.Printf("\nDone: pods in %s can pull from every registry of %s.\n", strings.Join(copied, ", "), *secretName)
+	}
+	return nil
+}
+
+// seed returns the embedded cluster's projects: the demo ones and any
+// other named project, and the default service accounts that every
+// namespace of a real cluster has but registrytest's OpenShift objects lack
+// outside default (so that --all can attach there too).
+func seed(names []string) []runtime.Object {
+	var objs []runtime.Object
+	for _, ns := range []string{"openshift-config", "openshift-image-registry"} {
+		objs = append(objs, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: registry.DefaultServiceAccount}})
+	}
+	for _, p := range demoProjects {
+		objs = append(objs, exampleenv.Projects(map[string]string{"team": p.team}, p.names...)...)
+	}
+	return append(objs, exampleenv.Projects(nil, extraProjects(names)...)...)
+}
+
+func extraProjects(names []string) []string {
+	var extra []string
+	for _, n := range names {
+		known := n == registry.DefaultNamespace
+		for _, p := range demoProjects {
+			known = known || slices.Contains(p.names, n)
+		}
+		if !known {
+			extra = append(extra, n)
+		}
+	}
+	return extra
+}
+
+func describe(names []string, selector string, all bool) string {
+	var parts []string
+	if all {
+		parts = append(parts, "every project")
+	}
+	if len(names) > 0 {
+		parts = append(parts, strings.Join(names, ", "))
+	}
+	if selector != "" {
+		parts = append(parts, "projects with labels "+selector)
+	}
+	return strings.Join(parts, " and ")
+}
