@@ -121,6 +121,6 @@ func ExampleEntitledRegistry() {
 	}
 	fmt.Print(rep)
 	// Output:
-	// secret default/entitled-cp-icr-io: created (created with 1 registries)
+	// secret default/entitled-cp-icr-io: created (created for cp.icr.io)
 	// service account default/default: updated (added to imagePullSecrets)
 }
