@@ -56,7 +56,7 @@ func TestApplyDryRunChangesNothing(t *testing.T) {
 	r := exampletest.Embedded(t, run, "--dry-run", "--secret-name", "icr")
 	r.Steps(t,
 		"service ID                         cluster-c0ffee0example                     created (dry run: would create)",
-		"secret                             default/icr                                created (created with 28 registries (dry run: not persisted))",
+		"secret                             default/icr                                created (created for au.icr.io",
 		"API key cluster-c0ffee0example would be minted.",
 		"Dry run: nothing was changed",
 	)
