@@ -1,0 +1,252 @@
+package registry_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/registrykit/registrykit/registry"
+)
+
+var update = flag.Bool("update", false, "rewrite the RBAC table in README.md")
+
+const (
+	tableStart = "<!-- rbac-table:start -->"
+	tableEnd   = "<!-- rbac-table:end -->"
+)
+
+// The README holds exactly the table RBACTable generates. Rewrite it with
+//
+//	go test ./registry -run TestRBACTableInREADME -update
+func TestRBACTableInREADME(t *testing.T) {
+	path := filepath.Join("..", "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, rest, ok := bytes.Cut(readme, []byte(tableStart+"\n"))
+	_, after, ok2 := bytes.Cut(rest, []byte(tableEnd))
+	if !ok || !ok2 {
+		t.Fatalf("README.md lacks the markers %s and %s (each on its own line)", tableStart, tableEnd)
+	}
+	got := string(rest[:len(rest)-len(after)-len(tableEnd)])
+	want := registry.RBACTable()
+	if got == want {
+		return
+	}
+	if *update {
+		out := slices.Concat(before, []byte(tableStart+"\n"+want+tableEnd), after)
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("README.md: RBAC table rewritten")
+		return
+	}
+	t.Errorf("README.md RBAC table is stale; run go test ./registry -run TestRBACTableInREADME -update (-want +got):\n%s", cmp.Diff(want, got))
+}
+
+// Every exported function of the Kubernetes-facing packages that takes a
+// client (kubernetes.Interface, an OpenShift clientset or *Cluster) has an
+// Operation, and every Operation names such a function.
+func TestOperationsCoverEveryExportedClientFunction(t *testing.T) {
+	var exported []string
+	for _, dir := range []string{"pullsecret", "route", "imagestream", "build", "registry"} {
+		exported = append(exported, clientFunctions(t, filepath.Join("..", dir), dir)...)
+	}
+	slices.Sort(exported)
+	var ops []string
+	for _, op := range registry.Operations() {
+		ops = append(ops, string(op))
+	}
+	slices.Sort(ops)
+	if diff := cmp.Diff(exported, ops); diff != "" {
+		t.Errorf("exported client functions (-) vs Operations() (+):\n%s", diff)
+	}
+}
+
+// clientFunctions parses dir's non-test files and returns "pkg.Func" for
+// every exported top-level function with a client parameter.
+func clientFunctions(t *testing.T, dir, pkg string) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || !fn.Name.IsExported() || fn.Name.Name == "NewCluster" {
+				continue
+			}
+			for _, p := range fn.Type.Params.List {
+				if isClient(p.Type) {
+					out = append(out, pkg+"."+fn.Name.Name)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func isClient(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.StarExpr:
+		id, ok := x.X.(*ast.Ident)
+		return ok && id.Name == "Cluster"
+	case *ast.SelectorExpr:
+		return x.Sel.Name == "Interface"
+	}
+	return false
+}
+
+func TestRBACRules(t *testing.T) {
+	for _, op := range registry.Operations() {
+		r, err := registry.RBACRules(op)
+		if err != nil {
+			t.Fatalf("RBACRules(%s): %v", op, err)
+		}
+		if len(r.Cluster) == 0 && len(r.Namespaced) == 0 {
+			t.Errorf("RBACRules(%s): no rule", op)
+		}
+		for _, p := range r.Cluster {
+			checkRule(t, op, p)
+		}
+		for _, ps := range r.Namespaced {
+			for _, p := range ps {
+				checkRule(t, op, p)
+			}
+		}
+		for _, c := range r.Conditional {
+			checkRule(t, op, c.Rule)
+		}
+		for _, o := range r.Optional {
+			checkRule(t, op, o.Rule)
+			if o.Benefit == "" {
+				t.Errorf("%s: optional rule %v says nothing about what it buys", op, o.Rule)
+			}
+		}
+	}
+	if _, err := registry.RBACRules("pullsecret.Nope"); err == nil {
+		t.Error("RBACRules of an unknown operation: no error")
+	}
+}
+
+func checkRule(t *testing.T, op registry.Operation, p rbacv1.PolicyRule) {
+	t.Helper()
+	if len(p.APIGroups) != 1 || len(p.Resources) != 1 || len(p.Verbs) == 0 {
+		t.Errorf("%s: rule %v is not one group, one resource, some verbs", op, p)
+	}
+	for _, v := range p.Verbs {
+		if v == "*" || v == "patch" {
+			t.Errorf("%s: rule %v has verb %q; no operation patches or needs a wildcard", op, p, v)
+		}
+	}
+}
+
+// A workflow needs the union of its steps' rules, computed, not re-typed.
+func TestWorkflowRulesAreTheUnionOfTheirSteps(t *testing.T) {
+	type want struct {
+		cluster    []rbacv1.PolicyRule
+		namespaced map[registry.Scope][]rbacv1.PolicyRule
+	}
+	secrets := func(verbs ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbs}
+	}
+	sas := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "update"}}
+	tests := []struct {
+		op   registry.Operation
+		want want
+	}{
+		{registry.OpApplyClusterPullSecret, want{namespaced: map[registry.Scope][]rbacv1.PolicyRule{
+			registry.ScopeTarget: {secrets("get", "create", "update"), sas},
+		}}},
+		{registry.OpCopyICRSecret, want{namespaced: map[registry.Scope][]rbacv1.PolicyRule{
+			registry.ScopeSource: {secrets("get")},
+			registry.ScopeTarget: {secrets("get", "create", "update"), sas},
+		}}},
+		{registry.OpExposeInternalRegistry, want{namespaced: map[registry.Scope][]rbacv1.PolicyRule{
+			registry.ScopeTarget: {secrets("get", "create", "update"), {APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "update"}}},
+			registry.ScopeRegistry: {
+				{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}},
+				{APIGroups: []string{"route.openshift.io"}, Resources: []string{"routes"}, Verbs: []string{"get", "create", "update"}},
+			},
+		}}},
+		{registry.OpRotateAPIKey, want{cluster: []rbacv1.PolicyRule{secrets("list")}, namespaced: map[registry.Scope][]rbacv1.PolicyRule{
+			registry.ScopeTarget: {secrets("get", "update")},
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.op), func(t *testing.T) {
+			r, err := registry.RBACRules(tt.op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want.cluster, r.Cluster); diff != "" {
+				t.Errorf("Cluster (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want.namespaced, r.Namespaced); diff != "" {
+				t.Errorf("Namespaced (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRulesWith(t *testing.T) {
+	r, err := registry.RBACRules(registry.OpCopy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := r.With(registry.WhenSelector)
+	wantCluster := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list"}}}
+	if diff := cmp.Diff(wantCluster, w.Cluster); diff != "" {
+		t.Errorf("With(selector).Cluster (-want +got):\n%s", diff)
+	}
+	if len(w.Conditional) != 1 || w.Conditional[0].When != registry.WhenReplace {
+		t.Errorf("With(selector).Conditional = %v, want only the replace rule", w.Conditional)
+	}
+	w = r.With(registry.WhenReplace)
+	wantTarget := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update", "delete"}}}
+	if diff := cmp.Diff(wantTarget, w.Namespaced[registry.ScopeTarget]); diff != "" {
+		t.Errorf("With(replace) target rules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(r.Optional, w.Optional); diff != "" {
+		t.Errorf("With changed the optional rules (-want +got):\n%s", diff)
+	}
+}
+
+func ExampleRBACRules() {
+	r, err := registry.RBACRules(registry.OpMergeGlobal)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	role := r.Role("registrykit-merge-global", "openshift-config", registry.ScopeOpenShiftConfig)
+	for _, p := range role.Rules {
+		fmt.Println(role.Namespace, p.Resources, p.ResourceNames, p.Verbs)
+	}
+	fmt.Println(r.ClusterRole("registrykit-merge-global") == nil)
+	// Output:
+	// openshift-config [secrets] [pull-secret] [get update]
+	// true
+}
