@@ -21,7 +21,9 @@
 //     a case-insensitive substring match, so clients must compare names;
 //     pagesize ≤ 100, default 20; pagetoken from the next link), get,
 //     delete (which deletes the service ID's API keys).
-//   - /v1/apikeys: create (the value is in this answer only), list by
+//   - /v1/apikeys: create (the value is in this answer only; like every
+//     key the server mints, it is KeyPrefix followed by random characters,
+//     so tests can scan any output for KeyPrefix), list by
 //     iam_id (paged like service IDs), get, delete, and GET
 //     /v1/apikeys/details by the IAM-ApiKey header.
 //   - /v1/policies: create (an equal policy — same type, subjects, roles

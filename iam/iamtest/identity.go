@@ -107,15 +107,17 @@ func (s *Server) AddServiceID(name, description string) ServiceID {
 
 // AddAPIKey creates an API key for iamID (a user such as "IBMid-100000AB"
 // or a service ID's IAM ID) directly and returns its value: seed the
-// account owner's key this way and hand it to iam.Options.APIKey.
+// account owner's key this way and hand it to iam.Options.APIKey. The
+// value starts with KeyPrefix.
 func (s *Server) AddAPIKey(iamID string) string {
-	v := randomString(44)
+	v := newKeyValue()
 	s.AddAPIKeyValue(iamID, v)
 	return v
 }
 
 // AddAPIKeyValue is AddAPIKey with a chosen value (a sentinel for leak
-// tests, say).
+// tests, say). The value is stored as given: it need not start with
+// KeyPrefix.
 func (s *Server) AddAPIKeyValue(iamID, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -354,7 +356,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, _ *http.Request, body []byt
 			return
 		}
 	}
-	k := s.newAPIKey(in.IAMID, in.Name, in.Description, randomString(44), caller)
+	k := s.newAPIKey(in.IAMID, in.Name, in.Description, newKeyValue(), caller)
 	out := k.json()
 	out.Apikey = k.value
 	s.writeJSON(w, http.StatusCreated, out)

@@ -477,6 +477,19 @@ func (s *Server) nextID() string {
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
 }
 
+// KeyPrefix starts the value of every API key the server mints: the keys
+// of AddAPIKey and of POST /v1/apikeys. The rest of the value is random, so
+// no test can know a minted key in advance, but any test can recognise one
+// wherever it appears (output, logs, errors) by this prefix.
+const KeyPrefix = "iamtest-apikey-"
+
+// keyLength is the length of a minted key value, that of a real IBM Cloud
+// API key.
+const keyLength = 44
+
+// newKeyValue returns a fresh key value: KeyPrefix and random characters.
+func newKeyValue() string { return KeyPrefix + randomString(keyLength-len(KeyPrefix)) }
+
 func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

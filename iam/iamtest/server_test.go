@@ -200,6 +200,32 @@ func TestRequestLogRedacts(t *testing.T) {
 	}
 }
 
+func TestMintedKeysStartWithKeyPrefix(t *testing.T) {
+	s := iamtest.NewServer()
+	defer s.Close()
+	seeded, again := s.AddAPIKey("IBMid-1"), s.AddAPIKey("IBMid-1")
+	sid := s.AddServiceID("svc", "")
+	body := fmt.Sprintf(`{"name":"k","iam_id":%q,"account_id":%q}`, sid.IAMID, s.AccountID())
+	status, _, m := do(t, s, call{"POST", "/v1/apikeys", bearer(s.IssueToken("IBMid-1")), body})
+	created, _ := m["apikey"].(string)
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, m)
+	}
+	for name, v := range map[string]string{"AddAPIKey": seeded, "POST /v1/apikeys": created} {
+		if !strings.HasPrefix(v, iamtest.KeyPrefix) || len(v) != 44 {
+			t.Errorf("%s value %q: want %q followed by random characters, 44 in all", name, v, iamtest.KeyPrefix)
+		}
+	}
+	if seeded == again {
+		t.Error("two minted keys are equal: the rest of the value is not random")
+	}
+	const chosen = "chosen-value-without-the-prefix"
+	s.AddAPIKeyValue("IBMid-2", chosen)
+	if st, _ := token(t, s, chosen); st != 200 {
+		t.Errorf("token for a chosen key value: %d, want 200 (AddAPIKeyValue keeps the value as given)", st)
+	}
+}
+
 func TestFaults(t *testing.T) {
 	s := iamtest.NewServer()
 	defer s.Close()
