@@ -153,7 +153,8 @@ func (e *Env) embedded(seed []runtime.Object) error {
 	}
 	srv := iamtest.NewServer()
 	e.closers = append(e.closers, srv.Close)
-	e.APIKey = iam.NewSecret(srv.AddAPIKey("IBMid-0000EXAMPLE"))
+	srv.AddAPIKeyValue(demoOwnerIAMID, DemoCallerAPIKey)
+	e.APIKey = iam.NewSecret(DemoCallerAPIKey)
 	client, err := iam.New(iam.Options{APIKey: e.APIKey, AccountID: srv.AccountID(), URL: srv.URL(), Logger: e.Logger})
 	if err != nil {
 		srv.Close()

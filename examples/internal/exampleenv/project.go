@@ -15,7 +15,7 @@ var projectServiceAccounts = []string{"default", "builder", "deployer"}
 
 // placeholderToken stands in for a service account's token in the
 // embedded cluster's generated dockercfg secrets.
-const placeholderToken = "embedded-placeholder-service-account-token"
+const placeholderToken = DemoServiceAccountToken
 
 // internalRegistryHosts are the names of the internal registry service
 // that OpenShift's generated dockercfg secrets hold an entry for.
