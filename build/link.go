@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // BuilderServiceAccount is the service account OpenShift builds run as.
@@ -74,7 +76,7 @@ func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret stri
 	}
 	sa := opts.serviceAccount()
 	mount := opts.Mount || !opts.Pull
-	log := opts.logger().With("namespace", ns, "serviceAccount", sa, "secret", secret, "dryRun", opts.DryRun)
+	log := opts.LoggerOrDiscard().With("namespace", ns, "serviceAccount", sa, "secret", secret, "dryRun", opts.DryRun)
 	wrap := func(err error) error {
 		return fmt.Errorf("link secret %s/%s to service account %s: %w", ns, secret, sa, err)
 	}
@@ -87,7 +89,7 @@ func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret stri
 	}
 	client := kube.CoreV1().ServiceAccounts(ns)
 	var res Result
-	err := retry.RetryOnConflict(conflictBackoff, func() error {
+	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		cur, err := client.Get(ctx, sa, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return &NotFoundError{Kind: "ServiceAccount", Namespace: ns, Name: sa, Err: err}
@@ -109,7 +111,7 @@ func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret stri
 			res = Result{Action: Unchanged, Reason: "already linked"}
 			return nil
 		}
-		if _, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()}); err != nil {
+		if _, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
 			return err
 		}
 		res = Result{Action: Updated, Reason: "added to " + strings.Join(added, " and ")}

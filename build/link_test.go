@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 func secret(ns, name string) *corev1.Secret {
@@ -220,7 +222,7 @@ func TestLinkBuilderGivesUpOnEndlessConflicts(t *testing.T) {
 	if !apierrors.IsConflict(err) {
 		t.Fatalf("err = %v, want the last Conflict", err)
 	}
-	if updates != conflictBackoff.Steps {
-		t.Errorf("%d attempts, want %d", updates, conflictBackoff.Steps)
+	if updates != kubewrite.ConflictBackoff.Steps {
+		t.Errorf("%d attempts, want %d", updates, kubewrite.ConflictBackoff.Steps)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Secrets says which BuildConfig secrets SetSecrets sets or removes. Empty
@@ -60,10 +62,10 @@ func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc str
 	if err := s.validate(ns, bc); err != nil {
 		return Result{}, err
 	}
-	log := opts.logger().With("namespace", ns, "buildconfig", bc, "dryRun", opts.DryRun)
+	log := opts.LoggerOrDiscard().With("namespace", ns, "buildconfig", bc, "dryRun", opts.DryRun)
 	client := builds.BuildV1().BuildConfigs(ns)
 	var res Result
-	err := retry.RetryOnConflict(conflictBackoff, func() error {
+	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		cur, err := client.Get(ctx, bc, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return &NotFoundError{Kind: "BuildConfig", Namespace: ns, Name: bc, Err: err}
@@ -80,7 +82,7 @@ func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc str
 			res = Result{Action: Unchanged, Reason: "secrets already as requested"}
 			return nil
 		}
-		if _, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()}); err != nil {
+		if _, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
 			return err
 		}
 		res = Result{Action: Updated, Reason: "changed " + strings.Join(drift, ", ")}

@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Ref names one tag of an image stream: <Namespace>/<Stream>:<Tag>.
@@ -121,7 +123,7 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 	if err = errors.Join(err, dest.Validate(), opts.validate()); err != nil {
 		return Result{}, err
 	}
-	log := opts.logger().With("imagestreamtag", dest.String(), "source", ref.String(), "dryRun", opts.DryRun)
+	log := opts.LoggerOrDiscard().With("imagestreamtag", dest.String(), "source", ref.String(), "dryRun", opts.DryRun)
 	client := images.ImageV1().ImageStreams(dest.Namespace)
 	want := imagev1.TagReference{
 		Name: dest.Tag,
@@ -137,14 +139,14 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 	}
 
 	var res Result
-	err = retry.OnError(conflictBackoff, retriable, func() error {
+	err = retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			is = &imagev1.ImageStream{
 				ObjectMeta: metav1.ObjectMeta{Namespace: dest.Namespace, Name: dest.Stream},
 				Spec:       imagev1.ImageStreamSpec{Tags: []imagev1.TagReference{want}},
 			}
-			if _, err := client.Create(ctx, is, metav1.CreateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()}); err != nil {
+			if _, err := client.Create(ctx, is, metav1.CreateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
 				return err
 			}
 			res = Result{Action: Created, Reason: "image stream did not exist"}
@@ -179,7 +181,7 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 			*cur = next
 			res = Result{Action: Updated, Reason: "changed tag " + dest.Tag + ": " + strings.Join(drift, ", ")}
 		}
-		_, err = client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()})
+		_, err = client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()})
 		return err
 	})
 	if err != nil {
@@ -228,8 +230,8 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 	if err := dest.Validate(); err != nil {
 		return Result{}, err
 	}
-	log := opts.logger().With("imagestreamtag", dest.String(), "dryRun", opts.DryRun)
-	err := images.ImageV1().ImageStreamTags(dest.Namespace).Delete(ctx, dest.Stream+":"+dest.Tag, metav1.DeleteOptions{DryRun: opts.dryRun()})
+	log := opts.LoggerOrDiscard().With("imagestreamtag", dest.String(), "dryRun", opts.DryRun)
+	err := images.ImageV1().ImageStreamTags(dest.Namespace).Delete(ctx, dest.Stream+":"+dest.Tag, metav1.DeleteOptions{DryRun: opts.DryRunOption()})
 	switch {
 	case err == nil:
 		log.Info("image stream tag deleted")
@@ -240,7 +242,7 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 	}
 	client := images.ImageV1().ImageStreams(dest.Namespace)
 	var res Result
-	err = retry.RetryOnConflict(conflictBackoff, func() error {
+	err = retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			res = Result{Action: Skipped, Reason: "image stream does not exist"}
@@ -256,7 +258,7 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 			res = Result{Action: Skipped, Reason: "tag not in spec"}
 			return nil
 		}
-		if _, err := client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()}); err != nil {
+		if _, err := client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
 			return err
 		}
 		res = Result{Action: Deleted, Reason: "removed spec tag"}

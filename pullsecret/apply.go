@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Apply makes namespace/name a kubernetes.io/dockerconfigjson secret holding
@@ -51,7 +52,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 	attrs := []any{slog.String("secret", namespace+"/"+name)}
 	var res Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
-	err := retry.OnError(retry.DefaultRetry, retriable, func() error {
+	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		cur, err := secrets.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			s := &corev1.Secret{
@@ -59,10 +60,10 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 				Type:       corev1.SecretTypeDockerConfigJson,
 				Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},
 			}
-			if _, err := secrets.Create(ctx, s, opts.createOptions()); err != nil {
+			if _, err := secrets.Create(ctx, s, opts.CreateOptions()); err != nil {
 				return err
 			}
-			res = opts.result(ctx, Created, "created for "+strings.Join(cfg.Servers(), ", "), attrs...)
+			res = opts.Record(ctx, "pullsecret", Created, "created for "+strings.Join(cfg.Servers(), ", "), attrs...)
 			return nil
 		}
 		if err != nil {
@@ -73,7 +74,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 				ErrWrongType, cur.Type, corev1.SecretTypeDockerConfigJson)
 		}
 		if old, perr := dockerconfig.Parse(cur.Data[corev1.DockerConfigJsonKey]); perr == nil && dockerconfig.Equal(old, cfg) {
-			res = opts.result(ctx, Unchanged, "content already equal", attrs...)
+			res = opts.Record(ctx, "pullsecret", Unchanged, "content already equal", attrs...)
 			return nil
 		}
 		cur = cur.DeepCopy()
@@ -81,10 +82,10 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 			cur.Data = map[string][]byte{}
 		}
 		cur.Data[corev1.DockerConfigJsonKey] = data
-		if _, err := secrets.Update(ctx, cur, opts.updateOptions()); err != nil {
+		if _, err := secrets.Update(ctx, cur, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = opts.result(ctx, Updated, "content replaced, now for "+strings.Join(cfg.Servers(), ", "), attrs...)
+		res = opts.Record(ctx, "pullsecret", Updated, "content replaced, now for "+strings.Join(cfg.Servers(), ", "), attrs...)
 		return nil
 	})
 	return res, err

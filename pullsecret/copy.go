@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Annotations Copy writes on every copy.
@@ -116,7 +117,7 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 
 	existing, err := listSecrets(ctx, kube, metav1.NamespaceAll, nameSelector(name))
 	if apierrors.IsForbidden(err) {
-		opts.logger().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; creating first and reading only on conflict",
+		opts.LoggerOrDiscard().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; creating first and reading only on conflict",
 			slog.String("name", name))
 	} else if err != nil {
 		return Report{}, wrap(fmt.Errorf("list existing copies: %w", err))
@@ -137,9 +138,9 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		case ctx.Err() != nil:
 			o.Err = ctx.Err()
 		case tg.namespace == from.Namespace && name == from.Name:
-			o.Result = opts.result(ctx, Skipped, "source namespace", slog.String("namespace", tg.namespace))
+			o.Result = opts.Record(ctx, "pullsecret", Skipped, "source namespace", slog.String("namespace", tg.namespace))
 		case tg.skipReason != "":
-			o.Result = opts.result(ctx, Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
+			o.Result = opts.Record(ctx, "pullsecret", Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
 		case tg.missing:
 			o.Err = &NotFoundError{Kind: "namespace", Name: tg.namespace}
 		default:
@@ -208,7 +209,7 @@ func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secre
 	fresh := true // cur reflects what the List saw
 	var res Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
-	err := retry.OnError(retry.DefaultRetry, retriable, func() error {
+	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		if !fresh {
 			got, err := secrets.Get(ctx, c.name, metav1.GetOptions{})
 			switch {
@@ -222,13 +223,13 @@ func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secre
 		}
 		fresh = false
 		if cur == nil {
-			_, err := secrets.Create(ctx, c.desired(namespace), c.opts.createOptions())
+			_, err := secrets.Create(ctx, c.desired(namespace), c.opts.CreateOptions())
 			switch {
 			case err == nil:
-				res = c.opts.result(ctx, Created, "copied from "+c.from.String(), attrs...)
+				res = c.opts.Record(ctx, "pullsecret", Created, "copied from "+c.from.String(), attrs...)
 				return nil
 			case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
-				res = c.opts.result(ctx, Skipped, "namespace is terminating", attrs...)
+				res = c.opts.Record(ctx, "pullsecret", Skipped, "namespace is terminating", attrs...)
 				return nil
 			case apierrors.IsNotFound(err):
 				return &NotFoundError{Kind: "namespace", Name: namespace, Err: err}
@@ -257,10 +258,10 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 		if o := cur.Annotations[AnnotationCopiedFrom]; o != "" {
 			why = "exists, copied from " + o
 		}
-		return c.opts.result(ctx, Skipped, why+"; left alone (set Overwrite to replace it)", attrs...), nil
+		return c.opts.Record(ctx, "pullsecret", Skipped, why+"; left alone (set Overwrite to replace it)", attrs...), nil
 	}
 	if ours && cur.Annotations[AnnotationContentHash] == c.hash && contentHash(cur) == c.hash {
-		return c.opts.result(ctx, Unchanged, "copy is current", attrs...), nil
+		return c.opts.Record(ctx, "pullsecret", Unchanged, "copy is current", attrs...), nil
 	}
 	want := c.desired(cur.Namespace)
 	if cur.Type != want.Type || (cur.Immutable != nil && *cur.Immutable) {
@@ -268,30 +269,30 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 		// preconditions so that we never delete a newer object.
 		uid, rv := cur.UID, cur.ResourceVersion
 		err := secrets.Delete(ctx, c.name, metav1.DeleteOptions{
-			DryRun:        c.opts.dryRun(),
+			DryRun:        c.opts.DryRunOption(),
 			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return Result{}, err
 		}
-		if _, err := secrets.Create(ctx, want, c.opts.createOptions()); err != nil && !(c.opts.DryRun && apierrors.IsAlreadyExists(err)) {
+		if _, err := secrets.Create(ctx, want, c.opts.CreateOptions()); err != nil && !(c.opts.DryRun && apierrors.IsAlreadyExists(err)) {
 			return Result{}, err
 		}
-		return c.opts.result(ctx, Updated, fmt.Sprintf("replaced (type %s or immutability cannot be updated)", cur.Type), attrs...), nil
+		return c.opts.Record(ctx, "pullsecret", Updated, fmt.Sprintf("replaced (type %s or immutability cannot be updated)", cur.Type), attrs...), nil
 	}
 	upd := cur.DeepCopy()
 	upd.Data = want.Data
 	upd.Labels = mergeMaps(upd.Labels, want.Labels)
 	upd.Annotations = mergeMaps(upd.Annotations, want.Annotations)
 	delete(upd.Annotations, lastApplied)
-	if _, err := secrets.Update(ctx, upd, c.opts.updateOptions()); err != nil {
+	if _, err := secrets.Update(ctx, upd, c.opts.UpdateOptions()); err != nil {
 		return Result{}, err
 	}
 	why := "content changed at source " + origin
 	if !ours {
 		why = "overwritten (Overwrite set)"
 	}
-	return c.opts.result(ctx, Updated, why, attrs...), nil
+	return c.opts.Record(ctx, "pullsecret", Updated, why, attrs...), nil
 }
 
 func mergeMaps(base, overlay map[string]string) map[string]string {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // The OpenShift 4 global pull secret.
@@ -130,7 +131,7 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 	secrets := kube.CoreV1().Secrets(GlobalNamespace)
 	attrs := []any{slog.String("secret", GlobalNamespace+"/"+GlobalName)}
 	var res Result
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		sec, err := secrets.Get(ctx, GlobalName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return &NotFoundError{Kind: "secret", Namespace: GlobalNamespace, Name: GlobalName, Err: err}
@@ -148,7 +149,7 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 		}
 		next, what := change(cur)
 		if dockerconfig.Equal(cur, next) {
-			res = opts.result(ctx, Unchanged, "already up to date", attrs...)
+			res = opts.Record(ctx, "pullsecret", Unchanged, "already up to date", attrs...)
 			return nil
 		}
 		if !opts.AllowMissingRequired {
@@ -168,10 +169,10 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 		}
 		sec = sec.DeepCopy()
 		sec.Data[corev1.DockerConfigJsonKey] = data // sec carries the resourceVersion it was read at
-		if _, err := secrets.Update(ctx, sec, opts.updateOptions()); err != nil {
+		if _, err := secrets.Update(ctx, sec, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = opts.result(ctx, Updated, what+nodeRolloutReason, attrs...)
+		res = opts.Record(ctx, "pullsecret", Updated, what+nodeRolloutReason, attrs...)
 		return nil
 	})
 	return res, err

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // For says which lists of a service account Link adds a secret to, the way
@@ -104,7 +106,7 @@ func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 	attrs := []any{slog.String("serviceaccount", namespace+"/"+serviceAccount), slog.String("secret", secret)}
 	cur := first
 	var res Result
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		if cur == nil {
 			got, err := getServiceAccount(ctx, kube, namespace, serviceAccount, opts.WaitForServiceAccount)
 			if err != nil {
@@ -124,13 +126,13 @@ func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 			added = append(added, "secrets")
 		}
 		if len(added) == 0 {
-			res = opts.result(ctx, Unchanged, "already linked for "+f.String(), attrs...)
+			res = opts.Record(ctx, "pullsecret", Unchanged, "already linked for "+f.String(), attrs...)
 			return nil
 		}
-		if _, err := sas.Update(ctx, sa, opts.updateOptions()); err != nil {
+		if _, err := sas.Update(ctx, sa, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = opts.result(ctx, Updated, "added to "+strings.Join(added, " and "), attrs...)
+		res = opts.Record(ctx, "pullsecret", Updated, "added to "+strings.Join(added, " and "), attrs...)
 		return nil
 	})
 	if err != nil {
@@ -245,7 +247,7 @@ func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, ser
 		case ctx.Err() != nil:
 			o.Err = wrap(fmt.Errorf("in %s: %w", tg.namespace, ctx.Err()))
 		case tg.skipReason != "":
-			o.Result = opts.result(ctx, Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
+			o.Result = opts.Record(ctx, "pullsecret", Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
 		case tg.missing:
 			o.Err = wrap(&NotFoundError{Kind: "namespace", Name: tg.namespace})
 		default:

@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 const (
@@ -30,10 +32,10 @@ const (
 // does not wait and returns an empty host. A cluster without the config
 // (3.11) gets an error matching ErrNoOperatorConfig.
 func EnableDefaultRoute(ctx context.Context, operator imageregistryclientset.Interface, routes routeclientset.Interface, opts Options) (string, Result, error) {
-	log := opts.logger().With("config", OperatorConfigName, "dryRun", opts.DryRun)
+	log := opts.LoggerOrDiscard().With("config", OperatorConfigName, "dryRun", opts.DryRun)
 	client := operator.ImageregistryV1().Configs()
 	var res Result
-	err := retry.RetryOnConflict(conflictBackoff, func() error {
+	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		cfg, err := client.Get(ctx, OperatorConfigName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("%w: %w", ErrNoOperatorConfig, err)
@@ -47,7 +49,7 @@ func EnableDefaultRoute(ctx context.Context, operator imageregistryclientset.Int
 		}
 		cfg = cfg.DeepCopy()
 		cfg.Spec.DefaultRoute = true
-		if _, err := client.Update(ctx, cfg, metav1.UpdateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()}); err != nil {
+		if _, err := client.Update(ctx, cfg, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
 			return err
 		}
 		res = Result{Action: Updated, Reason: "set spec.defaultRoute to true"}

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 const (
@@ -233,18 +235,18 @@ func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube k
 	if name == "" {
 		name = svc.Name
 	}
-	log := opts.logger().With("namespace", svc.Namespace, "route", name, "dryRun", opts.DryRun)
+	log := opts.LoggerOrDiscard().With("namespace", svc.Namespace, "route", name, "dryRun", opts.DryRun)
 	client := routes.RouteV1().Routes(svc.Namespace)
 
 	var (
 		out routev1.Route
 		res Result
 	)
-	err = retry.OnError(conflictBackoff, retriable, func() error {
+	err = retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		cur, err := client.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			want := desiredRoute(svc, port, name, opts)
-			created, err := client.Create(ctx, want, metav1.CreateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()})
+			created, err := client.Create(ctx, want, metav1.CreateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()})
 			if err != nil {
 				return err
 			}
@@ -260,7 +262,7 @@ func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube k
 			out, res = *cur, Result{Action: Unchanged, Reason: "route matches"}
 			return nil
 		}
-		updated, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.dryRun(), FieldManager: opts.fieldManager()})
+		updated, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()})
 		if err != nil {
 			return err
 		}
