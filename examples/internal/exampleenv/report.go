@@ -12,12 +12,16 @@ import (
 
 // PrintReport prints every step of a workflow's Report with Step: what kind
 // of object, which one, the action and its reason — for a failed step, its
-// error (which never contains a credential).
+// error (which never contains a credential). A dry-run step whose reason
+// does not say so is marked "[dry run]".
 func (e *Env) PrintReport(r registry.Report) {
 	for _, s := range r.Steps {
 		reason := s.Reason
 		if s.Err != nil {
 			reason = s.Err.Error()
+		}
+		if s.DryRun && !strings.Contains(reason, "dry run") {
+			reason = strings.TrimSpace(reason + " [dry run]")
 		}
 		e.Step(s.Name, s.Object, string(s.Action), reason)
 	}

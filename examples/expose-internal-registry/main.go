@@ -1,0 +1,180 @@
+// Command expose-internal-registry exposes OpenShift's integrated registry
+// outside the cluster and gives projects a pull secret for it, with
+// registry.ExposeInternalRegistry: a reencrypt route for
+// openshift-image-registry/image-registry (source balancing, as the guide
+// sets), a wait until a router admits it, and in each project a secret for the
+// route host made from the project's default service account's own registry
+// credential, attached to that service account.
+//
+//	go run ./examples/expose-internal-registry                               # embedded; demo project team-a
+//	go run ./examples/expose-internal-registry --hostname registry.apps.example.com --projects team-a,team-b
+//	KUBECONFIG=~/.kube/config go run ./examples/expose-internal-registry --projects team-a --dry-run
+//
+// In embedded mode nothing plays OpenShift's router, so the program installs
+// a stand-in, and says so: it admits every route as it is written (host
+// --hostname, else <name>-<namespace>.apps.embedded.example). On a real
+// cluster the real router admits the route, or the wait ends after --timeout
+// with an error. In a dry run the route is not stored, so nothing is waited
+// for and, without --hostname, the project secrets are skipped.
+//
+// Limits: the credential is the service account's token, which OpenShift
+// rotates; rerun to refresh the secrets. This program makes no IBM Cloud
+// call, so only a kubeconfig is needed. Without one it runs on an in-memory
+// OpenShift cluster and says so on its first line.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	routev1 "github.com/openshift/api/route/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit/examples/internal/exampleenv"
+	"github.com/registrykit/registrykit/registry"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "expose-internal-registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("expose-internal-registry", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	common := exampleenv.Register(fs)
+	common.KubernetesOnly = true
+	hostname := fs.String("hostname", "", "host name of the route; empty lets the router generate one")
+	projects := fs.String("projects", "", "comma-separated projects that get a pull secret for the route host")
+	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account whose registry credential each project's secret holds, and which gets it attached")
+	timeout := fs.Duration("timeout", registry.DefaultWaitTimeout, "how long to wait for a router to admit the route")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	names := exampleenv.SplitList(*projects)
+	if len(names) == 0 {
+		names = []string{demoProject}
+	}
+
+	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr, seed(names)...)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if *projects == "" {
+		if _, err := env.FlagOrDemo("projects", "", demoProject, false); err != nil {
+			return err
+		}
+		if !env.Embedded {
+			names = nil
+		}
+	}
+	if env.Embedded {
+		env.Fake.RoutesFake.PrependReactor("*", "routes", standInRouter(env.Fake.RoutesFake.Tracker()))
+		env.Printf("  (embedded: no OpenShift router runs here; a stand-in admits every route as it is written)\n")
+	}
+
+	env.Printf("\nExpose the internal registry")
+	if len(names) > 0 {
+		env.Printf(" and give %s a pull secret for it", strings.Join(names, ", "))
+	}
+	env.Printf("\n")
+	host, rep, err := registry.ExposeInternalRegistry(ctx, env.Cluster, registry.ExposeInternalOptions{
+		Hostname: *hostname, Projects: names, ServiceAccount: *serviceAccount, Timeout: *timeout,
+		DryRun: env.DryRun, Logger: env.Logger,
+	})
+	env.PrintReport(rep)
+	if err != nil {
+		return err
+	}
+	env.PrintCounts(rep)
+	switch {
+	case env.DryRun:
+		env.Printf("\nDry run: nothing was changed.\n")
+	default:
+		env.Printf("\nThe internal registry is reachable at %s.\n", host)
+		for _, p := range names {
+			env.Printf("  Through the route, %s/%s-registry-route pulls %s/%s/<image stream>:<tag>.\n", p, *serviceAccount, host, p)
+		}
+	}
+	return nil
+}
+
+const demoProject = "team-a"
+
+// seed returns the embedded cluster's projects, except the ones that
+// registrytest's OpenShift objects already have.
+func seed(names []string) []runtime.Object {
+	var fresh []string
+	for _, n := range names {
+		if n != registry.DefaultNamespace && !strings.HasPrefix(n, "openshift-") {
+			fresh = append(fresh, n)
+		}
+	}
+	return exampleenv.Projects(nil, fresh...)
+}
+
+// standInRouter plays OpenShift's router in embedded mode: every route
+// written (except in a dry run) is stored with an Admitted ingress for its
+// host, or for a generated <name>-<namespace>.apps.embedded.example.
+func standInRouter(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
+	return func(action k8stesting.Action) (bool, runtime.Object, error) {
+		var obj runtime.Object
+		switch a := action.(type) {
+		case k8stesting.CreateActionImpl:
+			if len(a.CreateOptions.DryRun) > 0 {
+				return false, nil, nil
+			}
+			obj = a.Object
+		case k8stesting.UpdateActionImpl:
+			if len(a.UpdateOptions.DryRun) > 0 {
+				return false, nil, nil
+			}
+			obj = a.Object
+		default:
+			return false, nil, nil
+		}
+		in, ok := obj.(*routev1.Route)
+		if !ok {
+			return false, nil, nil
+		}
+		r := in.DeepCopy()
+		host := r.Spec.Host
+		if host == "" {
+			host = r.Name + "-" + r.Namespace + ".apps.embedded.example"
+		}
+		now := metav1.NewTime(time.Now())
+		r.Status.Ingress = []routev1.RouteIngress{{
+			Host: host, RouterName: "embedded-stand-in",
+			Conditions: []routev1.RouteIngressCondition{{Type: routev1.RouteAdmitted, Status: corev1.ConditionTrue, LastTransitionTime: &now}},
+		}}
+		gvr, ns := action.GetResource(), action.GetNamespace()
+		var err error
+		if action.GetVerb() == "create" {
+			err = tracker.Create(gvr, r, ns)
+		} else {
+			err = tracker.Update(gvr, r, ns)
+		}
+		if err != nil {
+			return true, nil, err
+		}
+		stored, err := tracker.Get(gvr, ns, r.Name)
+		return true, stored, err
+	}
+}
