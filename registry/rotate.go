@@ -220,9 +220,11 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	}
 
 	// 4. Update the copies.
-	updated, failed := updateCopies(ctx, cluster, targets, olds, newKey.Value, opts, rec)
+	updated, failed, copyErrs := updateCopies(ctx, cluster, targets, olds, newKey.Value, opts, rec)
 	if len(failed) > 0 {
-		err := fmt.Errorf("%w: %d of %d copies not updated (%s)", ErrRotationIncomplete, len(failed), len(targets), strings.Join(failed, ", "))
+		// The copies' own errors are joined in, so apierrors.IsForbidden and
+		// the like work on the returned error, not only on the Report.
+		err := errors.Join(append([]error{fmt.Errorf("%w: %d of %d copies not updated (%s)", ErrRotationIncomplete, len(failed), len(targets), strings.Join(failed, ", "))}, copyErrs...)...)
 		if len(updated) == 0 && !opts.DryRun {
 			err = errors.Join(err, rollbackKey(ctx, client, newKey.ID, keyName, "no copy received the new key", rec))
 		}
@@ -286,8 +288,8 @@ func keyDescription(ctx context.Context, client *iam.Client, iamID, oldID string
 
 // updateCopies replaces the old keys by the new one in every target,
 // Concurrency at a time. It returns the refs of the updated and the failed
-// copies, sorted.
-func updateCopies(ctx context.Context, cluster *Cluster, targets []corev1.Secret, olds map[string]oldKey, newKey iam.Secret, opts RotateOptions, rec *recorder) (updated, failed []string) {
+// copies, sorted, and the failed copies' errors.
+func updateCopies(ctx context.Context, cluster *Cluster, targets []corev1.Secret, olds map[string]oldKey, newKey iam.Secret, opts RotateOptions, rec *recorder) (updated, failed []string, errs []error) {
 	n := opts.Concurrency
 	if n == 0 {
 		n = DefaultConcurrency
@@ -309,11 +311,12 @@ func updateCopies(ctx context.Context, cluster *Cluster, targets []corev1.Secret
 		st = rec.add(ctx, st)
 		if st.Err != nil {
 			failed = append(failed, st.Object)
+			errs = append(errs, st.Err)
 		} else {
 			updated = append(updated, st.Object)
 		}
 	}
-	return updated, failed
+	return updated, failed, errs
 }
 
 func updateCopy(ctx context.Context, cluster *Cluster, ns, name string, olds map[string]oldKey, newKey iam.Secret, dryRun bool) Step {

@@ -15,6 +15,8 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/registry"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestValidation(t *testing.T) {
@@ -431,4 +433,30 @@ func applySecretIn(ctx context.Context, fx *fixture, ns string, cfg interface{ M
 	s.Data[".dockerconfigjson"] = data
 	_, err = fx.cluster.Kube.CoreV1().Secrets(ns).Update(ctx, s, metav1UpdateOptions)
 	return true, err
+}
+
+// A copy the caller may not update stops the rotation before the old key is
+// deleted, and the returned error carries the API's Forbidden, not only the
+// Report.
+func TestRotateAPIKeyForbiddenCopyKeepsOldKey(t *testing.T) {
+	ctx := context.Background()
+	fx := rotateFixture(t)
+	old := keysOf(fx.srv, "cluster-c1")
+	fx.cluster.KubeFake.PrependReactor("update", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() != "team-b" {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "all-icr-io", errors.New("no update in team-b"))
+	})
+	rep, err := registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1"})
+	if !errors.Is(err, registry.ErrRotationIncomplete) {
+		t.Fatalf("err = %v, want ErrRotationIncomplete\n%s", err, rep)
+	}
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("apierrors.IsForbidden(%v) = false; the copy's error must be wrapped", err)
+	}
+	keys := keysOf(fx.srv, "cluster-c1")
+	if !slices.ContainsFunc(keys, func(k iamtest.APIKey) bool { return k.ID == old[0].ID }) {
+		t.Errorf("old key deleted although team-b still uses it: %+v", keys)
+	}
 }
