@@ -161,6 +161,7 @@ func FindRegistryService(ctx context.Context, kube kubernetes.Interface, namespa
 		}
 	}
 	var notFound []string
+	var forbidden []error
 	for _, c := range candidates {
 		svc, err := kube.CoreV1().Services(c.Namespace).Get(ctx, c.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -168,6 +169,15 @@ func FindRegistryService(ctx context.Context, kube kubernetes.Interface, namespa
 			if len(candidates) == 1 {
 				return nil, corev1.ServicePort{}, fmt.Errorf("%w: service %s/%s: %w", ErrNoRegistryService, c.Namespace, c.Name, err)
 			}
+			continue
+		}
+		if apierrors.IsForbidden(err) && len(candidates) > 1 {
+			// While probing, a namespace the caller may not read (on 3.11,
+			// openshift-image-registry does not even exist, and the
+			// authorizer answers Forbidden before the API says NotFound) is
+			// no reason to stop: the next candidate may be the registry.
+			notFound = append(notFound, c.Namespace+"/"+c.Name+" (forbidden)")
+			forbidden = append(forbidden, fmt.Errorf("get service %s/%s: %w", c.Namespace, c.Name, err))
 			continue
 		}
 		if err != nil {
@@ -179,7 +189,7 @@ func FindRegistryService(ctx context.Context, kube kubernetes.Interface, namespa
 		}
 		return svc, port, nil
 	}
-	return nil, corev1.ServicePort{}, fmt.Errorf("%w: tried %s", ErrNoRegistryService, strings.Join(notFound, ", "))
+	return nil, corev1.ServicePort{}, errors.Join(append([]error{fmt.Errorf("%w: tried %s", ErrNoRegistryService, strings.Join(notFound, ", "))}, forbidden...)...)
 }
 
 // RegistryServicePort picks the registry port of svc: the port named

@@ -413,3 +413,38 @@ func TestExposeRegistryHonoursContext(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// On 3.11 the caller may have no rights in openshift-image-registry (which
+// does not exist there): the probe goes on to default/docker-registry. When
+// no candidate is readable, the error carries the Forbidden.
+func TestFindRegistryServiceProbesPastForbidden(t *testing.T) {
+	forbidIn := func(kube *kubefake.Clientset, ns string) {
+		kube.PrependReactor("get", "services", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.GetNamespace() != ns {
+				return false, nil, nil
+			}
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "x", errors.New("no access"))
+		})
+	}
+	kube := kubefake.NewClientset(registry311())
+	forbidIn(kube, "openshift-image-registry")
+	svc, _, err := FindRegistryService(context.Background(), kube, "", "")
+	if err != nil || svc.Name != "docker-registry" {
+		t.Fatalf("FindRegistryService = %v, %v; want default/docker-registry", svc, err)
+	}
+
+	kube = kubefake.NewClientset()
+	forbidIn(kube, "openshift-image-registry")
+	_, _, err = FindRegistryService(context.Background(), kube, "", "")
+	if !errors.Is(err, ErrNoRegistryService) || !apierrors.IsForbidden(err) {
+		t.Errorf("err = %v; want ErrNoRegistryService carrying the Forbidden", err)
+	}
+
+	// Asked for one service by name, Forbidden is the answer, not a probe.
+	kube = kubefake.NewClientset(registry4x())
+	forbidIn(kube, "openshift-image-registry")
+	_, _, err = FindRegistryService(context.Background(), kube, "openshift-image-registry", "image-registry")
+	if !apierrors.IsForbidden(err) || errors.Is(err, ErrNoRegistryService) {
+		t.Errorf("named service: err = %v; want plain Forbidden", err)
+	}
+}
