@@ -112,9 +112,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			kept = append(kept, s.Object+" ("+s.Reason+")")
 		}
 	}
-	verb := map[bool]string{false: "", true: "would "}[env.DryRun]
-	env.Printf("\nCopies that %shold the new key: %s\n", verb, listOrNone(updated))
-	env.Printf("Old keys %sdeleted: %s\n", verb, listOrNone(deleted))
+	if env.DryRun {
+		env.Printf("\nCopies that would hold the new key: %s\n", listOrNone(updated))
+		env.Printf("Old keys that would be deleted: %s\n", listOrNone(deleted))
+	} else {
+		env.Printf("\nCopies that hold the new key: %s\n", listOrNone(updated))
+		env.Printf("Old keys deleted: %s\n", listOrNone(deleted))
+	}
 	if len(kept) > 0 {
 		env.Printf("Old keys kept: %s\n", strings.Join(kept, "; "))
 	}

@@ -61,7 +61,7 @@ func TestRotateSomeCopiesKeepsTheOldKey(t *testing.T) {
 
 func TestRotateDryRun(t *testing.T) {
 	r := exampletest.Embedded(t, run, "--dry-run")
-	r.Steps(t, "Rotate the API key", "dry run", "Copies that would hold the new key:", "Dry run: no key was minted or deleted")
+	r.Steps(t, "Rotate the API key", "dry run", "Copies that would hold the new key:", "Old keys that would be deleted: cluster-c0ffee0example", "Dry run: no key was minted or deleted")
 	if ids := keyIDs(r); ids != "ApiKey-00000000-0000-4000-8000-000000000001 "+oldKey {
 		t.Errorf("iamtest keys after a dry run = %s", ids)
 	}
