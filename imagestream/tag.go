@@ -232,11 +232,15 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 	}
 	log := opts.LoggerOrDiscard().With("imagestreamtag", dest.String(), "dryRun", opts.DryRun)
 	err := images.ImageV1().ImageStreamTags(dest.Namespace).Delete(ctx, dest.Stream+":"+dest.Tag, metav1.DeleteOptions{DryRun: opts.DryRunOption()})
+	var fallback string
 	switch {
 	case err == nil:
 		log.Info("image stream tag deleted")
 		return Result{Action: Deleted, Reason: "deleted image stream tag"}, nil
-	case apierrors.IsNotFound(err), apierrors.IsMethodNotSupported(err), apierrors.IsForbidden(err):
+	case apierrors.IsNotFound(err), apierrors.IsMethodNotSupported(err):
+	case apierrors.IsForbidden(err):
+		// Say so: the spec-only fallback leaves the tag's status history.
+		fallback = "; deleting the image stream tag was forbidden, so its status history is kept"
 	default:
 		return Result{}, fmt.Errorf("untag %s: %w", dest, err)
 	}
@@ -261,7 +265,7 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 		if _, err := client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
 			return err
 		}
-		res = Result{Action: Deleted, Reason: "removed spec tag"}
+		res = Result{Action: Deleted, Reason: "removed spec tag" + fallback}
 		return nil
 	})
 	if err != nil {

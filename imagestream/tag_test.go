@@ -338,7 +338,7 @@ func TestUntag(t *testing.T) {
 			name:       "forbidden ImageStreamTag delete falls back",
 			existing:   []runtime.Object{stream(tagRef("1", source), other)},
 			istagErr:   apierrors.NewForbidden(gr, "app:1", errors.New("no")),
-			wantResult: Result{Action: Deleted, Reason: "removed spec tag"},
+			wantResult: Result{Action: Deleted, Reason: "removed spec tag; deleting the image stream tag was forbidden, so its status history is kept"},
 			wantTags:   []imagev1.TagReference{other},
 			wantWrites: []string{"delete imagestreamtags", "update imagestreams"},
 		},
