@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit/internal/imageref"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
@@ -32,12 +33,12 @@ func (r Ref) Validate() error {
 	for _, msg := range validation.IsDNS1123Label(r.Namespace) {
 		errs = append(errs, &FieldError{Field: "Ref.Namespace", Value: r.Namespace, Detail: msg})
 	}
-	if !pathComponent.MatchString(r.Stream) || len(r.Stream) > validation.DNS1123SubdomainMaxLength {
+	if !imageref.ValidPathComponent(r.Stream) || len(r.Stream) > validation.DNS1123SubdomainMaxLength {
 		errs = append(errs, &FieldError{Field: "Ref.Stream", Value: r.Stream,
 			Detail: "must be lower-case letters and digits separated by '.', '_', '__' or '-', at most 253 characters"})
 	}
-	if !tagPattern.MatchString(r.Tag) {
-		errs = append(errs, &FieldError{Field: "Ref.Tag", Value: r.Tag, Detail: "must match " + tagPattern.String()})
+	if !imageref.ValidTag(r.Tag) {
+		errs = append(errs, &FieldError{Field: "Ref.Tag", Value: r.Tag, Detail: "must match " + imageref.TagPattern})
 	}
 	return errors.Join(errs...)
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/imageref"
 )
 
 // Subject is whose image pulls Explain explains: set Pod or ServiceAccount,
@@ -583,94 +582,19 @@ func subset(a, b []corev1.LocalObjectReference) bool {
 	return true
 }
 
-// The reference grammar of github.com/distribution/reference, without the
-// dependency.
-var (
-	imagePathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	imageTag           = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	imageDigest        = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$`)
-	imageHostLabel     = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$`)
-)
-
 // parseImage validates an image reference and returns its registry host
-// ("docker.io" when it names none), or a problem. The first path element is
-// the host when it contains "." or ":", is "localhost", or has upper case,
-// as container runtimes decide.
+// ("docker.io" when it names none), or a problem.
 func parseImage(image string) (registry, problem string) {
 	if image == "" {
 		return "", "must not be empty"
 	}
-	if strings.Contains(image, "://") {
-		return "", "must not contain a scheme"
+	ref, problem := imageref.Parse(image)
+	if problem != "" {
+		return "", problem
 	}
-	if strings.IndexFunc(image, func(r rune) bool { return r <= ' ' }) >= 0 {
-		return "", "must not contain whitespace"
+	switch ref.Registry {
+	case "", "index.docker.io":
+		return "docker.io", ""
 	}
-	name := image
-	if i := strings.LastIndexByte(name, '@'); i >= 0 {
-		if !imageDigest.MatchString(name[i+1:]) {
-			return "", "digest must be algorithm:hex"
-		}
-		name = name[:i]
-	}
-	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
-		if !imageTag.MatchString(name[i+1:]) {
-			return "", fmt.Sprintf("tag %q must match %s", name[i+1:], imageTag)
-		}
-		name = name[:i]
-	}
-	registry, repo := "docker.io", name
-	if host, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost" || strings.ToLower(host) != host) {
-		if p := validImageHost(host); p != "" {
-			return "", p
-		}
-		registry, repo = host, rest
-	}
-	if registry == "index.docker.io" {
-		registry = "docker.io"
-	}
-	if repo == "" {
-		return "", "repository is empty"
-	}
-	if len(name) > 255 {
-		return "", "name is longer than 255 characters"
-	}
-	for c := range strings.SplitSeq(repo, "/") {
-		if !imagePathComponent.MatchString(c) {
-			return "", fmt.Sprintf("repository component %q must be lower-case letters and digits separated by '.', '_', '__' or '-'", c)
-		}
-	}
-	return registry, ""
-}
-
-func validImageHost(h string) string {
-	host, port := h, ""
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end < 0 || net.ParseIP(h[1:end]) == nil || (h[end+1:] != "" && !strings.HasPrefix(h[end+1:], ":")) {
-			return fmt.Sprintf("registry host %q is not a valid bracketed IP address", h)
-		}
-		host, port = "", strings.TrimPrefix(h[end+1:], ":")
-		if h[end+1:] == ":" {
-			return fmt.Sprintf("registry host %q has an empty port", h)
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		host, port = h[:i], h[i+1:]
-		if port == "" {
-			return fmt.Sprintf("registry host %q has an empty port", h)
-		}
-	}
-	if port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("registry port %q must be 1-65535", port)
-		}
-	}
-	if host != "" {
-		for c := range strings.SplitSeq(host, ".") {
-			if !imageHostLabel.MatchString(c) {
-				return fmt.Sprintf("registry host %q is not a valid host name", h)
-			}
-		}
-	}
-	return ""
+	return ref.Registry, ""
 }
