@@ -91,8 +91,11 @@ type Client struct {
 	retries     int
 	maxInterval time.Duration
 	log         *slog.Logger
-	secrets     []string
-	sleep       func(context.Context, time.Duration) error
+	// redact replaces the client's own credential in server-supplied text.
+	// A closure, so that no fmt verb applied to a Client can print the
+	// credential it holds.
+	redact func(string) string
+	sleep  func(context.Context, time.Duration) error
 
 	mu       sync.Mutex
 	roleCRNs map[string]string // canonical role name → CRN
@@ -156,7 +159,7 @@ func New(opts Options) (*Client, error) {
 
 	auth := opts.Authenticator
 	if !opts.APIKey.IsZero() {
-		c.secrets = append(c.secrets, opts.APIKey.Reveal())
+		c.redact = func(s string) string { return scrubValue(s, opts.APIKey.Reveal()) }
 		a := &core.IamAuthenticator{ApiKey: opts.APIKey.Reveal(), URL: pick(opts.TokenURL)}
 		if opts.HTTPClient != nil {
 			a.Client = opts.HTTPClient

@@ -184,12 +184,10 @@ func errorFields(m map[string]any) (code, msg, trace string) {
 
 // scrub removes the client's own credentials from a server-supplied string.
 func (c *Client) scrub(s string) string {
-	for _, secret := range c.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, redacted)
-		}
+	if c.redact == nil {
+		return s
 	}
-	return s
+	return c.redact(s)
 }
 
 // scrubValue removes one more credential (one passed to a call).
