@@ -1,0 +1,36 @@
+// Package leakcanary holds only tests: the leak canary. It drives every
+// registry workflow, the lower-level calls that take credentials
+// (dockerconfig, pullsecret, iam) and every program under examples/ with
+// recognisable sentinel credentials, on the registrytest fakes and an
+// iamtest server, and scans everything a user could see for them: every
+// error string (the whole wrapped tree), every log record (a capturing
+// slog.Handler that resolves LogValuers), the %v, %+v, %#v, %s and JSON
+// forms of every returned value (nested pointers followed), and the
+// examples' stdout and stderr. A credential counts as found raw, as hex or
+// as the decimal bytes fmt prints for a []byte, and in base64 at any of
+// the three byte alignments it can take inside a registry auth
+// (base64("user:" + password)). The test passes only with zero hits.
+//
+// What is looked for:
+//
+//   - in process: the sentinels the tests plant (the caller's API key, an
+//     entitlement key, a registry password, a service account token, a
+//     planted key to rotate), every key iamtest mints (iamtest.KeyPrefix),
+//     every access token iamtest issued, and anything shaped like a JWT;
+//   - in the examples' output: iamtest.KeyPrefix, the demo credentials of
+//     exampleenv (exampleenv.DemoCredentialPrefix), the service account
+//     tokens of the embedded cluster's generated dockercfg secrets, the
+//     values the canary puts in every credential-like environment variable
+//     an example declares, and anything shaped like a JWT.
+//
+// The examples are found by listing examples/*/main.go (examples/internal
+// excluded), built once each with the go tool into a temporary directory,
+// and run embedded (no KUBECONFIG, no IBMCLOUD_API_KEY) with -v, with
+// --dry-run, with each of their own boolean flags, and with -h. They are
+// skipped with -short.
+//
+// Limits: it finds credentials it knows or can recognise. A credential
+// transformed some other way (encrypted, truncated, hashed, split across
+// lines) is not found. IAM refresh tokens are not looked for: iamtest
+// mints them without a recognisable prefix and does not list them.
+package leakcanary
