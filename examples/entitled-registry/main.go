@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("set %s to your entitlement key (it is never taken from a flag)", EnvEntitlementKey)
 		}
 		env.Printf("  (embedded: %s not set, using a demo entitlement key)\n", EnvEntitlementKey)
-		key = "embedded-demo-entitlement-key"
+		key = exampleenv.DemoEntitlementKey
 	}
 
 	env.Printf("\nPull secret for the entitled registry %s (username %s) in %s\n", registry.EntitledDomain, registry.EntitledUsername, *namespace)

@@ -156,7 +156,7 @@ func credential(env *exampleenv.Env, getenv func(string) string, srv, username, 
 			return nil, fmt.Errorf("set %s to the registry password (it is never taken from a flag)", EnvPassword)
 		}
 		env.Printf("  (embedded: %s not set, using a demo password)\n", EnvPassword)
-		password = "embedded-demo-registry-password"
+		password = exampleenv.DemoRegistryPassword
 	}
 	if username == "" {
 		return nil, fmt.Errorf("--username must not be empty")
