@@ -10,8 +10,8 @@ import (
 	imageclientset "github.com/openshift/client-go/image/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/registrykit/registrykit/internal/watchwait"
 )
 
 // resync bounds how long a missed watch event can delay WaitForImport.
@@ -30,69 +30,27 @@ func WaitForImport(ctx context.Context, images imageclientset.Interface, dest Re
 		return "", err
 	}
 	client := images.ImageV1().ImageStreams(dest.Namespace)
-	ticker := time.NewTicker(resync)
-	defer ticker.Stop()
-	for {
-		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
-		if err != nil {
-			return "", fmt.Errorf("wait for import of %s: %w", dest, err)
-		}
-		if digest, done, err := imported(is, dest); done {
-			return digest, err
-		}
-		w, err := client.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", dest.Stream).String(),
-			ResourceVersion: is.ResourceVersion,
+	var digest string
+	var verdict error
+	err := watchwait.Until(ctx, resync, dest.Stream,
+		func(ctx context.Context) (*imagev1.ImageStream, bool, error) {
+			is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
+			return is, err == nil, err
+		},
+		client.Watch,
+		func(is *imagev1.ImageStream, deleted bool) bool {
+			if deleted {
+				verdict = fmt.Errorf("wait for import of %s: image stream was deleted", dest)
+				return true
+			}
+			var done bool
+			digest, done, verdict = imported(is, dest)
+			return done
 		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", fmt.Errorf("wait for import of %s: %w", dest, ctx.Err())
-			}
-			w = watch.NewEmptyWatch() // poll on the ticker instead
-		}
-		digest, done, err := drain(ctx, w, ticker.C, dest)
-		w.Stop()
-		if done {
-			return digest, err
-		}
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("wait for import of %s: %w", dest, ctx.Err())
-		}
+	if err != nil {
+		return "", fmt.Errorf("wait for import of %s: %w", dest, err)
 	}
-}
-
-// drain consumes watch events until the import is decided, the watch ends,
-// the ticker fires or ctx ends; done=false means "re-read and watch again".
-func drain(ctx context.Context, w watch.Interface, tick <-chan time.Time, dest Ref) (string, bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return "", false, nil
-		case <-tick:
-			return "", false, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				select {
-				case <-ctx.Done():
-				case <-tick:
-				}
-				return "", false, nil
-			}
-			if ev.Type == watch.Error {
-				return "", false, nil
-			}
-			is, isStream := ev.Object.(*imagev1.ImageStream)
-			if !isStream || is.Name != dest.Stream {
-				continue
-			}
-			if ev.Type == watch.Deleted {
-				return "", true, fmt.Errorf("wait for import of %s: image stream was deleted", dest)
-			}
-			if digest, done, err := imported(is, dest); done {
-				return digest, true, err
-			}
-		}
-	}
+	return digest, verdict
 }
 
 // imported decides the import of dest's current spec generation.

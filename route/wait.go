@@ -10,8 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/registrykit/registrykit/internal/watchwait"
 )
 
 // resync bounds how long a missed watch event can delay WaitForHost: the
@@ -28,73 +28,32 @@ const resync = 5 * time.Second
 // seconds, so it never misses an update.
 func WaitForHost(ctx context.Context, routes routeclientset.Interface, ns, name string) (string, error) {
 	client := routes.RouteV1().Routes(ns)
-	ticker := time.NewTicker(resync)
-	defer ticker.Stop()
-	for {
-		rv := ""
-		r, err := client.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return "", fmt.Errorf("wait for route %s/%s: %w", ns, name, err)
-		default:
-			if host, done, err := admittedHost(r); done {
-				return host, err
+	var host string
+	var verdict error
+	err := watchwait.Until(ctx, resync, name,
+		func(ctx context.Context) (*routev1.Route, bool, error) {
+			r, err := client.Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil, false, nil
 			}
-			rv = r.ResourceVersion
-		}
-		w, err := client.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
-			ResourceVersion: rv,
+			return r, err == nil, err
+		},
+		client.Watch,
+		func(r *routev1.Route, deleted bool) bool {
+			if deleted {
+				return false // wait for it to come back
+			}
+			var done bool
+			host, done, verdict = admittedHost(r)
+			return done
 		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", fmt.Errorf("wait for route %s/%s: %w", ns, name, ctx.Err())
-			}
-			// Fall back to polling on the ticker.
-			w = watch.NewEmptyWatch()
-		}
-		host, done, err := drain(ctx, w, ticker.C, name)
-		w.Stop()
-		if done {
-			return host, err
-		}
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("wait for route %s/%s to be admitted: %w", ns, name, ctx.Err())
-		}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return "", fmt.Errorf("wait for route %s/%s to be admitted: %w", ns, name, err)
+	case err != nil:
+		return "", fmt.Errorf("wait for route %s/%s: %w", ns, name, err)
 	}
-}
-
-// drain consumes watch events until the route is decided, the watch ends,
-// the ticker fires or ctx ends. done=false means "re-read and watch again".
-func drain(ctx context.Context, w watch.Interface, tick <-chan time.Time, name string) (string, bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return "", false, nil
-		case <-tick:
-			return "", false, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				// An empty watch closes at once: wait for the tick instead of spinning.
-				select {
-				case <-ctx.Done():
-				case <-tick:
-				}
-				return "", false, nil
-			}
-			r, isRoute := ev.Object.(*routev1.Route)
-			if !isRoute || r.Name != name || (ev.Type != watch.Added && ev.Type != watch.Modified) {
-				if ev.Type == watch.Error {
-					return "", false, nil
-				}
-				continue
-			}
-			if host, done, err := admittedHost(r); done {
-				return host, true, err
-			}
-		}
-	}
+	return host, verdict
 }
 
 // admittedHost decides a route: the first admitted host, or a
