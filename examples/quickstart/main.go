@@ -22,10 +22,6 @@ import (
 	"os/signal"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
@@ -49,9 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	targets := splitList(*projects)
+	targets := exampleenv.SplitList(*projects)
 
-	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr, projectObjects(targets)...)
+	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr, exampleenv.Projects(nil, targets...)...)
 	if err != nil {
 		return err
 	}
@@ -69,7 +65,7 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 	report, err := registry.ApplyClusterPullSecret(ctx, env.Cluster, env.IAM, registry.ApplyOptions{
 		ClusterID: clusterID, DryRun: env.DryRun, Logger: env.Logger,
 	})
-	printSteps(env, report)
+	env.PrintReport(report)
 	if err != nil {
 		return err
 	}
@@ -79,7 +75,7 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 	report, err = registry.CopyICRSecret(ctx, env.Cluster, registry.CopyICROptions{
 		Namespaces: targets, DryRun: env.DryRun, Logger: env.Logger,
 	})
-	printSteps(env, report)
+	env.PrintReport(report)
 	if err != nil {
 		return err
 	}
@@ -104,38 +100,4 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 		env.Printf("\nDone: pods in default, %s can pull from every icr.io registry.\n", strings.Join(targets, ", "))
 	}
 	return nil
-}
-
-// printSteps prints every step of a workflow's report.
-func printSteps(env *exampleenv.Env, r registry.Report) {
-	for _, st := range r.Steps {
-		reason := st.Reason
-		if st.Err != nil {
-			reason = st.Err.Error()
-		}
-		env.Step(st.Name, st.Object, string(st.Action), reason)
-	}
-}
-
-// projectObjects are the embedded cluster's projects: a namespace and its
-// default service account each, as OpenShift creates them.
-func projectObjects(names []string) []runtime.Object {
-	var objs []runtime.Object
-	for _, n := range names {
-		objs = append(objs,
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"kubernetes.io/metadata.name": n}}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceActive}},
-			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: n, Name: "default"}},
-		)
-	}
-	return objs
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

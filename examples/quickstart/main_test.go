@@ -44,7 +44,7 @@ func TestQuickstartRerunChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	targets := []string{"team-a", "team-b"}
 	var out bytes.Buffer
-	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{}, noEnv, &out, &out, projectObjects(targets)...)
+	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{}, noEnv, &out, &out, exampleenv.Projects(nil, targets...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestQuickstartPrintsNoKey(t *testing.T) {
 	ctx := context.Background()
 	targets := []string{"team-a"}
 	var out bytes.Buffer
-	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{Verbose: true}, noEnv, &out, &out, projectObjects(targets)...)
+	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{Verbose: true}, noEnv, &out, &out, exampleenv.Projects(nil, targets...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
