@@ -111,11 +111,11 @@ func (e *Entry) check(server string) []error {
 	var errs []error
 	if e.hasUserPass() {
 		if strings.IndexByte(e.Username, ':') >= 0 {
-			errs = append(errs, &ParseError{Registry: server, Field: "username", Err: errUserColon})
+			errs = append(errs, &ParseError{Registry: safeServer(server), Field: "username", Err: errUserColon})
 		}
 	} else if e.Auth != "" {
 		if _, _, _, err := decodeAuth(nil, []byte(e.Auth)); err != nil {
-			errs = append(errs, &ParseError{Registry: server, Field: "auth", Err: err})
+			errs = append(errs, &ParseError{Registry: safeServer(server), Field: "auth", Err: err})
 		}
 	}
 	return errs

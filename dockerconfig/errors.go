@@ -43,8 +43,9 @@ var (
 // registry (the server key as written) and the field, never a value: its
 // Error text is safe to log.
 type ParseError struct {
-	// Registry is the server key as written in the document; empty for
-	// problems with the document as a whole.
+	// Registry is the server key as written in the document, with any
+	// user information replaced by REDACTED ("https://REDACTED@host");
+	// empty for problems with the document as a whole.
 	Registry string
 	// Field is the JSON key concerned ("auths", "auth", "username", ...);
 	// empty when the problem is the registry or the document itself.

@@ -84,7 +84,7 @@ func normalizeFast[S ~string | ~[]byte](s S) (S, bool) {
 }
 
 func invalidServer(s, reason string) error {
-	return &ParseError{Registry: s, Err: fmt.Errorf("%w: %s", ErrInvalidServer, reason)}
+	return &ParseError{Registry: safeServer(s), Err: fmt.Errorf("%w: %s", ErrInvalidServer, reason)}
 }
 
 func normalizeSlow(s string) (string, error) {
