@@ -120,11 +120,19 @@ func (sc *scanner) scan(where, text string) []hit {
 }
 
 // around returns up to 40 characters either side of text[i:i+n], with the
-// match replaced by <MATCH>.
+// match, and the credential characters that follow it (the rest of a key
+// found by its prefix), replaced by <MATCH>.
 func around(text string, i, n int) string {
-	from, to := max(0, i-40), min(len(text), i+n+40)
-	return strings.ReplaceAll(text[from:i]+"<MATCH>"+text[i+n:to], "\n", `\n`)
+	end := i + n
+	for end < len(text) && strings.IndexByte(credentialChars, text[end]) >= 0 {
+		end++
+	}
+	from, to := max(0, i-40), min(len(text), end+40)
+	return strings.ReplaceAll(text[from:i]+"<MATCH>"+text[end:to], "\n", `\n`)
 }
+
+// credentialChars are the characters of API keys, tokens and base64.
+const credentialChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/="
 
 // ---- what is scanned ----
 
@@ -153,17 +161,29 @@ func (c *corpus) check(t *testing.T, sc *scanner, minTexts int) {
 	if len(c.texts) < minTexts {
 		t.Errorf("only %d texts scanned, want at least %d: the scenarios did not run", len(c.texts), minTexts)
 	}
-	n := 0
-	for _, x := range c.texts {
-		for _, h := range sc.scan(x.where, x.s) {
-			if n++; n <= 30 {
-				t.Errorf("LEAK %s", h)
-			}
+	hits := c.hitsLocked(sc)
+	for i, h := range hits {
+		if i == 30 {
+			t.Errorf("… and %d more leaks", len(hits)-30)
+			break
 		}
+		t.Errorf("LEAK %s", h)
 	}
-	if n > 30 {
-		t.Errorf("… and %d more leaks", n-30)
+}
+
+// hits returns every hit of sc in the corpus.
+func (c *corpus) hits(sc *scanner) []hit {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hitsLocked(sc)
+}
+
+func (c *corpus) hitsLocked(sc *scanner) []hit {
+	var hits []hit
+	for _, x := range c.texts {
+		hits = append(hits, sc.scan(x.where, x.s)...)
 	}
+	return hits
 }
 
 // note records every way a user could print vs: %v, %+v, %#v, %s, JSON;
@@ -173,7 +193,7 @@ func (c *corpus) check(t *testing.T, sc *scanner, minTexts int) {
 func (c *corpus) note(where string, vs ...any) {
 	for i, v := range vs {
 		w := &walker{c: c, where: fmt.Sprintf("%s [%d]", where, i), seen: map[uintptr]bool{}}
-		w.walk(reflect.ValueOf(v), 0)
+		w.walk(reflect.ValueOf(v), 0, "")
 		if v != nil && !isCredentialDocument(v) {
 			if b, err := json.Marshal(v); err == nil {
 				c.add(w.where+" json", string(b))
@@ -182,13 +202,34 @@ func (c *corpus) note(where string, vs ...any) {
 	}
 }
 
-// isCredentialDocument reports whether v is a type whose JSON form is, by
-// design, the credential document (dockerconfig.Config's fields are what a
-// secret holds). Its fmt forms are still scanned.
+// isCredentialDocument reports whether v's type holds a dockerconfig.Entry
+// (a Config, a Match of Lookup, ...): its JSON form is, by design, the
+// credential document a secret holds, so only its fmt forms are scanned.
 func isCredentialDocument(v any) bool {
-	switch v.(type) {
-	case dockerconfig.Config, *dockerconfig.Config, dockerconfig.Entry, *dockerconfig.Entry:
-		return true
+	return holdsEntry(reflect.TypeOf(v), map[reflect.Type]bool{})
+}
+
+var entryType = reflect.TypeFor[dockerconfig.Entry]()
+
+func holdsEntry(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == nil || seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return t == entryType || holdsEntry(t.Elem(), seen)
+	case reflect.Map:
+		return holdsEntry(t.Key(), seen) || holdsEntry(t.Elem(), seen)
+	case reflect.Struct:
+		if t == entryType {
+			return true
+		}
+		for i := range t.NumField() {
+			if holdsEntry(t.Field(i).Type, seen) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -207,15 +248,16 @@ var (
 	contextType   = reflect.TypeFor[context.Context]()
 )
 
-// format records the fmt forms of v.
-func (w *walker) format(v any) {
-	w.c.add(w.where, fmt.Sprintf("%v\n%+v\n%#v\n%s", v, v, v, v))
+// format records the fmt forms of v, found at path (a Go expression
+// suffix such as ".Steps[0].Err").
+func (w *walker) format(v any, path string) {
+	w.c.add(w.where+path, fmt.Sprintf("%v\n%+v\n%#v\n%s", v, v, v, v))
 }
 
 // walk formats v and what it reaches. A value with its own formatting
 // method (error, Stringer, Formatter) is printed through it and not looked
 // into: its fields are what it chose not to print, as fmt does.
-func (w *walker) walk(v reflect.Value, depth int) {
+func (w *walker) walk(v reflect.Value, depth int, path string) {
 	if !v.IsValid() || depth > 8 {
 		return
 	}
@@ -247,39 +289,39 @@ func (w *walker) walk(v reflect.Value, depth int) {
 		return
 	}
 	if t.Implements(errorType) {
-		w.errorTree(v.Interface().(error), 0)
+		w.errorTree(v.Interface().(error), 0, path)
 		return
 	}
 	if t.Implements(stringerType) || t.Implements(formatterType) {
-		w.format(v.Interface())
+		w.format(v.Interface(), path)
 		return
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		w.walk(v.Elem(), depth+1)
+		w.walk(v.Elem(), depth+1, path)
 	case reflect.Struct:
-		w.format(v.Interface())
+		w.format(v.Interface(), path)
 		for i := range t.NumField() {
-			if t.Field(i).IsExported() {
-				w.walk(v.Field(i), depth+1)
+			if f := t.Field(i); f.IsExported() {
+				w.walk(v.Field(i), depth+1, path+"."+f.Name)
 			}
 		}
 	case reflect.Slice, reflect.Array:
-		w.format(v.Interface())
+		w.format(v.Interface(), path)
 		if t.Elem().Kind() == reflect.Uint8 {
 			return
 		}
 		for i := range min(v.Len(), 1000) {
-			w.walk(v.Index(i), depth+1)
+			w.walk(v.Index(i), depth+1, fmt.Sprintf("%s[%d]", path, i))
 		}
 	case reflect.Map:
-		w.format(v.Interface())
+		w.format(v.Interface(), path)
 		for _, k := range v.MapKeys() {
-			w.walk(k, depth+1)
-			w.walk(v.MapIndex(k), depth+1)
+			w.walk(k, depth+1, path+"[key]")
+			w.walk(v.MapIndex(k), depth+1, fmt.Sprintf("%s[%v]", path, k))
 		}
 	default:
-		w.format(v.Interface())
+		w.format(v.Interface(), path)
 	}
 }
 
@@ -287,11 +329,12 @@ func (w *walker) walk(v reflect.Value, depth int) {
 // Unwrap() []error), each printed with every verb, and walks the exported
 // fields of error structs (a typed error's fields are what errors.As
 // callers print).
-func (w *walker) errorTree(err error, depth int) {
+func (w *walker) errorTree(err error, depth int, path string) {
 	if err == nil || depth > 20 {
 		return
 	}
-	w.c.add(w.where+" error", fmt.Sprintf("%s\n%v\n%+v\n%#v\n%q", err.Error(), err, err, err, err))
+	path += fmt.Sprintf("(%T)", err)
+	w.c.add(w.where+path+" error", fmt.Sprintf("%s\n%v\n%+v\n%#v\n%q", err.Error(), err, err, err, err))
 	v := reflect.ValueOf(err)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
@@ -305,15 +348,15 @@ func (w *walker) errorTree(err error, depth int) {
 			if f.Type().Implements(errorType) || (f.Kind() == reflect.Interface && !f.IsNil() && f.Elem().Type().Implements(errorType)) {
 				continue // reached through Unwrap below, or printed with err
 			}
-			w.walk(f, 1)
+			w.walk(f, 1, path+"."+v.Type().Field(i).Name)
 		}
 	}
 	switch u := err.(type) {
 	case interface{ Unwrap() error }:
-		w.errorTree(u.Unwrap(), depth+1)
+		w.errorTree(u.Unwrap(), depth+1, path+".Unwrap()")
 	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			w.errorTree(e, depth+1)
+		for i, e := range u.Unwrap() {
+			w.errorTree(e, depth+1, fmt.Sprintf("%s.Unwrap()[%d]", path, i))
 		}
 	}
 }
