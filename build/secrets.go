@@ -129,3 +129,28 @@ func apply(bc *buildv1.BuildConfig, s Secrets) ([]string, error) {
 	set(pullField, pull, s.Pull, s.RemovePull)
 	return drift, nil
 }
+
+// CheckBuildConfig reports, without writing, whether SetSecrets could set
+// secrets on the BuildConfig ns/bc: a *NotFoundError when it does not exist,
+// a *StrategyError when its strategy takes no secrets (JenkinsPipeline).
+// Workflows call it before provisioning credentials for a build, so a wrong
+// name fails before anything is created.
+func CheckBuildConfig(ctx context.Context, builds buildclientset.Interface, ns, bc string) error {
+	var errs []error
+	validateNamespace(ns, &errs)
+	validateName("buildconfig", bc, &errs)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	cur, err := builds.BuildV1().BuildConfigs(ns).Get(ctx, bc, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		err = &NotFoundError{Kind: "BuildConfig", Namespace: ns, Name: bc, Err: err}
+	}
+	if err == nil {
+		_, err = apply(cur.DeepCopy(), Secrets{})
+	}
+	if err != nil {
+		return fmt.Errorf("check buildconfig %s/%s: %w", ns, bc, err)
+	}
+	return nil
+}

@@ -221,3 +221,32 @@ func TestSetSecretsRetriesOnConflict(t *testing.T) {
 		t.Errorf("%d updates, want 3", updates)
 	}
 }
+
+func TestCheckBuildConfig(t *testing.T) {
+	jenkins := buildv1.BuildStrategy{Type: buildv1.JenkinsPipelineBuildStrategyType, JenkinsPipelineStrategy: &buildv1.JenkinsPipelineBuildStrategy{}}
+	tests := []struct {
+		name  string
+		objs  []runtime.Object
+		bc    string
+		check func(error) bool
+	}{
+		{"docker", []runtime.Object{buildConfig(docker(nil))}, "app", func(err error) bool { return err == nil }},
+		{"missing", nil, "app", func(err error) bool { return errors.Is(err, ErrNotFound) && apierrors.IsNotFound(err) }},
+		{"jenkins", []runtime.Object{buildConfig(jenkins)}, "app", func(err error) bool { return errors.Is(err, ErrUnsupportedStrategy) }},
+		{"bad name", nil, "Bad_Name", func(err error) bool { return errors.Is(err, ErrInvalid) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			builds := buildfake.NewClientset(tt.objs...)
+			err := CheckBuildConfig(t.Context(), builds, "proj", tt.bc)
+			if !tt.check(err) {
+				t.Errorf("CheckBuildConfig = %v", err)
+			}
+			for _, a := range builds.Actions() {
+				if a.GetVerb() != "get" {
+					t.Errorf("CheckBuildConfig wrote: %s", a.GetVerb())
+				}
+			}
+		})
+	}
+}

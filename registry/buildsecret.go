@@ -2,8 +2,12 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/registrykit/registrykit/build"
 	"github.com/registrykit/registrykit/iam"
@@ -72,25 +76,41 @@ func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Clien
 		return fmt.Errorf("build push secret for %s/%s: %w", opts.Project, opts.BuildConfig, err)
 	}
 	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	bcRef := opts.Project + "/" + opts.BuildConfig
+	// A wrong BuildConfig must fail before a service ID, policy and key exist.
+	if err := build.CheckBuildConfig(ctx, cluster.Builds, opts.Project, opts.BuildConfig); err != nil {
+		return rep, wrap(rec.fail(ctx, "build config", bcRef, err))
+	}
 	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
 		return rep, wrap(err)
 	}
 	bopts := build.Options{DryRun: opts.DryRun, Logger: opts.Logger}
 	saRef := opts.Project + "/" + build.BuilderServiceAccount
 	res, err := build.LinkBuilder(ctx, cluster.Kube, opts.Project, secret, build.LinkOptions{Mount: true, Pull: opts.Pull, Options: bopts})
-	if err != nil {
+	switch {
+	case err != nil && opts.DryRun && errors.Is(err, build.ErrNotFound) && secretMissing(ctx, cluster, opts.Project, secret):
+		// The dry run created the secret only on paper, so there is
+		// nothing to link yet; the real run links it.
+		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Updated, Reason: "dry run: would link " + secret + " (the secret this run would create)"})
+	case err != nil:
 		return rep, wrap(rec.fail(ctx, "service account", saRef, err))
+	default:
+		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Action(res.Action), Reason: res.Reason})
 	}
-	rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Action(res.Action), Reason: res.Reason})
 	s := build.Secrets{Push: secret}
 	if opts.Pull {
 		s.Pull = secret
 	}
-	bcRef := opts.Project + "/" + opts.BuildConfig
 	res, err = build.SetSecrets(ctx, cluster.Builds, opts.Project, opts.BuildConfig, s, bopts)
 	if err != nil {
 		return rep, wrap(rec.fail(ctx, "build config", bcRef, err))
 	}
 	rec.add(ctx, Step{Name: "build config", Object: bcRef, Action: Action(res.Action), Reason: res.Reason})
 	return rep, nil
+}
+
+// secretMissing reports whether ns/name is known not to exist.
+func secretMissing(ctx context.Context, cluster *Cluster, ns, name string) bool {
+	_, err := cluster.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err)
 }

@@ -38,6 +38,7 @@ const (
 	OpWaitForImport           Operation = "imagestream.WaitForImport"
 	OpLinkBuilder             Operation = "build.LinkBuilder"
 	OpSetSecrets              Operation = "build.SetSecrets"
+	OpCheckBuildConfig        Operation = "build.CheckBuildConfig"
 	OpDetectInternal          Operation = "registry.DetectInternal"
 	OpStorage                 Operation = "registry.Storage"
 	OpApplyClusterPullSecret  Operation = "registry.ApplyClusterPullSecret"
@@ -297,7 +298,7 @@ var operations = []Operation{
 	OpMergeGlobal, OpRemoveFromGlobal, OpInternalRegistrySecret, OpAudit, OpExplain,
 	OpFindRegistryService, OpExposeRegistry, OpWaitForHost, OpEnableDefaultRoute,
 	OpTag, OpUntag, OpWaitForImport,
-	OpLinkBuilder, OpSetSecrets,
+	OpLinkBuilder, OpSetSecrets, OpCheckBuildConfig,
 	OpDetectInternal, OpStorage,
 	OpApplyClusterPullSecret, OpProjectCredentials, OpCopyICRSecret, OpEntitledRegistry,
 	OpExposeInternalRegistry, OpBuildPushSecret, OpImportImage, OpRotateAPIKey,
@@ -376,8 +377,9 @@ var table = map[Operation]entry{
 		g(ScopeTarget, core, "secrets", "get"),
 		g(ScopeTarget, core, "serviceaccounts", "get", "update"),
 	)},
-	OpSetSecrets:     {grants: g(ScopeTarget, buildGroup, "buildconfigs", "get", "update")},
-	OpDetectInternal: {steps: []step{{op: OpFindRegistryService}}},
+	OpSetSecrets:       {grants: g(ScopeTarget, buildGroup, "buildconfigs", "get", "update")},
+	OpCheckBuildConfig: {grants: g(ScopeTarget, buildGroup, "buildconfigs", "get")},
+	OpDetectInternal:   {steps: []step{{op: OpFindRegistryService}}},
 	OpStorage: {grants: all(
 		named(route.OperatorConfigName, g("", operatorGroup, "configs", "get")),
 		when(WhenPVC, g(ScopeRegistry, core, "persistentvolumeclaims", "get")),
@@ -392,7 +394,7 @@ var table = map[Operation]entry{
 		{op: OpExposeRegistry}, {op: OpWaitForHost, target: ScopeRegistry},
 		{op: OpInternalRegistrySecret}, {op: OpAttachToServiceAccount},
 	}},
-	OpBuildPushSecret: {steps: []step{{op: OpApply}, {op: OpLinkBuilder}, {op: OpSetSecrets}}},
+	OpBuildPushSecret: {steps: []step{{op: OpCheckBuildConfig}, {op: OpApply}, {op: OpLinkBuilder}, {op: OpSetSecrets}}},
 	OpImportImage:     {steps: []step{{op: OpTag}, {op: OpWaitForImport}}},
 	// One cluster-wide List of the copies (twice: before and to verify),
 	// then Get + Update per copy. It calls no lower operation.

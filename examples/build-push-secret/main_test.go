@@ -37,17 +37,18 @@ func TestBuildPushEmbedded(t *testing.T) {
 	}
 }
 
-// A dry run on a project that has no push secret yet stops at the builder
-// link: build.LinkBuilder refuses a secret that does not exist, and a
-// dry-run secret is never stored (on a real API server either). This is a
-// gap of registry.BuildPushSecret, not of the example; when it is fixed, this
-// test should expect "Dry run: nothing was changed." instead.
+// A dry run on a project that has no push secret yet goes through every
+// step: the builder link says it would link the secret the run would
+// create, and nothing is stored.
 func TestBuildPushDryRun(t *testing.T) {
 	r := exampletest.Run(t, run, exampletest.NoEnv, "--dry-run")
-	if r.Err == nil || !strings.Contains(r.Err.Error(), "Secret team-a/team-a-icr-push not found") {
-		t.Fatalf("err = %v; if BuildPushSecret's dry run now works, update this test", r.Err)
+	if r.Err != nil {
+		t.Fatalf("dry run: %v\n%s", r.Err, r.Stdout)
 	}
-	r.Steps(t, "service ID", "would create", "secret                             team-a/team-a-icr-push", "service account                    team-a/builder                             failed")
+	r.Steps(t, "service ID", "would create", "secret                             team-a/team-a-icr-push", "service account                    team-a/builder                             updated (dry run: would link team-a-icr-push")
+	if _, err := r.Env.Cluster.Kube.CoreV1().Secrets("team-a").Get(t.Context(), "team-a-icr-push", metav1.GetOptions{}); err == nil {
+		t.Error("dry run stored the push secret")
+	}
 	r.NoSecrets(t)
 	if n := len(r.Env.IAMServer.ServiceIDs()); n != 0 {
 		t.Errorf("dry run created %d service IDs", n)
@@ -69,9 +70,12 @@ func TestBuildPushErrors(t *testing.T) {
 		}
 		r.Steps(t, "build config                       team-a/nope                                failed")
 		r.NoSecrets(t)
-		// The secret already holds the key, so it is kept for the rerun.
-		if n := len(r.Env.IAMServer.APIKeys()); n != 2 {
-			t.Errorf("iamtest holds %d keys, want 2 (the owner's and the one the secret holds)", n)
+		// The BuildConfig is checked first: no service ID or key was made.
+		if n := len(r.Env.IAMServer.ServiceIDs()); n != 0 {
+			t.Errorf("iamtest holds %d service IDs, want none", n)
+		}
+		if n := len(r.Env.IAMServer.APIKeys()); n != 1 {
+			t.Errorf("iamtest holds %d keys, want 1 (the owner's)", n)
 		}
 	})
 	t.Run("real cluster needs the names", func(t *testing.T) {

@@ -173,6 +173,13 @@ func init() {
 			return err
 		}
 	}}
+	scenarios[registry.OpCheckBuildConfig] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+		ns := env.Namespace(t)
+		buildConfig(t, ns, "app")
+		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
+			return build.CheckBuildConfig(ctx, c.Builds, ns, "app")
+		}
+	}}
 	scenarios[registry.OpDetectInternal] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		fixed(t)
 		return map[Scope][]string{registry.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
