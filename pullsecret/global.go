@@ -57,6 +57,11 @@ func (o GlobalOptions) required() []string {
 // re-merges, so a concurrent change is never lost. Nothing is written when
 // the merge changes nothing.
 //
+// The library changes only the secret: a Result with Action Updated means
+// the nodes still have to pick the change up (the Machine Config Operator's
+// rollout on OpenShift 4, a worker reload or replace on IBM Cloud), and its
+// Reason says so. Unchanged means no rollout is needed.
+//
 // It refuses, with a *MissingRequiredError, when the result would lack a
 // required registry (GlobalOptions.Required), and with an
 // *InvalidGlobalError when the existing secret cannot be parsed. A missing

@@ -47,8 +47,10 @@ type CopyICROptions struct {
 // the guide's "copy the all-icr-io secret to other projects" and "store the
 // secret in the default service account" steps. The Report has one "secret"
 // and one "service account" step per namespace. A namespace whose copy
-// failed or was skipped is not attached; a failed namespace does not stop
-// the others, and the returned error joins every failure.
+// failed or was skipped is not attached — except the source namespace
+// itself, whose secret is the original and is attached there too; a failed
+// namespace does not stop the others, and the returned error joins every
+// failure.
 func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (Report, error) {
 	var rep Report
 	from := types.NamespacedName{Namespace: orDefault(opts.From.Namespace, DefaultNamespace), Name: orDefault(opts.From.Name, DefaultSecretName)}

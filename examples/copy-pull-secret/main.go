@@ -31,8 +31,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -143,14 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // seed returns the embedded cluster's projects: the demo ones and any
-// other named project, and the default service accounts that every
-// namespace of a real cluster has but registrytest's OpenShift objects lack
-// outside default (so that --all can attach there too).
+// other named project.
 func seed(names []string) []runtime.Object {
 	var objs []runtime.Object
-	for _, ns := range []string{"openshift-config", "openshift-image-registry"} {
-		objs = append(objs, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: registry.DefaultServiceAccount}})
-	}
 	for _, p := range demoProjects {
 		objs = append(objs, exampleenv.Projects(map[string]string{"team": p.team}, p.names...)...)
 	}

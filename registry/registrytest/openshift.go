@@ -28,8 +28,8 @@ const DefaultDockercfgSecret = "default-dockercfg-x7k2p"
 
 // OpenShiftObjects returns the objects of a fresh OpenShift 4 cluster that
 // the workflows read: the default, openshift-config and
-// openshift-image-registry namespaces, the default service account in
-// default with its generated default-dockercfg-* secret, the global pull secret with placeholder credentials for
+// openshift-image-registry namespaces, a default service account in each
+// (default's with its generated default-dockercfg-* secret), the global pull secret with placeholder credentials for
 // RedHatRegistries, the internal registry service
 // (openshift-image-registry/image-registry, port 5000-tcp) and the image
 // registry operator config "cluster".
@@ -39,6 +39,10 @@ func OpenShiftObjects() []runtime.Object {
 	}
 	return []runtime.Object{
 		ns("default"), ns("openshift-config"), ns("openshift-image-registry"),
+		// Every namespace has a default service account; default's has its
+		// generated registry secret.
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "openshift-config", Name: "default"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "openshift-image-registry", Name: "default"}},
 		&corev1.ServiceAccount{
 			ObjectMeta:       metav1.ObjectMeta{Namespace: "default", Name: "default"},
 			Secrets:          []corev1.ObjectReference{{Name: DefaultDockercfgSecret}},
