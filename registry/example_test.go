@@ -124,3 +124,48 @@ func ExampleEntitledRegistry() {
 	// secret default/entitled-cp-icr-io: created (created for cp.icr.io)
 	// service account default/default: updated (added to imagePullSecrets)
 }
+
+// ProjectCredentials gives one project its own service ID, a Reader policy
+// scoped to one registry namespace in one region, an API key and a pull
+// secret for that region's domains, attached to the project's default
+// service account.
+func ExampleProjectCredentials() {
+	srv := iamtest.NewServer()
+	defer srv.Close()
+	client, err := iam.New(iam.Options{
+		APIKey: iam.NewSecret(srv.AddAPIKey("IBMid-100000ABCD")), AccountID: srv.AccountID(), URL: srv.URL(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cluster, err := registrytest.NewOpenShiftCluster(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "default"}},
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, err := registry.ProjectCredentials(context.Background(), &cluster.Cluster, client, registry.ProjectOptions{
+		ClusterName: "prod", Project: "team-a", Regions: []string{"us-south"}, RegistryNamespace: "team-a-images",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range rep.Steps {
+		fmt.Println(s.Name, s.Object, s.Action)
+	}
+	p := srv.Policies()[0]
+	fmt.Println(p.RoleIDs)
+	fmt.Println(p.Attributes["serviceName"], p.Attributes["region"], p.Attributes["resourceType"], p.Attributes["resource"])
+	// Output:
+	// service ID prod-team-a-id created
+	// policy Reader us-south namespace team-a-images created
+	// API key prod-team-a-key created
+	// secret team-a/team-a-icr-io created
+	// service account team-a/default updated
+	// [crn:v1:bluemix:public:container-registry::::serviceRole:Reader]
+	// container-registry us-south namespace team-a-images
+}
