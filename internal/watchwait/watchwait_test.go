@@ -31,7 +31,9 @@ func TestUntilSeesTheWatchedChange(t *testing.T) {
 			}
 			return fw, nil
 		},
-		func(c *corev1.ConfigMap, deleted bool) bool { return !deleted && c.Data["v"] == "ready" && c.Name == "x" },
+		func(c *corev1.ConfigMap, deleted bool) bool {
+			return !deleted && c.Data["v"] == "ready" && c.Name == "x"
+		},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +53,9 @@ func TestUntilPollsWhenWatchIsRefusedAndWaitsForCreation(t *testing.T) {
 			}
 			return cm("x", "5", "ready"), true, nil
 		},
-		func(context.Context, metav1.ListOptions) (watch.Interface, error) { return nil, errors.New("forbidden") },
+		func(context.Context, metav1.ListOptions) (watch.Interface, error) {
+			return nil, errors.New("forbidden")
+		},
 		func(c *corev1.ConfigMap, _ bool) bool { return c.Data["v"] == "ready" },
 	)
 	if err != nil || reads != 3 {
