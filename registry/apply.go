@@ -110,19 +110,26 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 // It does not delete older keys of the service ID (see RotateAPIKey) or
 // copy the secret to other namespaces (see CopyICRSecret).
 func ApplyClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ApplyOptions) (Report, error) {
-	var rep Report
 	plan, err := opts.plan()
+	return runProvision(ctx, cluster, iamClient, plan, err, "apply cluster pull secret", "for cluster "+opts.ClusterID)
+}
+
+// runProvision is the body of the credential workflows: check the plan and
+// the clients (every problem at once, before any call), then provision.
+// Errors start with what, and once past validation name the object too.
+func runProvision(ctx context.Context, cluster *Cluster, iamClient *iam.Client, plan provisionPlan, planErr error, what, object string) (Report, error) {
+	var rep Report
 	var p problems
 	p.cluster(cluster, "Kube")
 	if iamClient == nil {
 		p.add("iamClient", "", "required", nil)
 	}
-	if err := joinProblems(err, p.err()); err != nil {
-		return rep, fmt.Errorf("apply cluster pull secret: %w", err)
+	if err := joinProblems(planErr, p.err()); err != nil {
+		return rep, fmt.Errorf("%s: %w", what, err)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	rec := &recorder{report: &rep, logger: plan.logger, dryRun: plan.dryRun}
 	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
-		return rep, fmt.Errorf("apply cluster pull secret for cluster %s: %w", opts.ClusterID, err)
+		return rep, fmt.Errorf("%s %s: %w", what, object, err)
 	}
 	return rep, nil
 }

@@ -120,19 +120,6 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 // deleted before returning. It does not remove policies that are no longer
 // asked for.
 func ProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ProjectOptions) (Report, error) {
-	var rep Report
 	plan, err := opts.plan()
-	var p problems
-	p.cluster(cluster, "Kube")
-	if iamClient == nil {
-		p.add("iamClient", "", "required", nil)
-	}
-	if err := joinProblems(err, p.err()); err != nil {
-		return rep, fmt.Errorf("project credentials: %w", err)
-	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
-	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
-		return rep, fmt.Errorf("project credentials for %s/%s: %w", opts.ClusterName, opts.Project, err)
-	}
-	return rep, nil
+	return runProvision(ctx, cluster, iamClient, plan, err, "project credentials", "for "+opts.ClusterName+"/"+opts.Project)
 }
