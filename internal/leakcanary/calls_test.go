@@ -220,10 +220,10 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 
 func iamCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	for name, opts := range map[string]iam.Options{
-		"no account":             {APIKey: iam.NewSecret(sentinelCallerKey)},
-		"braces":                 {APIKey: iam.NewSecret("{" + sentinelCallerKey + "}"), AccountID: "a"},
-		"quotes":                 {APIKey: iam.NewSecret(`"` + sentinelCallerKey + `"`), AccountID: "a"},
-		"key and authenticator":  {APIKey: iam.NewSecret(sentinelCallerKey), Authenticator: &iamAuthenticatorStub{}, AccountID: "a"},
+		"no account":            {APIKey: iam.NewSecret(sentinelCallerKey)},
+		"braces":                {APIKey: iam.NewSecret("{" + sentinelCallerKey + "}"), AccountID: "a"},
+		"quotes":                {APIKey: iam.NewSecret(`"` + sentinelCallerKey + `"`), AccountID: "a"},
+		"key and authenticator": {APIKey: iam.NewSecret(sentinelCallerKey), Authenticator: &iamAuthenticatorStub{}, AccountID: "a"},
 	} {
 		client, err := iam.New(opts)
 		failing(t, c, "iam.New "+name, err, client, opts)

@@ -24,10 +24,18 @@
 //     an example declares, and anything shaped like a JWT.
 //
 // The examples are found by listing examples/*/main.go (examples/internal
-// excluded), built once each with the go tool into a temporary directory,
-// and run embedded (no KUBECONFIG, no IBMCLOUD_API_KEY) with -v, with
-// --dry-run, with each of their own boolean flags, and with -h. They are
-// skipped with -short.
+// excluded) when the test runs, built with one go build into a temporary
+// directory, and run at most two at a time, embedded (an environment with
+// only HOME and TMPDIR: no KUBECONFIG, no IBMCLOUD_API_KEY): with -h, with
+// -v (debug records on stderr), with -v --dry-run, with -v and each of the
+// program's own boolean flags (read from its -h), and with -v and every
+// credential-like environment variable its source names (REGISTRY_PASSWORD,
+// IBM_ENTITLEMENT_KEY, ...) set to a sentinel. The plain -v run must
+// succeed and say on its first line that it runs embedded; the others may
+// stop early (logged), and their output is scanned all the same. A program
+// without exampleenv's -v or --dry-run is run without them. exampleenv's
+// constants are read from its source (it is internal to examples/). The
+// examples are skipped with -short.
 //
 // Limits: it finds credentials it knows or can recognise. A credential
 // transformed some other way (encrypted, truncated, hashed, split across
