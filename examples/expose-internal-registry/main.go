@@ -135,22 +135,7 @@ func seed(names []string) []runtime.Object {
 // host, or for a generated <name>-<namespace>.apps.embedded.example.
 func standInRouter(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 	return func(action k8stesting.Action) (bool, runtime.Object, error) {
-		var obj runtime.Object
-		switch a := action.(type) {
-		case k8stesting.CreateActionImpl:
-			if len(a.CreateOptions.DryRun) > 0 {
-				return false, nil, nil
-			}
-			obj = a.Object
-		case k8stesting.UpdateActionImpl:
-			if len(a.UpdateOptions.DryRun) > 0 {
-				return false, nil, nil
-			}
-			obj = a.Object
-		default:
-			return false, nil, nil
-		}
-		in, ok := obj.(*routev1.Route)
+		in, ok := exampleenv.PersistedWrite(action).(*routev1.Route)
 		if !ok {
 			return false, nil, nil
 		}

@@ -162,22 +162,7 @@ func orDefault(v, def string) string {
 // No registry is contacted.
 func standInImporter(ctx context.Context, kube kubernetes.Interface, tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 	return func(action k8stesting.Action) (bool, runtime.Object, error) {
-		var obj runtime.Object
-		switch a := action.(type) {
-		case k8stesting.CreateActionImpl:
-			if len(a.CreateOptions.DryRun) > 0 {
-				return false, nil, nil
-			}
-			obj = a.Object
-		case k8stesting.UpdateActionImpl:
-			if len(a.UpdateOptions.DryRun) > 0 {
-				return false, nil, nil
-			}
-			obj = a.Object
-		default:
-			return false, nil, nil
-		}
-		in, ok := obj.(*imagev1.ImageStream)
+		in, ok := exampleenv.PersistedWrite(action).(*imagev1.ImageStream)
 		if !ok {
 			return false, nil, nil
 		}

@@ -81,3 +81,20 @@ func metaOf(obj runtime.Object) (metav1.Object, error) {
 	}
 	return m, nil
 }
+
+// PersistedWrite returns the object of a create or update that is not a dry
+// run — what a stand-in controller (a router, an import controller) reacts
+// to in embedded mode — or nil for any other action.
+func PersistedWrite(action k8stesting.Action) runtime.Object {
+	switch a := action.(type) {
+	case k8stesting.CreateActionImpl:
+		if !isDryRun(a.CreateOptions.DryRun) {
+			return a.Object
+		}
+	case k8stesting.UpdateActionImpl:
+		if !isDryRun(a.UpdateOptions.DryRun) {
+			return a.Object
+		}
+	}
+	return nil
+}
