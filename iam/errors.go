@@ -114,7 +114,7 @@ func (e *APIError) ambiguous() bool {
 
 // newAPIError builds an *APIError from what an SDK call returned.
 func (c *Client) newAPIError(ctx context.Context, op string, resp *core.DetailedResponse, err error) *APIError {
-	e := &APIError{Op: op, errs: []error{err}}
+	e := &APIError{Op: op, errs: []error{c.sanitizeSDKError(err)}}
 	if ctx.Err() != nil {
 		e.errs = append(e.errs, ctx.Err())
 	}
@@ -200,4 +200,18 @@ func scrubValue(s, secret string) string {
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// sanitizeSDKError keeps the SDK's error (so errors.As finds its
+// *core.SDKProblem) but strips the answer from it: the *core.HTTPProblem in
+// its chain holds the whole HTTP answer, body and headers, in Response; a
+// server that echoes the credential it was sent would put it there, and fmt
+// or a JSON encoder walking the error tree would print it. Only the status
+// code is kept. The error is this call's own, so changing it is safe.
+func (c *Client) sanitizeSDKError(err error) error {
+	var hp *core.HTTPProblem
+	if err != nil && errors.As(err, &hp) && hp.Response != nil {
+		hp.Response = &core.DetailedResponse{StatusCode: hp.Response.StatusCode}
+	}
+	return err
 }
