@@ -22,6 +22,9 @@ import (
 	"os/signal"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
@@ -72,12 +75,19 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 
 	// 3. Copy into the projects and attach there.
 	env.Printf("\n2. Copy all-icr-io into %s and attach it\n", strings.Join(targets, ", "))
-	report, err = registry.CopyICRSecret(ctx, env.Cluster, registry.CopyICROptions{
-		Namespaces: targets, DryRun: env.DryRun, Logger: env.Logger,
-	})
-	env.PrintReport(report)
-	if err != nil {
-		return err
+	_, err = env.Cluster.Kube.CoreV1().Secrets(registry.DefaultNamespace).Get(ctx, registry.DefaultSecretName, metav1.GetOptions{})
+	switch {
+	case env.DryRun && apierrors.IsNotFound(err):
+		// The dry-run apply above stored nothing, so there is no source.
+		env.Printf("  (dry run: default/all-icr-io was not stored, so there is nothing to copy yet; a real run copies it to %s)\n", strings.Join(targets, ", "))
+	default:
+		report, err = registry.CopyICRSecret(ctx, env.Cluster, registry.CopyICROptions{
+			Namespaces: targets, DryRun: env.DryRun, Logger: env.Logger,
+		})
+		env.PrintReport(report)
+		if err != nil {
+			return err
+		}
 	}
 
 	// 4. Audit: does every service account reference usable pull secrets?

@@ -124,3 +124,28 @@ func TestQuickstartPrintsNoKey(t *testing.T) {
 		t.Error("-v produced no log records, so the check above proves little")
 	}
 }
+
+func TestQuickstartDryRunChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	targets := []string{"team-a"}
+	var out bytes.Buffer
+	env, err := exampleenv.Setup(ctx, &exampleenv.Flags{DryRun: true}, noEnv, &out, &out, exampleenv.Projects(nil, targets...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	if err := story(ctx, env, "c1", targets); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, out.String())
+	}
+	if n := len(env.IAMServer.ServiceIDs()); n != 0 {
+		t.Errorf("dry run created %d service IDs", n)
+	}
+	for _, ns := range []string{"default", "team-a"} {
+		if _, err := env.Cluster.Kube.CoreV1().Secrets(ns).Get(ctx, "all-icr-io", metav1.GetOptions{}); err == nil {
+			t.Errorf("dry run stored %s/all-icr-io", ns)
+		}
+	}
+	if !strings.Contains(out.String(), "Dry run: nothing was changed.") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
