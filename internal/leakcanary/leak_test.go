@@ -171,13 +171,6 @@ func (c *corpus) check(t *testing.T, sc *scanner, minTexts int) {
 	}
 }
 
-// hits returns every hit of sc in the corpus.
-func (c *corpus) hits(sc *scanner) []hit {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hitsLocked(sc)
-}
-
 func (c *corpus) hitsLocked(sc *scanner) []hit {
 	var hits []hit
 	for _, x := range c.texts {
