@@ -48,6 +48,11 @@ type Env struct {
 
 	mu    sync.Mutex
 	users map[string]bool // user names bound by UserConfig and not yet cleaned up
+
+	// addUserMu serialises Testenv.AddUser: envtest's certificate
+	// authority increments its serial number without a lock, so parallel
+	// tests racing there could mint two client certificates with one serial.
+	addUserMu sync.Mutex
 }
 
 // binaries envtest needs in the assets folder.

@@ -145,7 +145,9 @@ func (e *Env) UserConfig(t testing.TB, user string, cluster []rbacv1.PolicyRule,
 		}
 	}
 
+	e.addUserMu.Lock()
 	u, err := e.Testenv.AddUser(envtest.User{Name: user}, e.Config)
+	e.addUserMu.Unlock()
 	if err != nil {
 		t.Fatalf("harness: provision user %s: %v", user, err)
 	}
