@@ -284,3 +284,69 @@ func TestListAndDeleteRegistryPolicies(t *testing.T) {
 		t.Errorf("policies left = %d, want 1 (the other subject's)", n)
 	}
 }
+
+func TestEnsureRegistryPoliciesListsOnce(t *testing.T) {
+	f := newFixture(t)
+	const subject = "iam-ServiceId-5678"
+	var accesses []iam.Access
+	for _, region := range iam.Regions() {
+		accesses = append(accesses, iam.Access{Role: "Reader", Region: region})
+	}
+	accesses = append(accesses, accesses[1]) // a repeat finds the one just made
+
+	pols, results, err := f.client.EnsureRegistryPolicies(ctx(t), subject, accesses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pols) != len(accesses) || len(results) != len(accesses) {
+		t.Fatalf("%d policies, %d results for %d accesses", len(pols), len(results), len(accesses))
+	}
+	for i, r := range results[:len(results)-1] {
+		if r != iam.Created {
+			t.Errorf("access %d: %v, want created", i, r)
+		}
+	}
+	if last := results[len(results)-1]; last != iam.Unchanged || pols[len(pols)-1].ID != pols[1].ID {
+		t.Errorf("repeated access: %v %s, want unchanged %s", last, pols[len(pols)-1].ID, pols[1].ID)
+	}
+	if n := f.srv.Calls(iamtest.OpListPolicies); n != 1 {
+		t.Errorf("ListPolicies calls = %d, want 1", n)
+	}
+	if got, want := len(f.srv.Policies()), len(iam.Regions()); got != want {
+		t.Errorf("policies = %d, want %d", got, want)
+	}
+
+	// Rerun: one list, no create.
+	before := f.srv.Calls(iamtest.OpCreatePolicy)
+	_, results, err = f.client.EnsureRegistryPolicies(ctx(t), subject, accesses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != iam.Unchanged {
+			t.Errorf("rerun access %d: %v", i, r)
+		}
+	}
+	if n := f.srv.Calls(iamtest.OpListPolicies); n != 2 {
+		t.Errorf("ListPolicies calls after rerun = %d, want 2", n)
+	}
+	if n := f.srv.Calls(iamtest.OpCreatePolicy); n != before {
+		t.Errorf("rerun created %d policies", n-before)
+	}
+}
+
+func TestEnsureRegistryPoliciesValidatesEverythingFirst(t *testing.T) {
+	f := newFixture(t)
+	_, _, err := f.client.EnsureRegistryPolicies(ctx(t), "", []iam.Access{{Role: "Owner", Region: "us-south"}, {Role: "Reader", Region: "mars-1"}})
+	if !errors.Is(err, iam.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{"IAM ID", "Owner", "mars-1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if n := len(f.srv.Requests()); n != 0 {
+		t.Errorf("%d requests before validation passed", n)
+	}
+}

@@ -213,12 +213,14 @@ func ensurePolicies(ctx context.Context, client *iam.Client, p provisionPlan, si
 		}
 		return nil
 	}
-	for _, a := range p.accesses {
-		pol, res, err := client.EnsureRegistryPolicy(ctx, sid.IAMID, a)
-		if err != nil {
-			return rec.fail(ctx, "policy", accessObject(a), fmt.Errorf("ensure policy %s for service ID %s: %w", accessObject(a), p.serviceID, err))
-		}
-		rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: iamAction(res), Reason: pol.ID})
+	// One listing of the subject's policies for all of them.
+	pols, results, err := client.EnsureRegistryPolicies(ctx, sid.IAMID, p.accesses)
+	for i := range results {
+		rec.add(ctx, Step{Name: "policy", Object: accessObject(p.accesses[i]), Action: iamAction(results[i]), Reason: pols[i].ID})
+	}
+	if err != nil {
+		a := p.accesses[min(len(results), len(p.accesses)-1)]
+		return rec.fail(ctx, "policy", accessObject(a), fmt.Errorf("ensure policy %s for service ID %s: %w", accessObject(a), p.serviceID, err))
 	}
 	return nil
 }

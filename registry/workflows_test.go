@@ -460,3 +460,32 @@ func TestRotateAPIKeyForbiddenCopyKeepsOldKey(t *testing.T) {
 		t.Errorf("old key deleted although team-b still uses it: %+v", keys)
 	}
 }
+
+// The IAM requests of ApplyClusterPullSecret, by operation: one listing of
+// the service ID's policies for all 14 regions (not one per region), and a
+// rerun that only reads. These are counts, not timings: the regression they
+// guard is a loop that lists per region again (34 requests first, 16 on a
+// rerun, before EnsureRegistryPolicies).
+func TestApplyClusterPullSecretIAMRequestCounts(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	regions := len(registry.Regions())
+	want := []map[string]int{
+		{iamtest.OpGetToken: 1, iamtest.OpListServiceIDs: 1, iamtest.OpCreateServiceID: 1, iamtest.OpListRoles: 1,
+			iamtest.OpListPolicies: 1, iamtest.OpCreatePolicy: regions, iamtest.OpListAPIKeys: 1, iamtest.OpCreateAPIKey: 1},
+		{iamtest.OpListServiceIDs: 1, iamtest.OpListPolicies: 1, iamtest.OpGetAPIKeysDetails: 1},
+	}
+	for run, w := range want {
+		before := len(fx.srv.Requests())
+		if _, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, r := range fx.srv.Requests()[before:] {
+			got[r.Op]++
+		}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("run %d: IAM requests by operation (-want +got):\n%s", run+1, diff)
+		}
+	}
+}
