@@ -16,7 +16,8 @@
 //   - POST /identity/token: apikey and refresh_token grants; an unknown
 //     key is answered 400 with errorCode BXNIM0415E. Access tokens are
 //     HS256 JWTs with iam_id, account.bss, iat and exp claims, valid one
-//     hour. Every other call needs a valid bearer token (401 otherwise).
+//     hour; refresh tokens start with RefreshTokenPrefix. Every other call
+//     needs a valid bearer token (401 otherwise).
 //   - /v1/serviceids/: create, list (account_id required; name filter is
 //     a case-insensitive substring match, so clients must compare names;
 //     pagesize ≤ 100, default 20; pagetoken from the next link), get,

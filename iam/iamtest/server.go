@@ -483,6 +483,11 @@ func (s *Server) nextID() string {
 // wherever it appears (output, logs, errors) by this prefix.
 const KeyPrefix = "iamtest-apikey-"
 
+// RefreshTokenPrefix starts every refresh token the token endpoint issues,
+// so a test can recognise one wherever it appears, as with KeyPrefix.
+// (Access tokens are JWTs: recognisable by their shape.)
+const RefreshTokenPrefix = "iamtest-refresh-"
+
 // keyLength is the length of a minted key value, that of a real IBM Cloud
 // API key.
 const keyLength = 44

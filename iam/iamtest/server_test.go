@@ -65,6 +65,9 @@ func TestTokenEndpoint(t *testing.T) {
 	if status != 200 || m["token_type"] != "Bearer" || m["expires_in"] != 3600.0 || m["refresh_token"] == "" {
 		t.Fatalf("token answer %d %v", status, m)
 	}
+	if rt, _ := m["refresh_token"].(string); !strings.HasPrefix(rt, iamtest.RefreshTokenPrefix) {
+		t.Error("refresh token does not start with RefreshTokenPrefix")
+	}
 	parts := strings.Split(m["access_token"].(string), ".")
 	if len(parts) != 3 {
 		t.Fatalf("access token is not a JWT: %d segments", len(parts))

@@ -63,7 +63,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, body []byte, _ st
 		return
 	}
 	access, exp := s.issue(iamID)
-	refresh := randomString(48)
+	refresh := RefreshTokenPrefix + randomString(48)
 	s.refresh[refresh] = iamID
 	s.writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",

@@ -82,6 +82,7 @@ func exampleNeedles(t *testing.T, env map[string]string) []needle {
 	t.Helper()
 	needles := []needle{
 		{"iamtest-minted API key (iamtest.KeyPrefix)", iamtest.KeyPrefix},
+		{"iamtest refresh token (iamtest.RefreshTokenPrefix)", iamtest.RefreshTokenPrefix},
 		{"exampleenv demo credential (exampleenv.DemoCredentialPrefix)", env["DemoCredentialPrefix"]},
 	}
 	for _, o := range registrytest.OpenShiftObjects() {

@@ -54,6 +54,7 @@ func inProcessNeedles() []needle {
 		{"planted API key", sentinelPlantedKey},
 		{"numeric password", sentinelDigits},
 		{"iamtest-minted API key (iamtest.KeyPrefix)", iamtest.KeyPrefix},
+		{"iamtest refresh token (iamtest.RefreshTokenPrefix)", iamtest.RefreshTokenPrefix},
 	}
 }
 
