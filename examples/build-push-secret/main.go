@@ -27,11 +27,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	buildv1 "github.com/openshift/api/build/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -42,14 +39,7 @@ import (
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "build-push-secret:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("build-push-secret", run) }
 
 const (
 	demoProject     = "team-a"
@@ -57,9 +47,7 @@ const (
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("build-push-secret", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("build-push-secret", stderr)
 	clusterName := fs.String("cluster-name", "", "cluster name: part of the service ID <cluster>-<project>-push-id")
 	project := fs.String("project", "", "project of the BuildConfig")
 	bc := fs.String("buildconfig", "", "BuildConfig whose output push secret is set")

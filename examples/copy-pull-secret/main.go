@@ -23,11 +23,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 
@@ -39,14 +36,7 @@ import (
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "copy-pull-secret:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("copy-pull-secret", run) }
 
 // demoProjects are the embedded cluster's projects, by label.
 var demoProjects = []struct {
@@ -55,9 +45,7 @@ var demoProjects = []struct {
 }{{"payments", []string{"team-a", "team-b"}}, {"search", []string{"team-c"}}}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("copy-pull-secret", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("copy-pull-secret", stderr)
 	common.KubernetesOnly = true
 	fromNS := fs.String("from-namespace", registry.DefaultNamespace, "namespace of the source secret")
 	secretName := fs.String("secret-name", registry.DefaultSecretName, "name of the source secret and of its copies")

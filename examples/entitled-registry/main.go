@@ -17,11 +17,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -33,19 +30,10 @@ import (
 // EnvEntitlementKey holds the entitlement key (from myibm.ibm.com).
 const EnvEntitlementKey = "IBM_ENTITLEMENT_KEY"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "entitled-registry:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("entitled-registry", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("entitled-registry", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("entitled-registry", stderr)
 	common.KubernetesOnly = true
 	namespace := fs.String("namespace", registry.DefaultNamespace, "namespace of the secret")
 	secretName := fs.String("secret-name", registry.DefaultEntitledSecretName, "name of the secret")

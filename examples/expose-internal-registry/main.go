@@ -25,11 +25,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -43,19 +40,10 @@ import (
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "expose-internal-registry:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("expose-internal-registry", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("expose-internal-registry", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("expose-internal-registry", stderr)
 	common.KubernetesOnly = true
 	hostname := fs.String("hostname", "", "host name of the route; empty lets the router generate one")
 	projects := fs.String("projects", "", "comma-separated projects that get a pull secret for the route host")

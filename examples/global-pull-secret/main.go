@@ -30,11 +30,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 
@@ -51,19 +48,10 @@ const EnvPassword = "REGISTRY_PASSWORD"
 
 const globalRef = pullsecret.GlobalNamespace + "/" + pullsecret.GlobalName
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "global-pull-secret:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("global-pull-secret", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("global-pull-secret", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("global-pull-secret", stderr)
 	common.KubernetesOnly = true
 	server := fs.String("server", "", "registry to add (or remove), e.g. us.icr.io")
 	username := fs.String("username", registry.APIKeyUsername, "registry username (the password is read from $"+EnvPassword+")")

@@ -26,11 +26,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
@@ -46,14 +43,7 @@ import (
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "import-image:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("import-image", run) }
 
 const (
 	demoFrom = "us.icr.io/ns/app:1"
@@ -61,9 +51,7 @@ const (
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("import-image", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("import-image", stderr)
 	common.KubernetesOnly = true
 	from := fs.String("from", "", "source image with its registry host, e.g. us.icr.io/ns/app:1")
 	to := fs.String("to", "", "destination image stream tag <project>/<stream>[:<tag>] (tag default latest)")

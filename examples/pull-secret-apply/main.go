@@ -24,29 +24,17 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "pull-secret-apply:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("pull-secret-apply", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pull-secret-apply", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("pull-secret-apply", stderr)
 	clusterID := fs.String("cluster-id", "", "cluster ID: names the service ID and API key cluster-<id> (required with a real cluster)")
 	namespace := fs.String("namespace", registry.DefaultNamespace, "namespace of the pull secret")
 	secretName := fs.String("secret-name", registry.DefaultSecretName, "name of the pull secret")

@@ -15,11 +15,7 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,19 +26,10 @@ import (
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("quickstart", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("quickstart", stderr)
 	clusterID := fs.String("cluster-id", "c0ffee0example", "cluster ID: names the service ID and API key cluster-<id>")
 	projects := fs.String("projects", "team-a,team-b", "comma-separated projects to copy all-icr-io into")
 	if err := fs.Parse(args); err != nil {

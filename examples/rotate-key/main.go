@@ -23,11 +23,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -36,22 +33,13 @@ import (
 	"github.com/registrykit/registrykit/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "rotate-key:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("rotate-key", run) }
 
 // demoProjects get a copy of all-icr-io in embedded mode.
 var demoProjects = []string{"team-a", "team-b"}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rotate-key", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	common := exampleenv.Register(fs)
+	fs, common := exampleenv.NewFlagSet("rotate-key", stderr)
 	clusterID := fs.String("cluster-id", "", "cluster ID: rotates the key of service ID cluster-<id> (required with a real cluster unless --service-id-name)")
 	serviceIDName := fs.String("service-id-name", "", "rotate the key of this service ID instead, e.g. <cluster>-<project>-id")
 	keyName := fs.String("key-name", "", "name of the new key; empty keeps the old key's name")

@@ -20,8 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,14 +34,7 @@ import (
 	"github.com/registrykit/registrykit/registry/registrytest"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "why-cant-i-pull:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("why-cant-i-pull", run) }
 
 // The embedded scenario.
 const (

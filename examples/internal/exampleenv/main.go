@@ -1,0 +1,36 @@
+package exampleenv
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// RunFunc is an example program's body: its arguments, environment lookup
+// and output streams are parameters, so tests run it in process.
+type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// Main runs run with the process's arguments, environment and streams, in a
+// context cancelled by Ctrl-C, and exits 1 with "<name>: <error>" on
+// failure. It is the whole main function of every example.
+func Main(name string, run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// NewFlagSet returns the flag set of the example name, reporting to stderr
+// and continuing on error (run returns the error), with the common flags
+// registered.
+func NewFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *Flags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, Register(fs)
+}
