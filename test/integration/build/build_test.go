@@ -3,54 +3,17 @@ package build_test
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	buildv1 "github.com/openshift/api/build/v1"
-	buildclient "github.com/openshift/client-go/build/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/registrykit/registrykit/build"
-	"github.com/registrykit/registrykit/test/integration/harness"
 )
-
-func counted(t *testing.T) (kubernetes.Interface, buildclient.Interface, *harness.RequestCounter) {
-	t.Helper()
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cfg, counter := harness.CountRequests(cfg)
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	builds, err := buildclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kube, builds, counter
-}
-
-func writes(c *harness.RequestCounter) []string {
-	var out []string
-	for k, n := range c.Snapshot() {
-		verb, _, _ := strings.Cut(k, " ")
-		switch verb {
-		case "create", "update", "patch", "delete":
-			for range n {
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // builderWithSecrets creates the builder service account (no controller
 // does here) and the named secrets.
@@ -79,7 +42,8 @@ func builderWithSecrets(t *testing.T, ns string, secrets ...string) {
 func TestLinkBuilder(t *testing.T) {
 	ns := env.Namespace(t)
 	builderWithSecrets(t, ns, "icr")
-	kube, _, counter := counted(t)
+	c, counter := env.Counted(t)
+	kube := c.Kube
 
 	res, err := build.LinkBuilder(t.Context(), kube, ns, "icr", build.LinkOptions{Pull: true, Mount: true})
 	if err != nil || res.Action != build.Updated {
@@ -90,7 +54,7 @@ func TestLinkBuilder(t *testing.T) {
 	if err != nil || res.Action != build.Unchanged {
 		t.Errorf("relink: %v, %v", res, err)
 	}
-	if w := writes(counter); len(w) != 0 {
+	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("relink wrote %v", w)
 	}
 	sa, err := env.Kube.CoreV1().ServiceAccounts(ns).Get(t.Context(), "builder", metav1.GetOptions{})
@@ -109,7 +73,7 @@ func TestLinkBuilder(t *testing.T) {
 	if !errors.Is(err, build.ErrNotFound) || !apierrors.IsNotFound(err) {
 		t.Errorf("missing secret: %v", err)
 	}
-	if w := writes(counter); len(w) != 0 {
+	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("missing secret wrote %v", w)
 	}
 }
@@ -124,7 +88,8 @@ func TestConcurrentLinksAllSurvive(t *testing.T) {
 		names = append(names, fmt.Sprint("secret-", i))
 	}
 	builderWithSecrets(t, ns, names...)
-	kube, _, counter := counted(t)
+	c, counter := env.Counted(t)
+	kube := c.Kube
 	var wg sync.WaitGroup
 	for _, name := range names {
 		wg.Go(func() {
@@ -146,7 +111,8 @@ func TestConcurrentLinksAllSurvive(t *testing.T) {
 
 func TestSetSecrets(t *testing.T) {
 	ns := env.Namespace(t)
-	_, builds, counter := counted(t)
+	c, counter := env.Counted(t)
+	builds := c.Builds
 	create := func(name string, strategy buildv1.BuildStrategy) {
 		t.Helper()
 		_, err := env.Builds.BuildV1().BuildConfigs(ns).Create(t.Context(), &buildv1.BuildConfig{
@@ -186,7 +152,7 @@ func TestSetSecrets(t *testing.T) {
 	if _, err := build.SetSecrets(t.Context(), builds, ns, "absent", build.Secrets{Push: "icr"}, build.Options{}); !errors.Is(err, build.ErrNotFound) || !apierrors.IsNotFound(err) {
 		t.Errorf("absent: %v", err)
 	}
-	if w := writes(counter); len(w) != 0 {
+	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("refusals wrote %v", w)
 	}
 }

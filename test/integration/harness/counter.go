@@ -3,6 +3,7 @@ package harness
 import (
 	"maps"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 
@@ -109,3 +110,21 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 // WrappedRoundTripper lets client-go's transport debugging see through.
 func (t *countingTransport) WrappedRoundTripper() http.RoundTripper { return t.next }
+
+// Writes lists the counted write requests (create, update, patch, delete,
+// deletecollection), one entry per request, sorted: e.g.
+// ["create routes", "update routes"].
+func (c *RequestCounter) Writes() []string {
+	var out []string
+	for k, n := range c.Snapshot() {
+		verb, _, _ := strings.Cut(k, " ")
+		switch verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+			for range n {
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

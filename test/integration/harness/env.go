@@ -243,3 +243,21 @@ func kubernetesVersion(goMod string) (string, error) {
 	}
 	return "", fmt.Errorf("read kubernetes version: no k8s.io/kubernetes requirement in %s", goMod)
 }
+
+// Counted returns an Env whose clients (Kube, Routes, Images, Builds,
+// ImageRegistry, Dynamic) send their requests through a RequestCounter, with
+// client-side rate limits raised out of the way (QPS and Burst 1000). The
+// server is the same; the returned Env has no Testenv, so start and stop
+// only the original.
+func (e *Env) Counted(t testing.TB) (*Env, *RequestCounter) {
+	t.Helper()
+	cfg := rest.CopyConfig(e.Config)
+	cfg.QPS, cfg.Burst = 1000, 1000
+	cfg, counter := CountRequests(cfg)
+	c, err := newEnv(cfg)
+	if err != nil {
+		t.Fatalf("harness: counted clients: %v", err)
+	}
+	c.AssetsDir = e.AssetsDir
+	return c, counter
+}

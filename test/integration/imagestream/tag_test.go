@@ -4,56 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	imagev1 "github.com/openshift/api/image/v1"
-	imageclient "github.com/openshift/client-go/image/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/registrykit/registrykit/imagestream"
-	"github.com/registrykit/registrykit/test/integration/harness"
 )
 
 const digest = "sha256:6b646fa6bf5e5e4c7fa41056c27910e679c03ebe7f93e361e6515a9da7e258cc"
 
-func counted(t *testing.T) (imageclient.Interface, *harness.RequestCounter) {
-	t.Helper()
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cfg, counter := harness.CountRequests(cfg)
-	images, err := imageclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return images, counter
-}
-
-func writes(c *harness.RequestCounter) []string {
-	var out []string
-	for k, n := range c.Snapshot() {
-		verb, _, _ := strings.Cut(k, " ")
-		switch verb {
-		case "create", "update", "patch", "delete":
-			for range n {
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestTagUpsertsOneTag(t *testing.T) {
 	ns := env.Namespace(t)
-	images, counter := counted(t)
+	c, counter := env.Counted(t)
+	images := c.Images
 	dest := imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}
 
 	res, err := imagestream.Tag(t.Context(), images, "us.icr.io/team/app:1", dest, imagestream.TagOptions{})
@@ -70,7 +39,7 @@ func TestTagUpsertsOneTag(t *testing.T) {
 	if err != nil || res.Action != imagestream.Unchanged {
 		t.Errorf("repeat: %v, %v", res, err)
 	}
-	if w := writes(counter); len(w) != 0 {
+	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("repeat wrote %v", w)
 	}
 
@@ -106,7 +75,8 @@ func TestTagUpsertsOneTag(t *testing.T) {
 // survive because each retry re-reads the stream.
 func TestConcurrentTagsAllSurvive(t *testing.T) {
 	ns := env.Namespace(t)
-	images, counter := counted(t)
+	c, counter := env.Counted(t)
+	images := c.Images
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -135,7 +105,8 @@ func TestConcurrentTagsAllSurvive(t *testing.T) {
 
 func TestUntagFallsBackToTheSpec(t *testing.T) {
 	ns := env.Namespace(t)
-	images, _ := counted(t)
+	c, _ := env.Counted(t)
+	images := c.Images
 	for _, tag := range []string{"1", "2"} {
 		if _, err := imagestream.Tag(t.Context(), images, "us.icr.io/team/app:"+tag, imagestream.Ref{Namespace: ns, Stream: "app", Tag: tag}, imagestream.TagOptions{}); err != nil {
 			t.Fatal(err)
@@ -156,7 +127,8 @@ func TestUntagFallsBackToTheSpec(t *testing.T) {
 }
 
 func TestTagWithoutRegistryHostMakesNoRequest(t *testing.T) {
-	images, counter := counted(t)
+	c, counter := env.Counted(t)
+	images := c.Images
 	_, err := imagestream.Tag(t.Context(), images, "team/app:1", imagestream.Ref{Namespace: "x", Stream: "app", Tag: "1"}, imagestream.TagOptions{})
 	if !errors.Is(err, imagestream.ErrNoRegistryHost) {
 		t.Errorf("err = %v", err)
@@ -228,7 +200,8 @@ func TestWaitForImport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ns := env.Namespace(t)
-			images, _ := counted(t)
+			c, _ := env.Counted(t)
+			images := c.Images
 			dest := imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}
 			if _, err := imagestream.Tag(t.Context(), images, "us.icr.io/team/app:1", dest, imagestream.TagOptions{ReferencePolicy: imagestream.LocalPolicy}); err != nil {
 				t.Fatal(err)

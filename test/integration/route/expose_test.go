@@ -20,7 +20,8 @@ import (
 
 func TestExposeRegistryIsAcceptedAndIdempotent(t *testing.T) {
 	registryService(t)
-	kube, routes, counter := clients(t)
+	c, counter := env.Counted(t)
+	kube, routes := c.Kube, c.Routes
 	ca := caPEM(t)
 	tests := []struct {
 		name string
@@ -81,7 +82,7 @@ func TestExposeRegistryIsAcceptedAndIdempotent(t *testing.T) {
 			if res.Action != route.Unchanged {
 				t.Errorf("second call: %v, want unchanged", res)
 			}
-			if w := writes(counter); len(w) != 0 {
+			if w := counter.Writes(); len(w) != 0 {
 				t.Errorf("second call wrote %v", w)
 			}
 		})
@@ -90,7 +91,8 @@ func TestExposeRegistryIsAcceptedAndIdempotent(t *testing.T) {
 
 func TestExposeRegistryRepairsDriftKeepingOthersEdits(t *testing.T) {
 	registryService(t)
-	kube, routes, _ := clients(t)
+	c, _ := env.Counted(t)
+	kube, routes := c.Kube, c.Routes
 	opts := route.ExposeOptions{Name: "expose-drift", Hostname: "drift.apps.example.com"}
 	deleteAfter(t, "openshift-image-registry", opts.Name)
 	if _, _, err := route.ExposeRegistry(t.Context(), routes, kube, opts); err != nil {
@@ -132,7 +134,8 @@ func TestExposeRegistryRepairsDriftKeepingOthersEdits(t *testing.T) {
 
 func TestExposeRegistryDryRunPersistsNothing(t *testing.T) {
 	registryService(t)
-	kube, routes, _ := clients(t)
+	c, _ := env.Counted(t)
+	kube, routes := c.Kube, c.Routes
 	opts := route.ExposeOptions{Name: "expose-dry", Options: route.Options{DryRun: true}}
 	r, res, err := route.ExposeRegistry(t.Context(), routes, kube, opts)
 	if err != nil {
@@ -147,7 +150,8 @@ func TestExposeRegistryDryRunPersistsNothing(t *testing.T) {
 }
 
 func TestExposeRegistryBadInputMakesNoRequest(t *testing.T) {
-	kube, routes, counter := clients(t)
+	c, counter := env.Counted(t)
+	kube, routes := c.Kube, c.Routes
 	for _, h := range []string{"Registry.Apps.Example.com", "https://registry.example.com", "*.apps.example.com"} {
 		if _, _, err := route.ExposeRegistry(t.Context(), routes, kube, route.ExposeOptions{Hostname: h}); !errors.Is(err, route.ErrInvalid) {
 			t.Errorf("%q: err = %v, want ErrInvalid", h, err)
@@ -160,7 +164,8 @@ func TestExposeRegistryBadInputMakesNoRequest(t *testing.T) {
 
 func TestExposeRegistryServiceWithoutPort(t *testing.T) {
 	ns := env.Namespace(t)
-	kube, routes, counter := clients(t)
+	c, counter := env.Counted(t)
+	kube, routes := c.Kube, c.Routes
 	_, err := env.Kube.CoreV1().Services(ns).Create(t.Context(), &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "my-registry"},
 		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443}}},
@@ -173,7 +178,7 @@ func TestExposeRegistryServiceWithoutPort(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("err = %v, want *route.PortError", err)
 	}
-	if w := writes(counter); len(w) != 0 {
+	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("wrote %v", w)
 	}
 }
@@ -208,7 +213,8 @@ func admit(ctx context.Context, t *testing.T, ns, name, host string) {
 
 func TestWaitForHostWatchesTheRealServer(t *testing.T) {
 	ns := env.Namespace(t)
-	_, routes, _ := clients(t)
+	c, _ := env.Counted(t)
+	routes := c.Routes
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	done := make(chan struct{})

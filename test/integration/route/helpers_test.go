@@ -9,54 +9,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
-	routeclient "github.com/openshift/client-go/route/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
-	"github.com/registrykit/registrykit/test/integration/harness"
 )
-
-// clients returns kube and route clients whose requests are counted.
-func clients(t *testing.T) (kubernetes.Interface, routeclient.Interface, *harness.RequestCounter) {
-	t.Helper()
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cfg, counter := harness.CountRequests(cfg)
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes, err := routeclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kube, routes, counter
-}
-
-// writes lists the counted write requests, sorted.
-func writes(c *harness.RequestCounter) []string {
-	var out []string
-	for k, n := range c.Snapshot() {
-		verb, _, _ := strings.Cut(k, " ")
-		switch verb {
-		case "create", "update", "patch", "delete", "deletecollection":
-			for range n {
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // registryService creates the 4.x registry service in the shared
 // openshift-image-registry namespace (once per package).

@@ -99,6 +99,10 @@ func TestRequestCounterCountsByVerbAndResource(t *testing.T) {
 	if got := counter.Total(); got != 13 {
 		t.Errorf("Total() = %d, want 13", got)
 	}
+	wantWrites := []string{"create routes", "create secrets", "create serviceaccounts", "delete secrets", "patch secrets", "update routes/status", "update secrets"}
+	if diff := cmp.Diff(wantWrites, counter.Writes()); diff != "" {
+		t.Errorf("Writes() (-want +got):\n%s", diff)
+	}
 
 	// Requests through env.Config are not counted.
 	if _, err := env.Kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); err != nil {
