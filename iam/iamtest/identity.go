@@ -233,17 +233,23 @@ func (s *Server) listServiceIDs(w http.ResponseWriter, r *http.Request, _ []byte
 			match = append(match, sid.json())
 		}
 	}
-	from, to, next, err := page(q, "pagesize", "pagetoken", 20, len(match))
+	writeIdentityPage(s, w, r, OpListServiceIDs, "serviceids", match)
+}
+
+// writeIdentityPage answers an IAM Identity list with the page of match
+// that pagesize and pagetoken ask for (default 20), under key.
+func writeIdentityPage[T any](s *Server, w http.ResponseWriter, r *http.Request, op, key string, match []T) {
+	from, to, next, err := page(r.URL.Query(), "pagesize", "pagetoken", 20, len(match))
 	if err != nil {
 		s.writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	resp := map[string]any{
-		"context":    listContext{TransactionID: s.traceID(), Operation: OpListServiceIDs},
-		"offset":     from,
-		"limit":      to - from,
-		"first":      s.pageURL(r, "pagetoken", ""),
-		"serviceids": nonNil(match[from:to]),
+		"context": listContext{TransactionID: s.traceID(), Operation: op},
+		"offset":  from,
+		"limit":   to - from,
+		"first":   s.pageURL(r, "pagetoken", ""),
+		key:       nonNil(match[from:to]),
 	}
 	if next != "" {
 		resp["next"] = s.pageURL(r, "pagetoken", next)
@@ -316,22 +322,7 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, _ []byte, c
 			match = append(match, k.json())
 		}
 	}
-	from, to, next, err := page(q, "pagesize", "pagetoken", 20, len(match))
-	if err != nil {
-		s.writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
-		return
-	}
-	resp := map[string]any{
-		"context": listContext{TransactionID: s.traceID(), Operation: OpListAPIKeys},
-		"offset":  from,
-		"limit":   to - from,
-		"first":   s.pageURL(r, "pagetoken", ""),
-		"apikeys": nonNil(match[from:to]),
-	}
-	if next != "" {
-		resp["next"] = s.pageURL(r, "pagetoken", next)
-	}
-	s.writeJSON(w, http.StatusOK, resp)
+	writeIdentityPage(s, w, r, OpListAPIKeys, "apikeys", match)
 }
 
 // createAPIKey implements POST /v1/apikeys; the answer carries the value.
