@@ -529,22 +529,16 @@ func mergeConditional(cs []ConditionalRule) []ConditionalRule {
 		when  Condition
 		scope Scope
 	}
-	byKey := map[key][]grant{}
-	var order []key
-	for _, c := range cs {
-		k := key{c.When, c.Scope}
-		if _, ok := byKey[k]; !ok {
-			order = append(order, k)
-		}
-		byKey[k] = append(byKey[k], fromPolicy(c.Scope, c.Rule, c.When)...)
-	}
-	slices.SortFunc(order, func(a, b key) int { return cmp.Or(cmp.Compare(a.when, b.when), cmp.Compare(a.scope, b.scope)) })
-	var out []ConditionalRule
-	for _, k := range order {
-		for _, p := range policies(byKey[k]) {
-			out = append(out, ConditionalRule{When: k.when, Scope: k.scope, Rule: p})
-		}
-	}
+	out := mergeGrouped(cs,
+		func(c ConditionalRule) (key, Scope, rbacv1.PolicyRule, Condition) {
+			return key{c.When, c.Scope}, c.Scope, c.Rule, c.When
+		},
+		func(k key, p rbacv1.PolicyRule) ConditionalRule {
+			return ConditionalRule{When: k.when, Scope: k.scope, Rule: p}
+		})
+	slices.SortStableFunc(out, func(a, b ConditionalRule) int {
+		return cmp.Or(cmp.Compare(a.When, b.When), cmp.Compare(a.Scope, b.Scope))
+	})
 	return out
 }
 
@@ -553,24 +547,38 @@ func mergeOptional(os []OptionalRule) []OptionalRule {
 		benefit string
 		scope   Scope
 	}
-	byKey := map[key][]grant{}
-	var order []key
-	for _, o := range os {
-		k := key{o.Benefit, o.Scope}
-		if _, ok := byKey[k]; !ok {
-			order = append(order, k)
-		}
-		byKey[k] = append(byKey[k], fromPolicy(o.Scope, o.Rule, "")...)
-	}
-	var out []OptionalRule
-	for _, k := range order {
-		for _, p := range policies(byKey[k]) {
-			out = append(out, OptionalRule{Scope: k.scope, Rule: p, Benefit: k.benefit})
-		}
-	}
+	out := mergeGrouped(os,
+		func(o OptionalRule) (key, Scope, rbacv1.PolicyRule, Condition) {
+			return key{o.Benefit, o.Scope}, o.Scope, o.Rule, ""
+		},
+		func(k key, p rbacv1.PolicyRule) OptionalRule {
+			return OptionalRule{Scope: k.scope, Rule: p, Benefit: k.benefit}
+		})
 	slices.SortStableFunc(out, func(a, b OptionalRule) int {
 		return cmp.Or(cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.Rule.Resources[0], b.Rule.Resources[0]))
 	})
+	return out
+}
+
+// mergeGrouped groups rules by the key split gives them, merges each
+// group's rules into as few PolicyRules as policies makes, and rebuilds
+// them with mk, groups in first-seen order.
+func mergeGrouped[R any, K comparable](rs []R, split func(R) (K, Scope, rbacv1.PolicyRule, Condition), mk func(K, rbacv1.PolicyRule) R) []R {
+	byKey := map[K][]grant{}
+	var order []K
+	for _, r := range rs {
+		k, scope, rule, when := split(r)
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], fromPolicy(scope, rule, when)...)
+	}
+	var out []R
+	for _, k := range order {
+		for _, p := range policies(byKey[k]) {
+			out = append(out, mk(k, p))
+		}
+	}
 	return out
 }
 
