@@ -55,11 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	registryNS := fs.String("registry-namespace", "", "limit the policies to one registry namespace")
 	secretName := fs.String("secret-name", "", "name of the secret; empty means <project>-icr-push")
 	pull := fs.Bool("pull", false, "also make the secret the build's pull secret")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
 	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr, seed()...)

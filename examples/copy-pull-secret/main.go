@@ -54,11 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	all := fs.Bool("all", false, "copy into every project")
 	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account in each project that gets the copy in its imagePullSecrets")
 	overwrite := fs.Bool("overwrite", false, "replace same-named secrets that registrykit did not copy")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	names := exampleenv.SplitList(*projects)
 	sel, err := labels.Parse(*selector)

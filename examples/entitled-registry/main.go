@@ -38,11 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	namespace := fs.String("namespace", registry.DefaultNamespace, "namespace of the secret")
 	secretName := fs.String("secret-name", registry.DefaultEntitledSecretName, "name of the secret")
 	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account that gets the secret in its imagePullSecrets")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
 	var seed []runtime.Object

@@ -25,7 +25,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -49,11 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	projects := fs.String("projects", "", "comma-separated projects that get a pull secret for the route host")
 	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account whose registry credential each project's secret holds, and which gets it attached")
 	timeout := fs.Duration("timeout", registry.DefaultWaitTimeout, "how long to wait for a router to admit the route")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	names := exampleenv.SplitList(*projects)
 	if len(names) == 0 {

@@ -57,11 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	username := fs.String("username", registry.APIKeyUsername, "registry username (the password is read from $"+EnvPassword+")")
 	email := fs.String("email", "", "optional email of the entry")
 	remove := fs.Bool("remove", false, "remove the entry for --server instead of merging one")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
 	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr)

@@ -61,11 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	importMode := fs.String("import-mode", "", "Legacy or PreserveOriginal; empty leaves it to the cluster")
 	timeout := fs.Duration("timeout", registry.DefaultWaitTimeout, "how long to wait for the import")
 	noWait := fs.Bool("no-wait", false, "tag only; do not wait for the import")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var refPolicy imagestream.ReferencePolicy
 	switch strings.ToLower(*policy) {

@@ -24,7 +24,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
@@ -39,11 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	namespace := fs.String("namespace", registry.DefaultNamespace, "namespace of the pull secret")
 	secretName := fs.String("secret-name", registry.DefaultSecretName, "name of the pull secret")
 	twice := fs.Bool("twice", false, "apply a second time to show that a rerun reuses the key and changes nothing")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
 	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr)

@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs, common := exampleenv.NewFlagSet("quickstart", stderr)
 	clusterID := fs.String("cluster-id", "c0ffee0example", "cluster ID: names the service ID and API key cluster-<id>")
 	projects := fs.String("projects", "team-a,team-b", "comma-separated projects to copy all-icr-io into")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
 	}
 	targets := exampleenv.SplitList(*projects)

@@ -149,3 +149,10 @@ func TestQuickstartDryRunChangesNothing(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+func TestQuickstartRefusesPositionalArguments(t *testing.T) {
+	err := run(context.Background(), []string{"team-a"}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `unexpected arguments ["team-a"]`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -47,11 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	projects := fs.String("projects", "", "comma-separated namespaces whose copies are updated")
 	selector := fs.String("selector", "", "label selector of namespaces whose copies are updated")
 	all := fs.Bool("all", false, "update copies in every namespace (also the default when nothing is chosen)")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	sel, err := labels.Parse(*selector)
 	if err != nil {

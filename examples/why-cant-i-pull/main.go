@@ -51,11 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	pod := fs.String("pod", "", "an existing pod: explain what the kubelet uses for it")
 	sa := fs.String("service-account", "", `a service account: explain what a new pod running as it would get ("default" if neither --pod nor this is set)`)
 	image := fs.String("image", "", "the image to pull; with --pod and no --image, every image of the pod")
-	if err := fs.Parse(args); err != nil {
+	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
 	if *kubeconfig == "" {

@@ -34,3 +34,16 @@ func NewFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *Flags) {
 	fs.SetOutput(stderr)
 	return fs, Register(fs)
 }
+
+// Parse parses args with fs and refuses positional arguments: every example
+// takes flags only, and a stray word is more likely a mistyped flag than
+// something to ignore.
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
