@@ -3,12 +3,14 @@ package build
 import (
 	"errors"
 	"fmt"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Sentinel errors; every typed error below matches one of them with errors.Is.
 var (
 	// ErrInvalid: an input failed validation; nothing was sent to the API server.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = kubewrite.ErrInvalid
 	// ErrNotFound: a BuildConfig, ServiceAccount or Secret does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrUnsupportedStrategy: the BuildConfig's strategy has no pull secret
@@ -16,19 +18,9 @@ var (
 	ErrUnsupportedStrategy = errors.New("unsupported build strategy")
 )
 
-// FieldError reports one invalid input field. It matches ErrInvalid.
-type FieldError struct {
-	Field  string
-	Value  string
-	Detail string
-}
-
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Detail)
-}
-
-// Is reports whether target is ErrInvalid.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+// FieldError reports one invalid input field (Field, Value, Detail). It
+// matches ErrInvalid.
+type FieldError = kubewrite.FieldError
 
 // NotFoundError names the missing object. It matches ErrNotFound, and
 // apierrors.IsNotFound sees the API server's error through Unwrap.

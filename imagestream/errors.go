@@ -3,12 +3,14 @@ package imagestream
 import (
 	"errors"
 	"fmt"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Sentinel errors; every typed error below matches one of them with errors.Is.
 var (
 	// ErrInvalid: an input failed validation; nothing was sent to the API server.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = kubewrite.ErrInvalid
 	// ErrNotTagged: WaitForImport was asked about a tag the stream's spec
 	// does not have (or that is a reference, which is never imported).
 	ErrNotTagged = errors.New("image stream tag not in spec")
@@ -16,19 +18,9 @@ var (
 	ErrImportFailed = errors.New("image import failed")
 )
 
-// FieldError reports one invalid input field. It matches ErrInvalid.
-type FieldError struct {
-	Field  string // e.g. "Ref.Tag"
-	Value  string
-	Detail string
-}
-
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Detail)
-}
-
-// Is reports whether target is ErrInvalid.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+// FieldError reports one invalid input field (Field, Value, Detail). It
+// matches ErrInvalid.
+type FieldError = kubewrite.FieldError
 
 // ImportError is the server's ImportSuccess=False condition for a tag: the
 // registry refused the credentials, the image does not exist, and so on. It

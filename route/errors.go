@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	routev1 "github.com/openshift/api/route/v1"
+
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // Sentinel errors; every typed error below matches one of them with errors.Is.
 var (
 	// ErrInvalid: an input failed validation; nothing was sent to the API server.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = kubewrite.ErrInvalid
 	// ErrNoRegistryService: none of the well-known registry services exists
 	// (or the named one does not).
 	ErrNoRegistryService = errors.New("registry service not found")
@@ -24,19 +26,9 @@ var (
 	ErrNoOperatorConfig = errors.New("image registry operator config not found")
 )
 
-// FieldError reports one invalid input field. It matches ErrInvalid.
-type FieldError struct {
-	Field  string // e.g. "Hostname"
-	Value  string
-	Detail string
-}
-
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Detail)
-}
-
-// Is reports whether target is ErrInvalid.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+// FieldError reports one invalid input field (Field, Value, Detail). It
+// matches ErrInvalid.
+type FieldError = kubewrite.FieldError
 
 // PortError reports a registry service without the expected port. It matches
 // ErrNoRegistryPort.

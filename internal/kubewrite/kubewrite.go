@@ -8,6 +8,8 @@ package kubewrite
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -114,3 +116,22 @@ func (o Options) Record(ctx context.Context, component string, a Action, reason 
 	o.LoggerOrDiscard().InfoContext(ctx, component+": "+string(a), append(attrs, slog.String("reason", reason))...)
 	return Result{Action: a, Reason: reason}
 }
+
+// ErrInvalid is matched by every FieldError: an input failed validation and
+// nothing was sent to the API server. route, imagestream and build export it
+// as their ErrInvalid.
+var ErrInvalid = errors.New("invalid input")
+
+// FieldError reports one invalid input field. It matches ErrInvalid.
+type FieldError struct {
+	Field  string // e.g. "Hostname", "Ref.Tag"
+	Value  string
+	Detail string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Detail)
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }

@@ -1,6 +1,7 @@
 package kubewrite
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -38,5 +39,15 @@ func TestRecordMarksDryRunWrites(t *testing.T) {
 	}
 	if got := (Options{}).Record(ctx, "test", Updated, "changed"); got != (Result{Action: Updated, Reason: "changed"}) {
 		t.Errorf("Record = %+v", got)
+	}
+}
+
+func TestFieldErrorMatchesErrInvalidAndNamesTheField(t *testing.T) {
+	var err error = &FieldError{Field: "Hostname", Value: "bad host", Detail: "must be a DNS subdomain"}
+	if !errors.Is(err, ErrInvalid) {
+		t.Error("FieldError does not match ErrInvalid")
+	}
+	if got, want := err.Error(), `invalid Hostname "bad host": must be a DNS subdomain`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
