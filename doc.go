@@ -7,8 +7,7 @@
 // other projects, patching service accounts, merging the global pull secret
 // with jq, ibmcloud iam service-id-create / service-policy-create /
 // service-api-key-create, exposing the internal registry, oc tag — is one
-// typed, idempotent, tested call in one of the packages below. This root
-// package holds only this overview.
+// typed, idempotent, tested call in one of the packages below.
 //
 // Package map (imports only point down):
 //
@@ -26,6 +25,12 @@
 // Test doubles for users' own tests live in iam/iamtest (a stateful fake of
 // the IAM endpoints). The integration tier under test/ runs a real
 // kube-apiserver and etcd.
+//
+// This root package holds the vocabulary every package shares, the way
+// golang.org/x/oauth2 holds what oauth2/google uses: the Action and Result
+// every call reports (with a typed SkipReason), the WriteOptions every call
+// that writes honours, and the one invalid-input error, InvalidError, which
+// carries apimachinery field errors and matches ErrInvalid.
 //
 // Conventions shared by every package: calls that do I/O take a
 // context.Context first; options are structs whose zero value is the

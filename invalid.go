@@ -1,0 +1,52 @@
+package registrykit
+
+import (
+	"errors"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// ErrInvalid matches every invalid-input error of this module: an input
+// failed validation and nothing was sent to any API. Use errors.As with
+// *InvalidError to read the field errors.
+var ErrInvalid = errors.New("invalid input")
+
+// InvalidError reports every problem found in one call's input at once, as
+// apimachinery field errors: field paths such as "spec.namespaces[2]" that
+// kubectl users already read. It matches ErrInvalid. A field error's value
+// is never a credential: credentials are reported with field.Required or
+// with the value omitted.
+type InvalidError struct {
+	// What names the input, e.g. "pullsecret.CopyOptions".
+	What string
+	// Errs are the problems, in the order they were found.
+	Errs field.ErrorList
+}
+
+// Invalid returns an *InvalidError for errs, or nil when errs is empty.
+func Invalid(what string, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return &InvalidError{What: what, Errs: errs}
+}
+
+func (e *InvalidError) Error() string {
+	msg := e.Errs.ToAggregate().Error()
+	if e.What == "" {
+		return "invalid input: " + msg
+	}
+	return "invalid " + e.What + ": " + msg
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// Unwrap returns the field errors, so errors.As finds a *field.Error.
+func (e *InvalidError) Unwrap() []error {
+	out := make([]error, len(e.Errs))
+	for i, fe := range e.Errs {
+		out[i] = fe
+	}
+	return out
+}
