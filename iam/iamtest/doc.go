@@ -13,11 +13,25 @@
 //
 // # What it does
 //
-//   - POST /identity/token: apikey and refresh_token grants; an unknown
-//     key is answered 400 with errorCode BXNIM0415E. Access tokens are
-//     HS256 JWTs with iam_id, account.bss, iat and exp claims, valid one
-//     hour; refresh tokens start with RefreshTokenPrefix. Every other call
-//     needs a valid bearer token (401 otherwise).
+//   - POST /identity/token: apikey, refresh_token and trusted-profile
+//     (urn:ibm:params:oauth:grant-type:cr-token) grants; an unknown key is
+//     answered 400 with errorCode BXNIM0415E. Access tokens are HS256 JWTs
+//     with iam_id, account.bss, iat and exp claims, valid one hour unless
+//     WithTokenLifetime or SetTokenLifetime says otherwise (whole seconds,
+//     so a test can use tokens of a few seconds); refresh tokens start
+//     with RefreshTokenPrefix. Every other call needs a valid bearer token
+//     (401 otherwise).
+//   - Trusted profiles: AddTrustedProfile makes a profile that trusts
+//     given workload subjects, CRToken mints a compute-resource token for
+//     a subject (a JWT, like a cluster's projected service account token).
+//     The cr-token grant takes cr_token and one of profile_id,
+//     profile_name or profile_crn, as IAM documents it, and answers
+//     without a refresh token. A missing property is 400
+//     CodePropertyMissing, an unknown or expired CR token 400
+//     CodeInvalidCRToken, an unknown profile 400 CodeProfileNotFound, a
+//     profile that does not trust the workload 403 CodeProfileNotTrusted,
+//     all in the token service's error shape {"errorCode",
+//     "errorMessage", "context": {"requestId"}}.
 //   - /v1/serviceids/: create, list (account_id required; name filter is
 //     a case-insensitive substring match, so clients must compare names;
 //     pagesize ≤ 100, default 20; pagetoken from the next link), get,
@@ -36,18 +50,23 @@
 //     and the platform roles.
 //
 // Requests() is a log of what the client sent, with every credential
-// redacted (Authorization, IAM-ApiKey, apikey fields, and any key value or
-// token the server knows, wherever it appears). Inject, Fail, RateLimit
-// and FailAfterApply make a chosen call fail — including the ambiguous
-// "applied, then answered 500" — with IAM-shaped error bodies.
+// redacted (Authorization, IAM-ApiKey, apikey and cr_token fields, and any
+// key value or token the server knows, wherever it appears). Inject, Fail,
+// RateLimit and FailAfterApply make a chosen call fail — including the
+// ambiguous "applied, then answered 500" — with IAM-shaped error bodies.
+// Outage makes every call of an operation fail until Resume: with a
+// status, or (status 0) by holding the request unanswered until the
+// client gives up — a hung token service is Outage(OpGetToken, 0).
 //
 // # Limits
 //
 // One account; no access control beyond "a valid token of this account"
 // (a wrong account_id is 403). No locking, API key expiry, service ID
-// groups, trusted profiles, access groups, policy templates, v2 policies
-// or custom roles. Deleting a service ID does not delete its policies.
-// Error codes other than BXNIM0415E and policy_conflict_error are
+// groups, trusted profile APIs (profiles are seeded, and trust is a list
+// of subjects rather than links and rules), access groups, policy
+// templates, v2 policies or custom roles. Deleting a service ID does not
+// delete its policies. Error codes other than BXNIM0415E and
+// policy_conflict_error (those of the cr-token grant included) are
 // plausible, not copied from IAM. Lists are immediately consistent, which
 // real IAM does not promise.
 package iamtest

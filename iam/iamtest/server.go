@@ -63,6 +63,11 @@ type Server struct {
 	requests   []Request
 	faults     []*armedFault
 	calls      map[string]int
+
+	tokenLifetime time.Duration
+	profiles      []*TrustedProfile
+	crTokens      map[string]crToken // compute-resource token → what it vouches for
+	outages       map[string]*outage // operation → its outage
 }
 
 // Option configures a Server.
@@ -79,6 +84,10 @@ func NewServer(opts ...Option) *Server {
 		tokens:    map[string]tokenInfo{},
 		refresh:   map[string]string{},
 		calls:     map[string]int{},
+
+		tokenLifetime: DefaultTokenLifetime,
+		crTokens:      map[string]crToken{},
+		outages:       map[string]*outage{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -118,8 +127,17 @@ func (s *Server) URL() string { return s.srv.URL }
 // AccountID is the account the server manages.
 func (s *Server) AccountID() string { return s.accountID }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down. Requests held by an Outage with status 0
+// are answered 503 first.
+func (s *Server) Close() {
+	s.mu.Lock()
+	for op, o := range s.outages {
+		o.end()
+		delete(s.outages, op)
+	}
+	s.mu.Unlock()
+	s.srv.Close()
+}
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -134,6 +152,11 @@ func (s *Server) route(mux *http.ServeMux, pattern, op string, auth bool, h hand
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		body := readBody(r)
 		s.mu.Lock()
+		if o := s.outages[op]; o != nil {
+			s.calls[op]++
+			s.serveOutage(w, r, op, body, o) // unlocks s.mu
+			return
+		}
 		defer s.mu.Unlock()
 		s.calls[op]++
 		fault := s.takeFault(op, s.calls[op])
@@ -278,8 +301,69 @@ func defaultCode(status int) string {
 		return "conflict"
 	case http.StatusTooManyRequests:
 		return "too_many_requests"
+	case http.StatusServiceUnavailable:
+		return "service_unavailable"
 	}
 	return "internal_server_error"
+}
+
+// ---- outages ----
+
+// outage is an Outage in force for one operation.
+type outage struct {
+	status  int           // 0: hang
+	release chan struct{} // closed when the outage ends
+	once    sync.Once
+}
+
+func (o *outage) end() { o.once.Do(func() { close(o.release) }) }
+
+// Outage makes every call of op fail until Resume(op) (use OpGetToken for
+// an IAM token service outage). A status above zero answers that status
+// at once, with IAM's error body for op (Retry-After is not sent). Status
+// 0 is a hung service: the request is accepted and never answered, until
+// the client gives up (its request context ends), Resume is called, or
+// the server is closed; the last two answer 503. Calls made during an
+// outage count for Calls and appear in Requests (Status 0 while hung).
+func (s *Server) Outage(op string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.outages[op]; o != nil {
+		o.end()
+	}
+	s.outages[op] = &outage{status: status, release: make(chan struct{})}
+}
+
+// Resume ends the outage of op; hung requests are answered 503.
+func (s *Server) Resume(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.outages[op]; o != nil {
+		o.end()
+		delete(s.outages, op)
+	}
+}
+
+// serveOutage answers a call of op during its outage. It is called with
+// s.mu held and unlocks it (a hung request must not hold the server).
+func (s *Server) serveOutage(w http.ResponseWriter, r *http.Request, op string, body []byte, o *outage) {
+	if o.status > 0 {
+		defer s.mu.Unlock()
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		s.writeFault(rec, op, &Fault{Op: op, Status: o.status, Code: defaultCode(o.status)})
+		s.record(r, op, body, rec.status)
+		return
+	}
+	s.record(r, op, body, 0)
+	s.mu.Unlock()
+	select {
+	case <-r.Context().Done():
+		return
+	case <-o.release:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writeFault(w, op, &Fault{Op: op, Status: http.StatusServiceUnavailable, Code: "service_unavailable"})
 }
 
 // ---- responses ----
@@ -398,7 +482,7 @@ func (s *Server) record(r *http.Request, op string, body []byte, status int) {
 }
 
 // secretFields are the form and JSON fields whose values are credentials.
-var secretFields = map[string]bool{"apikey": true, "refresh_token": true, "access_token": true, "password": true, "client_secret": true}
+var secretFields = map[string]bool{"apikey": true, "refresh_token": true, "access_token": true, "cr_token": true, "password": true, "client_secret": true}
 
 func redactBody(contentType string, body []byte) string {
 	if len(body) == 0 {
@@ -457,6 +541,9 @@ func (s *Server) scrub(v string) string {
 		v = strings.ReplaceAll(v, t, redacted)
 	}
 	for t := range s.refresh {
+		v = strings.ReplaceAll(v, t, redacted)
+	}
+	for t := range s.crTokens {
 		v = strings.ReplaceAll(v, t, redacted)
 	}
 	return v
