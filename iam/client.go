@@ -12,6 +12,9 @@ import (
 	"github.com/IBM/go-sdk-core/v5/core"
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
 	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit"
 )
 
 // Endpoints of IBM Cloud IAM.
@@ -31,15 +34,21 @@ const (
 )
 
 // Options configure a Client. The zero value of every field is its default;
-// AccountID and one of APIKey or Authenticator are required.
+// AccountID and exactly one of APIKey, TokenSource or Authenticator are
+// required.
 type Options struct {
-	// APIKey is an IBM Cloud API key. It is exchanged for an access token by
-	// go-sdk-core's IamAuthenticator at TokenURL + "/identity/token".
+	// APIKey is an IBM Cloud API key. The Client exchanges it for access
+	// tokens at TokenURL + "/identity/token" with NewAPIKeyTokenSource.
 	APIKey Secret
-	// Authenticator, if set, authenticates requests instead (for example a
-	// core.IamAuthenticator with a refresh token, a trusted profile
-	// authenticator, or core.BearerTokenAuthenticator). Set APIKey or
-	// Authenticator, not both.
+	// TokenSource, if set, supplies the access tokens instead: a trusted
+	// profile (NewTrustedProfileTokenSource), or any TokenSource. The
+	// Client calls Token before every request, under the request's
+	// context.
+	TokenSource TokenSource
+	// Authenticator, if set, supplies the access tokens instead, through
+	// NewAuthenticatorTokenSource (for example a core.IamAuthenticator
+	// with a refresh token, a trusted profile authenticator, or
+	// core.BearerTokenAuthenticator). It must set a bearer token.
 	Authenticator core.Authenticator
 	// AccountID is the IBM Cloud account whose service IDs, API keys and
 	// policies are managed. Required.
@@ -57,7 +66,11 @@ type Options struct {
 	// roles). Empty means URL.
 	PolicyURL string
 	// TokenURL overrides the token service base URL used with APIKey (the
-	// authenticator appends /identity/token). Empty means URL.
+	// token source appends /identity/token). Empty means URL.
+	//
+	// URL, IdentityURL, PolicyURL and TokenURL must be https and carry no
+	// userinfo; plain http is accepted only for a loopback host (an
+	// iamtest server, a local proxy).
 	TokenURL string
 
 	// Retries is how many times a request is retried after a 429 or a 5xx
@@ -70,7 +83,9 @@ type Options struct {
 	MaxRetryInterval time.Duration
 
 	// HTTPClient sends the requests (and the token requests when APIKey is
-	// used). Nil means go-sdk-core's default client.
+	// used). Nil means go-sdk-core's default client (and a client with
+	// DefaultTokenTimeout for the token requests). Every request, token
+	// requests included, also ends with the ctx of the call.
 	HTTPClient *http.Client
 	// Logger receives debug and warning records. Nil means silence. No
 	// record ever contains a key or a token.
@@ -91,9 +106,10 @@ type Client struct {
 	retries     int
 	maxInterval time.Duration
 	log         *slog.Logger
-	// redact replaces the client's own credential in server-supplied text.
-	// A closure, so that no fmt verb applied to a Client can print the
-	// credential it holds.
+	// redact replaces every credential the client holds or has held (API
+	// key, access, refresh and compute-resource tokens) in server-supplied
+	// text. A closure, so that no fmt verb applied to a Client can print
+	// the credentials it holds.
 	redact func(string) string
 	sleep  func(context.Context, time.Duration) error
 
@@ -101,25 +117,33 @@ type Client struct {
 	roleCRNs map[string]string // canonical role name → CRN
 }
 
-// New returns a Client. It validates the options (all problems at once)
-// but does not contact IAM.
+// New returns a Client. It validates the options (all problems at once,
+// as a *registrykit.InvalidError) but does not contact IAM.
 func New(opts Options) (*Client, error) {
-	var errs []error
-	if opts.AccountID == "" {
-		errs = append(errs, invalidf("AccountID is required"))
+	var errs field.ErrorList
+	if strings.TrimSpace(opts.AccountID) == "" {
+		errs = append(errs, field.Required(field.NewPath("AccountID"), ""))
 	}
 	hasAuth := opts.Authenticator != nil && !core.IsNil(opts.Authenticator)
-	switch {
-	case opts.APIKey.IsZero() && !hasAuth:
-		errs = append(errs, invalidf("one of APIKey or Authenticator is required"))
-	case !opts.APIKey.IsZero() && hasAuth:
-		errs = append(errs, invalidf("set APIKey or Authenticator, not both"))
+	hasSource := opts.TokenSource != nil && !core.IsNil(opts.TokenSource)
+	switch n := btoi(!opts.APIKey.IsZero()) + btoi(hasSource) + btoi(hasAuth); {
+	case n == 0:
+		errs = append(errs, field.Required(field.NewPath("APIKey"), "one of APIKey, TokenSource or Authenticator is required"))
+	case n > 1:
+		errs = append(errs, field.Forbidden(field.NewPath("Authenticator"), "set only one of APIKey, TokenSource or Authenticator"))
+	case !opts.APIKey.IsZero():
+		errs = append(errs, validAPIKey(field.NewPath("APIKey"), opts.APIKey)...)
 	}
 	if opts.MaxRetryInterval < 0 {
-		errs = append(errs, invalidf("MaxRetryInterval must not be negative"))
+		errs = append(errs, field.Invalid(field.NewPath("MaxRetryInterval"), opts.MaxRetryInterval, "must not be negative"))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	for _, u := range []struct{ name, value string }{
+		{"URL", opts.URL}, {"IdentityURL", opts.IdentityURL}, {"PolicyURL", opts.PolicyURL}, {"TokenURL", opts.TokenURL},
+	} {
+		errs = append(errs, validEndpoint(field.NewPath(u.name), u.value)...)
+	}
+	if err := registrykit.Invalid("iam.Options input", errs); err != nil {
+		return nil, err
 	}
 
 	base := opts.URL
@@ -157,19 +181,34 @@ func New(opts Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 
-	auth := opts.Authenticator
-	if !opts.APIKey.IsZero() {
-		c.redact = func(s string) string { return scrubValue(s, opts.APIKey.Reveal()) }
-		a := &core.IamAuthenticator{ApiKey: opts.APIKey.Reveal(), URL: pick(opts.TokenURL)}
-		if opts.HTTPClient != nil {
-			a.Client = opts.HTTPClient
+	// One token path: every credential becomes a TokenSource, and every
+	// request is authenticated from it under the request's context.
+	src := opts.TokenSource
+	switch {
+	case !opts.APIKey.IsZero():
+		src = newAPIKeySource(opts.APIKey, tokenOptionsExchanger("get token (API key)", TokenOptions{
+			URL: pick(opts.TokenURL), HTTPClient: opts.HTTPClient, Logger: c.log,
+		}))
+	case hasAuth:
+		creds := &credentials{}
+		rememberAuthenticatorSecrets(creds, opts.Authenticator)
+		if err := opts.Authenticator.Validate(); err != nil {
+			// The SDK's messages name properties, never their values.
+			return nil, registrykit.Invalid("iam.Options input", field.ErrorList{
+				field.Invalid(field.NewPath("Authenticator"), field.OmitValueType{}, creds.scrub(err.Error())),
+			})
 		}
-		if err := a.Validate(); err != nil {
-			// The SDK's message names the property, never its value.
-			return nil, invalidf("APIKey: %s", c.scrub(err.Error()))
-		}
-		auth = a
+		src = authenticatorSource(opts.Authenticator, creds)
 	}
+	sent := &credentials{}
+	c.redact = func(s string) string {
+		s = sent.scrub(s)
+		if sc, ok := src.(scrubber); ok {
+			s = sc.scrub(s)
+		}
+		return s
+	}
+	auth := &sourceAuthenticator{src: src, creds: sent, scrub: c.redact}
 
 	var err error
 	newIdentity := func() *iamidentityv1.IamIdentityV1 {
@@ -188,13 +227,17 @@ func New(opts Options) (*Client, error) {
 	c.identity = newIdentity()
 	c.identityOnce = newIdentity()
 	if err != nil {
-		return nil, invalidf("%s", c.scrub(err.Error()))
+		return nil, registrykit.Invalid("iam.Options input", field.ErrorList{
+			field.Invalid(field.NewPath("IdentityURL"), field.OmitValueType{}, c.scrub(err.Error())),
+		})
 	}
 	c.policy, err = iampolicymanagementv1.NewIamPolicyManagementV1(&iampolicymanagementv1.IamPolicyManagementV1Options{
 		URL: pick(opts.PolicyURL), Authenticator: auth,
 	})
 	if err != nil {
-		return nil, invalidf("%s", c.scrub(err.Error()))
+		return nil, registrykit.Invalid("iam.Options input", field.ErrorList{
+			field.Invalid(field.NewPath("PolicyURL"), field.OmitValueType{}, c.scrub(err.Error())),
+		})
 	}
 	if opts.HTTPClient != nil {
 		c.policy.Service.SetHTTPClient(opts.HTTPClient)
@@ -232,6 +275,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 func deref[T any](p *T) T {
 	var zero T

@@ -1,6 +1,7 @@
 package iam_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,30 +10,42 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	"github.com/google/go-cmp/cmp"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 )
 
 func TestNewValidatesEverythingAtOnce(t *testing.T) {
+	key := iam.NewSecret("k-0123456789")
 	tests := []struct {
 		name string
 		opts iam.Options
-		want []string // substrings of the error, all of them
+		want []string // the field paths, in order
 	}{
-		{"empty", iam.Options{}, []string{"AccountID is required", "one of APIKey or Authenticator"}},
-		{"both credentials", iam.Options{AccountID: "a", APIKey: iam.NewSecret("k"), Authenticator: &core.NoAuthAuthenticator{}}, []string{"not both"}},
-		{"negative interval", iam.Options{AccountID: "a", APIKey: iam.NewSecret("k"), MaxRetryInterval: -1}, []string{"MaxRetryInterval"}},
+		{"empty", iam.Options{}, []string{"AccountID", "APIKey"}},
+		{"blank account", iam.Options{AccountID: " ", APIKey: key}, []string{"AccountID"}},
+		{"both credentials", iam.Options{AccountID: "a", APIKey: key, Authenticator: &core.NoAuthAuthenticator{}}, []string{"Authenticator"}},
+		{"key and token source", iam.Options{AccountID: "a", APIKey: key, TokenSource: staticSource{}}, []string{"Authenticator"}},
+		{"negative interval", iam.Options{AccountID: "a", APIKey: key, MaxRetryInterval: -1}, []string{"MaxRetryInterval"}},
 		{"key with blank edge", iam.Options{AccountID: "a", APIKey: iam.NewSecret(`{k-with-brace}`)}, []string{"APIKey"}},
+		{"plain http", iam.Options{AccountID: "a", APIKey: key, URL: "http://iam.example.com"}, []string{"URL"}},
+		{"userinfo", iam.Options{AccountID: "a", APIKey: key, IdentityURL: "https://user:k-with-brace@iam.example.com"}, []string{"IdentityURL"}},
+		{"http with userinfo", iam.Options{AccountID: "a", APIKey: key, TokenURL: "http://k-with-brace@tok.example.com"}, []string{"TokenURL", "TokenURL"}},
+		{"not a URL", iam.Options{AccountID: "a", APIKey: key, PolicyURL: "iam.example.com/x"}, []string{"PolicyURL"}},
+		{"other scheme", iam.Options{AccountID: "a", APIKey: key, URL: "ftp://iam.example.com"}, []string{"URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := iam.New(tt.opts)
-			if !errors.Is(err, iam.ErrInvalid) {
-				t.Fatalf("New() error = %v, want ErrInvalid", err)
+			var ie *registrykit.InvalidError
+			if !errors.As(err, &ie) || !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("New() error = %v, want a *registrykit.InvalidError", err)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
+			var got []string
+			for _, fe := range ie.Errs {
+				got = append(got, fe.Field)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("New() field errors (-want +got):\n%s", diff)
 			}
 			if strings.Contains(err.Error(), "k-with-brace") {
 				t.Errorf("error %q contains the key", err)
@@ -40,6 +53,21 @@ func TestNewValidatesEverythingAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// Plain http is accepted for a loopback host only: an iamtest server or a
+// local proxy.
+func TestNewAcceptsLoopbackHTTP(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8080", "http://localhost:1234/", "http://[::1]:99", "https://iam.example.com"} {
+		if _, err := iam.New(iam.Options{AccountID: "a", APIKey: iam.NewSecret("k-0123456789"), URL: u}); err != nil {
+			t.Errorf("New(URL %q) = %v", u, err)
+		}
+	}
+}
+
+// staticSource is a TokenSource of one token.
+type staticSource struct{ tok iam.Token }
+
+func (s staticSource) Token(context.Context) (iam.Token, error) { return s.tok, nil }
 
 // hostRecorder records where requests would go and fails them, so endpoint
 // selection is testable without a network.

@@ -13,9 +13,29 @@
 //
 // With only Options.APIKey and Options.AccountID set, a Client talks to
 // https://iam.cloud.ibm.com (Options.Private selects
-// https://private.iam.cloud.ibm.com), exchanges the key for a token with
-// go-sdk-core's IamAuthenticator at <URL>/identity/token, retries 429 and
-// 5xx answers up to 4 times honouring Retry-After, and logs nothing.
+// https://private.iam.cloud.ibm.com), exchanges the key for a token at
+// <URL>/identity/token, retries 429 and 5xx answers up to 4 times
+// honouring Retry-After, and logs nothing.
+//
+// # Tokens
+//
+// A TokenSource supplies IAM access tokens (Token: the value, a Secret,
+// with its expiry and issue time): NewAPIKeyTokenSource from an API key,
+// NewTrustedProfileTokenSource from a trusted profile and the
+// compute-resource token the platform mounts in the workload (no key at
+// all), NewAuthenticatorTokenSource from any go-sdk-core authenticator.
+// They cache the token and renew it once 80% of its lifetime has passed
+// (RenewFraction). The same tokens authenticate a registry: IBM Cloud
+// Container Registry accepts one as the password of the user "iambearer".
+//
+// A Client authenticates every request from one TokenSource (Options.APIKey
+// and Options.Authenticator are turned into one), fetched under the
+// request's context: a call returns when its ctx ends even if the token
+// service does not answer, and each Client has its own cache and lock,
+// where go-sdk-core's authenticators share one process-wide mutex. While
+// the cached token stays valid, a Client keeps sending it and renews it in
+// the background past its renewal point, so a brief token service outage
+// does not fail its calls.
 //
 // # Idempotence
 //
@@ -30,7 +50,11 @@
 // Failed requests return *APIError (operation, HTTP status, IAM error code,
 // trace id), which matches ErrNotFound, ErrConflict, ErrUnauthorized,
 // ErrForbidden or ErrRateLimited with errors.Is and unwraps to the SDK's
-// error. Invalid input is reported before any request, all problems at
+// error (and to the context's error when ctx ended the call). A call that
+// could not get a token reports the token service's answer. An error
+// never holds a credential the client holds or has held: the API key,
+// access and refresh tokens, compute-resource tokens are scrubbed from
+// whatever a server (or a proxy) echoes. Invalid input is reported before any request, all problems at
 // once, matching ErrInvalid.
 //
 // # Limits

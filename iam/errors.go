@@ -53,6 +53,8 @@ type APIError struct {
 
 	retryAfter time.Duration
 	errs       []error
+	// notSent: the request never left, for want of a token.
+	notSent bool
 }
 
 func (e *APIError) Error() string {
@@ -106,6 +108,9 @@ func (e *APIError) Is(target error) bool {
 // ambiguous reports whether a failed write may nevertheless have been
 // applied: a 5xx answer (except 501) or no answer at all.
 func (e *APIError) ambiguous() bool {
+	if e.notSent {
+		return false
+	}
 	if e.StatusCode == 0 {
 		return true
 	}
@@ -136,6 +141,14 @@ func (c *Client) newAPIError(ctx context.Context, op string, resp *core.Detailed
 				e.retryAfter = time.Duration(n) * time.Second
 			}
 		}
+	}
+	var tokErr *APIError
+	if errors.As(err, &tokErr) {
+		// The request was never sent: no token could be had for it (the
+		// Client's authenticator puts the token source's *APIError in the
+		// SDK error's chain). Report what the token service said.
+		e.StatusCode, e.Code, e.Message, e.TraceID = tokErr.StatusCode, tokErr.Code, tokErr.Op+": "+tokErr.Message, tokErr.TraceID
+		e.retryAfter, e.notSent = tokErr.retryAfter, true
 	}
 	if e.Message == "" && e.StatusCode == 0 && err != nil {
 		e.Message = err.Error()
