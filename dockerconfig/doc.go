@@ -62,7 +62,10 @@
 // ("https://us.icr.io/v1/" and "us.icr.io") as the same registry, where jq
 // would keep both and leave the kubelet to pick one. MergeBytes does the
 // same on raw documents, quickly, with the same bytes as
-// Marshal(Merge(Parse(base), Parse(overlay))).
+// Marshal(Merge(Parse(base), Parse(overlay))). Both are idempotent to the
+// byte: merging the same overlay again changes nothing, because an unknown
+// object they merge is written with each repeated key once (its last value
+// at its first place, as jq and encoding/json read it).
 //
 // # Secrets
 //

@@ -41,8 +41,9 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzMerge: MergeBytes agrees with Marshal(Merge(Parse, Parse)), and when
-// no registries collide, with jq's `.[0] * .[1]` on the Marshal outputs.
+// FuzzMerge: MergeBytes agrees with Marshal(Merge(Parse, Parse)), merging
+// the same overlay again changes no byte, and when no registries collide
+// the result agrees with jq's `.[0] * .[1]` on the Marshal outputs.
 func FuzzMerge(f *testing.F) {
 	f.Add([]byte(`{"auths":{"a.io":{"auth":"dTpw"}},"x":{"a":1}}`), []byte(`{"auths":{"https://a.io/v1/":{"auth":"dTpwYQ"}},"x":{"b":2}}`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
@@ -65,6 +66,9 @@ func FuzzMerge(f *testing.F) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("MergeBytes = %q\nMarshal(Merge) = %q", got, want)
+		}
+		if again, err := MergeBytes(got, b); err != nil || !bytes.Equal(again, got) {
+			t.Fatalf("merging the overlay again = %q, %v; want %q", again, err, got)
 		}
 		for k := range cb.Auths {
 			for j := range ca.Auths {

@@ -55,11 +55,7 @@ func Merge(base, overlay *Config) *Config {
 		if out.extra == nil {
 			out.extra = make(map[string]json.RawMessage, len(ox))
 		}
-		if bv, ok := out.extra[k]; ok {
-			out.extra[k] = mergeRaw(bv, v)
-		} else {
-			out.extra[k] = v
-		}
+		out.extra[k] = mergeJSON(out.extra[k], v)
 	}
 	return out
 }
@@ -68,7 +64,7 @@ func Merge(base, overlay *Config) *Config {
 // byte-for-byte Marshal(Merge(Parse(base), Parse(overlay))), computed
 // without building Entry values for entries it does not change. Errors name
 // the document ("base" or "overlay") and wrap the *ParseError values Parse
-// would return.
+// would return. Merging the same overlay again gives the same bytes.
 func MergeBytes(base, overlay []byte) ([]byte, error) {
 	var bd, od docScan
 	var scratch []byte
@@ -119,14 +115,20 @@ func MergeBytes(base, overlay []byte) ([]byte, error) {
 		return cmp.Compare(a.ord, b.ord)
 	})
 
-	top := mergeMembers(dedupe(bd.top), dedupe(od.top))
-	keys := make([]string, len(top))
-	vals := make(map[string][]byte, len(top))
-	for i, m := range top {
-		keys[i] = string(m.key)
-		vals[keys[i]] = m.val
+	// Unknown top-level keys, merged as Merge merges them. A repeated key
+	// counts once, with its last value.
+	vals := make(map[string][]byte, len(bd.top)+len(od.top))
+	for _, m := range bd.top {
+		vals[string(m.key)] = m.val
 	}
-	slices.Sort(keys)
+	last := make(map[string][]byte, len(od.top))
+	for _, m := range od.top {
+		last[string(m.key)] = m.val
+	}
+	for k, v := range last {
+		vals[k] = mergeJSON(vals[k], v)
+	}
+	keys := sortedKeys(vals)
 
 	writeAuths := func(dst []byte) []byte {
 		dst = append(dst, '{')
@@ -159,77 +161,79 @@ func MergeBytes(base, overlay []byte) ([]byte, error) {
 	return out, nil
 }
 
-// dedupe resolves repeated keys: the last value wins, at the first key's
-// position (jq's and encoding/json's reading of duplicate keys).
-func dedupe(ms []member) []member {
-	if len(ms) < 2 {
-		return ms
-	}
-	out := make([]member, 0, len(ms))
-	pos := make(map[string]int, len(ms))
-	for _, m := range ms {
-		if i, ok := pos[string(m.key)]; ok {
-			out[i].val = m.val
-			continue
-		}
-		pos[string(m.key)] = len(out)
-		out = append(out, m)
-	}
-	return out
-}
-
-// mergeMembers applies jq's `*` to two de-duplicated member lists: base
-// order first, then keys new in overlay; a key in both gets mergeRaw.
-func mergeMembers(base, overlay []member) []member {
-	if len(overlay) == 0 {
-		return base
-	}
-	out := make([]member, 0, len(base)+len(overlay))
-	out = append(out, base...)
-	for _, o := range overlay {
-		found := false
-		for i := range out[:len(base)] {
-			if bytes.Equal(out[i].key, o.key) {
-				out[i].val = mergeRaw(out[i].val, o.val)
-				found = true
-				break
-			}
-		}
-		if !found {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// mergeRaw is jq's `a * b` on two JSON values: two objects merge
-// recursively, otherwise b wins.
-func mergeRaw(a, b []byte) []byte {
-	ai, bi := skipSpace(a, 0), skipSpace(b, 0)
-	if ai >= len(a) || bi >= len(b) || a[ai] != '{' || b[bi] != '{' {
+// mergeJSON is jq's `a * b` on two JSON values: when b is an object, the
+// result is a (or {} if a is absent or not an object) with each member of b
+// merged in recursively; otherwise it is b. Keys keep their order: a's
+// first, then those new in b. A repeated key counts once, with its last
+// value, at its first place, as jq and encoding/json read it; so every
+// object merged here is written without repeats, and merging the same b
+// again gives the same bytes.
+func mergeJSON(a, b json.RawMessage) json.RawMessage {
+	bo, ok := decodeObject(b)
+	if !ok {
 		return b
 	}
-	ms := mergeMembers(dedupe(objMembers(a, ai)), dedupe(objMembers(b, bi)))
+	ao, ok := decodeObject(a)
+	if !ok {
+		ao = object{vals: map[string]json.RawMessage{}}
+	}
+	for _, k := range bo.keys {
+		av, found := ao.vals[k]
+		if !found {
+			ao.keys = append(ao.keys, k)
+		}
+		ao.vals[k] = mergeJSON(av, bo.vals[k])
+	}
+	return ao.encode()
+}
+
+// object is a decoded JSON object: its keys in order of first appearance
+// and, for each, the value it last appeared with.
+type object struct {
+	keys []string
+	vals map[string]json.RawMessage
+}
+
+// decodeObject decodes raw if it is a JSON object.
+func decodeObject(raw json.RawMessage) (object, bool) {
+	if len(raw) == 0 {
+		return object{}, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return object{}, false
+	}
+	o := object{vals: map[string]json.RawMessage{}}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return object{}, false
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return object{}, false
+		}
+		if _, seen := o.vals[k]; !seen {
+			o.keys = append(o.keys, k)
+		}
+		o.vals[k] = v
+	}
+	return o, true
+}
+
+// encode writes o as a JSON object, keys in order. Values are as read;
+// Marshal compacts the whole document.
+func (o object) encode() json.RawMessage {
 	out := []byte{'{'}
-	for i, m := range ms {
+	for i, k := range o.keys {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendString(out, m.key)
+		key, _ := json.Marshal(k) // a string always encodes
+		out = append(out, key...)
 		out = append(out, ':')
-		out = append(out, m.val...)
+		out = append(out, o.vals[k]...)
 	}
 	return append(out, '}')
-}
-
-func objMembers(b []byte, i int) []member {
-	var ms []member
-	it := newObjIter(b, i)
-	for {
-		rawKey, ok := it.next()
-		if !ok {
-			return ms
-		}
-		ms = append(ms, member{key: decodeStr(rawKey), val: it.skip()})
-	}
 }

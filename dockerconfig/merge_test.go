@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -142,5 +143,59 @@ func TestMergeBytesErrors(t *testing.T) {
 	_, err = MergeBytes([]byte(`x`), []byte(`{}`))
 	if !errors.Is(err, ErrNotJSON) || !errors.Is(err, ErrNoAuths) {
 		t.Errorf("both bad: want ErrNotJSON and ErrNoAuths, got %v", err)
+	}
+}
+
+// TestMergeIdempotent: merging the same overlay a second time changes
+// nothing, byte for byte, also when unknown objects repeat keys (which
+// every JSON reader resolves to the last value).
+func TestMergeIdempotent(t *testing.T) {
+	tests := []struct{ name, base, overlay string }{
+		{"repeated key in an overlay-only object",
+			`{"auths":{}}`,
+			`{"auths":{},"HttpHeaders":{"A":"1","A":"2"}}`},
+		{"repeated key in an object in both",
+			`{"auths":{},"HttpHeaders":{"B":"0"}}`,
+			`{"auths":{},"HttpHeaders":{"A":"1","B":"x","A":"2"}}`},
+		{"repeated key nested below an overlay-only key",
+			`{"auths":{},"x":{"p":1}}`,
+			`{"auths":{},"x":{"q":{"k":1,"k":2}}}`},
+		{"repeated key in base only",
+			`{"auths":{"a.io":{"auth":"dTpw"}},"x":{"k":1,"k":2},"y":{"m":{"n":1,"n":2}}}`,
+			`{"auths":{"b.io":{"auth":"dTpw"}},"y":{"o":1}}`},
+		{"repeated keys at the top level and in auths",
+			`{"auths":{"a.io":{"auth":"dTpw"}},"z":1}`,
+			`{"auths":{"a.io":{"auth":"dTpw"},"a.io":{"auth":"dTpwYQ"}},"z":{"a":[{"b":1,"b":2}]},"z":{"c":{"d":1,"d":{"e":2}}}}`},
+		{"equivalent keys in the overlay",
+			`{"auths":{"us.icr.io":{"auth":"dTpw"}}}`,
+			`{"auths":{"https://us.icr.io/v1/":{"auth":"dTpwYQ"},"us.icr.io/v2/":{"username":"u","password":"p"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			once, err := MergeBytes([]byte(tt.base), []byte(tt.overlay))
+			if err != nil {
+				t.Fatal(err)
+			}
+			twice, err := MergeBytes(once, []byte(tt.overlay))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(twice) != string(once) {
+				t.Errorf("MergeBytes again changed the document:\nonce  %s\ntwice %s", once, twice)
+			}
+			base, overlay := mustParse(t, tt.base), mustParse(t, tt.overlay)
+			m := Merge(base, overlay)
+			if got := mustMarshal(t, Merge(m, overlay)); got != mustMarshal(t, m) {
+				t.Errorf("Merge again changed the document:\nonce  %s\ntwice %s", mustMarshal(t, m), got)
+			}
+			// jq reads repeated keys the same way (the last one counts).
+			want := jqMerge(decodeJSON(t, []byte(tt.base)), decodeJSON(t, []byte(tt.overlay)))
+			if strings.Contains(tt.name, "equivalent") {
+				return // a collision: Merge deliberately differs from jq
+			}
+			if diff := cmp.Diff(want, decodeJSON(t, once)); diff != "" {
+				t.Errorf("MergeBytes vs jq model (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
