@@ -1,10 +1,11 @@
 package iam
 
 import (
-	"errors"
 	"regexp"
 	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // ServiceName is the IAM service name of IBM Cloud Container Registry.
@@ -72,10 +73,26 @@ func Regions() []string {
 
 var namespaceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{2,28}[a-z0-9]$`)
 
+// Validate reports every problem of a as field errors under path (nil
+// for none): an empty or unknown role, an unknown region, a namespace that
+// Container Registry would refuse. It sends nothing anywhere.
+func (a Access) Validate(path *field.Path) field.ErrorList {
+	_, errs := a.normalize(path)
+	return errs
+}
+
 // Normalize validates a and returns it in canonical form. Every problem is
-// reported at once; each matches ErrInvalid.
+// reported at once, as a *registrykit.InvalidError.
 func (a Access) Normalize() (Access, error) {
-	var errs []error
+	out, errs := a.normalize(nil)
+	if err := invalid("Access", errs); err != nil {
+		return Access{}, err
+	}
+	return out, nil
+}
+
+func (a Access) normalize(path *field.Path) (Access, field.ErrorList) {
+	var errs field.ErrorList
 	out := a
 	switch strings.ToLower(a.Role) {
 	case "reader":
@@ -85,24 +102,22 @@ func (a Access) Normalize() (Access, error) {
 	case "manager":
 		out.Role = Manager
 	case "":
-		errs = append(errs, invalidf("role is required (Reader, Writer or Manager)"))
+		errs = append(errs, field.Required(path.Child("role"), "Reader, Writer or Manager"))
 	default:
-		errs = append(errs, invalidf("role %q is not Reader, Writer or Manager", a.Role))
+		errs = append(errs, field.NotSupported(path.Child("role"), a.Role, []string{Reader, Writer, Manager}))
 	}
 	if a.Region != "" {
 		r, ok := regions[strings.ToLower(a.Region)]
 		if !ok {
-			errs = append(errs, invalidf("region %q is not a Container Registry region", a.Region))
+			errs = append(errs, field.Invalid(path.Child("region"), a.Region, "not a Container Registry region (see iam.Regions)"))
 		}
 		out.Region = r
 	}
 	if a.Namespace != "" && !namespaceRE.MatchString(a.Namespace) {
-		errs = append(errs, invalidf("namespace %q: want 4-30 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit", a.Namespace))
+		errs = append(errs, field.Invalid(path.Child("namespace"), a.Namespace,
+			"want 4-30 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit"))
 	}
-	if len(errs) > 0 {
-		return Access{}, errors.Join(errs...)
-	}
-	return out, nil
+	return out, errs
 }
 
 // attributes returns the policy resource attributes for a (normalised)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // APIKey is an IAM API key. Value is set only by CreateAPIKey: IAM returns
@@ -72,15 +74,12 @@ func apiKeyFrom(k *iamidentityv1.APIKey) APIKey {
 // error is returned and a key named name may be left behind for the caller
 // to find with ListAPIKeys and delete. A 429 is waited out and resent.
 func (c *Client) CreateAPIKey(ctx context.Context, iamID, name, description string) (APIKey, error) {
-	var errs []error
-	if iamID == "" {
-		errs = append(errs, invalidf("IAM ID must not be empty"))
+	errs := requireID(field.NewPath("iamID"), iamID)
+	if strings.TrimSpace(name) == "" {
+		errs = append(errs, field.Required(field.NewPath("name"), ""))
 	}
-	if name == "" {
-		errs = append(errs, invalidf("API key name must not be empty"))
-	}
-	if len(errs) > 0 {
-		return APIKey{}, errors.Join(errs...)
+	if err := invalid("CreateAPIKey", errs); err != nil {
+		return APIKey{}, err
 	}
 	opts := &iamidentityv1.CreateAPIKeyOptions{
 		Name: ptr(name), IamID: ptr(iamID), AccountID: ptr(c.accountID),
@@ -113,8 +112,8 @@ func (c *Client) CreateAPIKey(ctx context.Context, iamID, name, description stri
 // ListAPIKeys returns every API key owned by iamID (all pages), without
 // values.
 func (c *Client) ListAPIKeys(ctx context.Context, iamID string) ([]APIKey, error) {
-	if iamID == "" {
-		return nil, invalidf("IAM ID must not be empty")
+	if err := invalid("ListAPIKeys", requireID(field.NewPath("iamID"), iamID)); err != nil {
+		return nil, err
 	}
 	var out []APIKey
 	var token *string
@@ -143,8 +142,8 @@ func (c *Client) ListAPIKeys(ctx context.Context, iamID string) ([]APIKey, error
 // exist is not an error
 // (the delete is idempotent).
 func (c *Client) DeleteAPIKey(ctx context.Context, id string) error {
-	if id == "" {
-		return invalidf("API key id must not be empty")
+	if err := invalid("DeleteAPIKey", requireID(field.NewPath("id"), id)); err != nil {
+		return err
 	}
 	resp, err := c.identity.DeleteAPIKeyWithContext(ctx, &iamidentityv1.DeleteAPIKeyOptions{ID: ptr(id)})
 	if err != nil {
@@ -163,7 +162,8 @@ func (c *Client) DeleteAPIKey(ctx context.Context, id string) error {
 // disabled. An unknown or deleted key yields an error matching ErrNotFound.
 func (c *Client) APIKeyDetails(ctx context.Context, value Secret) (APIKeyDetails, error) {
 	if value.IsZero() {
-		return APIKeyDetails{}, invalidf("API key value must not be empty")
+		// field.Required: the value of a credential is never reported.
+		return APIKeyDetails{}, invalid("APIKeyDetails", field.ErrorList{field.Required(field.NewPath("value"), "")})
 	}
 	res, resp, err := c.identity.GetAPIKeysDetailsWithContext(ctx, &iamidentityv1.GetAPIKeysDetailsOptions{
 		IamAPIKey: ptr(value.Reveal()),

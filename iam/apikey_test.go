@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -126,7 +127,7 @@ func TestCreateAPIKeyFailures(t *testing.T) {
 func TestAPIKeyValidation(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.client.CreateAPIKey(ctx(t), "", "", "")
-	if !errors.Is(err, iam.ErrInvalid) || fmt.Sprint(err) == "" {
+	if !errors.Is(err, registrykit.ErrInvalid) || fmt.Sprint(err) == "" {
 		t.Errorf("CreateAPIKey: %v, want ErrInvalid", err)
 	}
 	for name, err := range map[string]error{
@@ -134,7 +135,7 @@ func TestAPIKeyValidation(t *testing.T) {
 		"delete":  f.client.DeleteAPIKey(ctx(t), ""),
 		"details": func() error { _, err := f.client.APIKeyDetails(ctx(t), iam.Secret{}); return err }(),
 	} {
-		if !errors.Is(err, iam.ErrInvalid) {
+		if !errors.Is(err, registrykit.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}

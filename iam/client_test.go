@@ -138,11 +138,3 @@ func TestPolicyEndpointOverride(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
-
-func TestResultString(t *testing.T) {
-	got := []string{iam.Result(0).String(), iam.Created.String(), iam.Unchanged.String(), iam.Updated.String(), iam.Deleted.String()}
-	want := []string{"unknown", "created", "unchanged", "updated", "deleted"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}

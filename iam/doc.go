@@ -43,7 +43,8 @@
 // before creating one, and after an ambiguous failure of the create (a 5xx
 // or no answer) lists again before retrying, so one name never becomes two
 // service IDs. EnsureRegistryPolicy treats an equal existing policy and
-// IAM's 409 policy_conflict_error as Unchanged. Deletes are idempotent.
+// IAM's 409 policy_conflict_error as Unchanged. Outcomes are the module's
+// one vocabulary, registrykit.Action. Deletes are idempotent.
 //
 // # Errors
 //
@@ -54,8 +55,10 @@
 // could not get a token reports the token service's answer. An error
 // never holds a credential the client holds or has held: the API key,
 // access and refresh tokens, compute-resource tokens are scrubbed from
-// whatever a server (or a proxy) echoes. Invalid input is reported before any request, all problems at
-// once, matching ErrInvalid.
+// whatever a server (or a proxy) echoes. Invalid input is reported before
+// any request, all problems at once, as a *registrykit.InvalidError (field
+// errors with paths such as "accesses[1].region"; a credential's value is
+// never among them) that matches registrykit.ErrInvalid.
 //
 // # Limits
 //

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -17,11 +18,11 @@ func TestEndToEnd(t *testing.T) {
 	c := f.client
 
 	sid, res, err := c.EnsureServiceID(ctx(t), "cluster-c0ffee", "registrykit pull secret")
-	if err != nil || res != iam.Created {
+	if err != nil || res != registrykit.Created {
 		t.Fatalf("EnsureServiceID = %v, %v", res, err)
 	}
 	p, res, err := c.EnsureRegistryPolicy(ctx(t), sid.IAMID, iam.Access{Role: iam.Reader})
-	if err != nil || res != iam.Created {
+	if err != nil || res != registrykit.Created {
 		t.Fatalf("EnsureRegistryPolicy = %v, %v", res, err)
 	}
 	key, err := c.CreateAPIKey(ctx(t), sid.IAMID, "cluster-c0ffee", "pull")
@@ -41,10 +42,10 @@ func TestEndToEnd(t *testing.T) {
 
 	// Rerun: nothing is written.
 	f.srv.ResetRequests()
-	if _, res, err := c.EnsureServiceID(ctx(t), "cluster-c0ffee", ""); err != nil || res != iam.Unchanged {
+	if _, res, err := c.EnsureServiceID(ctx(t), "cluster-c0ffee", ""); err != nil || res != registrykit.Unchanged {
 		t.Errorf("rerun EnsureServiceID = %v, %v", res, err)
 	}
-	if p2, res, err := c.EnsureRegistryPolicy(ctx(t), sid.IAMID, iam.Access{Role: "READER"}); err != nil || res != iam.Unchanged || p2.ID != p.ID {
+	if p2, res, err := c.EnsureRegistryPolicy(ctx(t), sid.IAMID, iam.Access{Role: "READER"}); err != nil || res != registrykit.Unchanged || p2.ID != p.ID {
 		t.Errorf("rerun EnsureRegistryPolicy = %v %v %v", p2.ID, res, err)
 	}
 	for _, r := range f.srv.Requests() {

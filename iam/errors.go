@@ -3,13 +3,15 @@ package iam
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/IBM/go-sdk-core/v5/core"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit"
 )
 
 // Sentinel errors. Every error returned by a Client call that failed on an
@@ -27,10 +29,12 @@ var (
 	ErrForbidden = errors.New("iam: forbidden")
 	// ErrRateLimited: 429 (after the retries were used up).
 	ErrRateLimited = errors.New("iam: rate limited")
-	// ErrInvalid wraps every input validation problem, reported before any
-	// request is sent.
-	ErrInvalid = errors.New("iam: invalid input")
 )
+
+// Invalid input is reported before any request is sent, every problem at
+// once, as a *registrykit.InvalidError (errors.Is(err,
+// registrykit.ErrInvalid)) whose field paths name the argument or option:
+// "name", "access[1].region", "AccountID".
 
 // codeAPIKeyNotFound is the token endpoint's answer to an unknown API key.
 const codeAPIKeyNotFound = "BXNIM0415E"
@@ -211,8 +215,17 @@ func scrubValue(s, secret string) string {
 	return strings.ReplaceAll(s, secret, redacted)
 }
 
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+// invalid returns the *registrykit.InvalidError of call's input, or nil.
+func invalid(call string, errs field.ErrorList) error {
+	return registrykit.Invalid("iam."+call+" input", errs)
+}
+
+// requireID reports an empty (or blank) id argument.
+func requireID(path *field.Path, id string) field.ErrorList {
+	if strings.TrimSpace(id) == "" {
+		return field.ErrorList{field.Required(path, "")}
+	}
+	return nil
 }
 
 // sanitizeSDKError keeps the SDK's error (so errors.As finds its

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/IBM/go-sdk-core/v5/core"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -109,7 +110,7 @@ func TestRateLimitedRetryAfterOne(t *testing.T) {
 			f := newFixture(t)
 			f.srv.RateLimit(tt.op, 1, 1)
 			sid, res, err := f.client.EnsureServiceID(ctx(t), "svc", "")
-			if err != nil || res != iam.Created || sid.ID == "" {
+			if err != nil || res != registrykit.Created || sid.ID == "" {
 				t.Fatalf("EnsureServiceID = %+v %v %v", sid, res, err)
 			}
 			var statuses []int

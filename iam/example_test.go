@@ -90,8 +90,7 @@ func ExampleAccess_Normalize() {
 	fmt.Println(err)
 	// Output:
 	// {Role:Writer Region:eu-gb Namespace:team-a} <nil>
-	// iam: invalid input: role "owner" is not Reader, Writer or Manager
-	// iam: invalid input: region "mars" is not a Container Registry region
+	// invalid iam.Access input: [role: Unsupported value: "owner": supported values: "Reader", "Writer", "Manager", region: Invalid value: "mars": not a Container Registry region (see iam.Regions)]
 }
 
 func ExampleSecret() {

@@ -3,11 +3,13 @@ package iam_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -73,4 +75,19 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
+}
+
+// invalidFields returns the field paths of an invalid-input error, in
+// order, or fails the test if err is not one.
+func invalidFields(t *testing.T, err error) []string {
+	t.Helper()
+	var ie *registrykit.InvalidError
+	if !errors.As(err, &ie) || !errors.Is(err, registrykit.ErrInvalid) {
+		t.Fatalf("error = %v, want a *registrykit.InvalidError", err)
+	}
+	var out []string
+	for _, fe := range ie.Errs {
+		out = append(out, fe.Field)
+	}
+	return out
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit"
 )
 
 const (
@@ -42,10 +45,10 @@ type Policy struct {
 // IAM's 409 policy_conflict_error, gives Unchanged with the existing
 // policy's ID. Other policies of the subject are left alone: this call
 // never narrows or removes access.
-func (c *Client) EnsureRegistryPolicy(ctx context.Context, iamID string, access Access) (Policy, Result, error) {
+func (c *Client) EnsureRegistryPolicy(ctx context.Context, iamID string, access Access) (Policy, registrykit.Action, error) {
 	pols, results, err := c.EnsureRegistryPolicies(ctx, iamID, []Access{access})
 	if err != nil {
-		return Policy{}, 0, err
+		return Policy{}, registrykit.Failed, err
 	}
 	return pols[0], results[0], nil
 }
@@ -57,30 +60,25 @@ func (c *Client) EnsureRegistryPolicy(ctx context.Context, iamID string, access 
 // problem at once. The results are in the order of accesses; on an error,
 // the policies and results of the accesses done before it are returned with
 // it.
-func (c *Client) EnsureRegistryPolicies(ctx context.Context, iamID string, accesses []Access) ([]Policy, []Result, error) {
-	var errs []error
-	if iamID == "" {
-		errs = append(errs, invalidf("IAM ID must not be empty"))
-	}
+func (c *Client) EnsureRegistryPolicies(ctx context.Context, iamID string, accesses []Access) ([]Policy, []registrykit.Action, error) {
+	errs := requireID(field.NewPath("iamID"), iamID)
 	if len(accesses) == 0 {
-		errs = append(errs, invalidf("no access given"))
+		errs = append(errs, field.Required(field.NewPath("accesses"), "at least one access"))
 	}
 	norm := make([]Access, len(accesses))
 	for i, access := range accesses {
-		a, err := access.Normalize()
-		if err != nil {
-			errs = append(errs, err)
-		}
+		a, aerrs := access.normalize(field.NewPath("accesses").Index(i))
+		errs = append(errs, aerrs...)
 		norm[i] = a
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := invalid("EnsureRegistryPolicies", errs); err != nil {
 		return nil, nil, err
 	}
 
 	var existing []Policy
 	listed := false
 	pols := make([]Policy, 0, len(norm))
-	results := make([]Result, 0, len(norm))
+	results := make([]registrykit.Action, 0, len(norm))
 	for _, a := range norm {
 		wrap := func(err error) error {
 			return fmt.Errorf("ensure %s policy for %s: %w", describe(a), iamID, err)
@@ -99,7 +97,7 @@ func (c *Client) EnsureRegistryPolicies(ctx context.Context, iamID string, acces
 		if err != nil {
 			return pols, results, wrap(err)
 		}
-		if res == Created {
+		if res == registrykit.Created {
 			existing = append(existing, p) // a repeated access finds it
 		}
 		pols, results = append(pols, p), append(results, res)
@@ -109,11 +107,11 @@ func (c *Client) EnsureRegistryPolicies(ctx context.Context, iamID string, acces
 
 // ensurePolicy grants a (normalised, role CRN crn) unless existing already
 // holds it.
-func (c *Client) ensurePolicy(ctx context.Context, iamID string, a Access, crn string, existing []Policy) (Policy, Result, error) {
+func (c *Client) ensurePolicy(ctx context.Context, iamID string, a Access, crn string, existing []Policy) (Policy, registrykit.Action, error) {
 	want := Policy{IAMID: iamID, AccountID: c.accountID, Access: a, Roles: []string{a.Role}, RoleCRNs: []string{crn}}
 	if p, ok := matchPolicy(existing, a, crn); ok {
 		c.log.DebugContext(ctx, "policy exists", "iam_id", iamID, "id", p.ID)
-		return p, Unchanged, nil
+		return p, registrykit.Unchanged, nil
 	}
 
 	attrs := a.attributes(c.accountID)
@@ -139,24 +137,24 @@ func (c *Client) ensurePolicy(ctx context.Context, iamID string, a Access, crn s
 			want.CreatedAt = time.Time(*res.CreatedAt).UTC()
 		}
 		c.log.InfoContext(ctx, "created policy", "iam_id", iamID, "id", want.ID, "role", a.Role)
-		return want, Created, nil
+		return want, registrykit.Created, nil
 	}
 	apiErr := c.newAPIError(ctx, "create policy", resp, err)
 	if apiErr.StatusCode != 409 {
-		return Policy{}, 0, apiErr
+		return Policy{}, registrykit.Failed, apiErr
 	}
 	// 409: IAM names the policy it conflicts with.
 	if id := conflictingPolicyID(resp.Result); id != "" && apiErr.Code == codePolicyConflict {
 		want.ID = id
 		c.log.DebugContext(ctx, "policy exists (409)", "iam_id", iamID, "id", id)
-		return want, Unchanged, nil
+		return want, registrykit.Unchanged, nil
 	}
 	if p, ok, err := c.findPolicy(ctx, iamID, a, crn); err != nil {
-		return Policy{}, 0, errors.Join(apiErr, err)
+		return Policy{}, registrykit.Failed, errors.Join(apiErr, err)
 	} else if ok {
-		return p, Unchanged, nil
+		return p, registrykit.Unchanged, nil
 	}
-	return Policy{}, 0, apiErr
+	return Policy{}, registrykit.Failed, apiErr
 }
 
 func describe(a Access) string {
@@ -219,8 +217,8 @@ func matchPolicy(all []Policy, a Access, crn string) (Policy, bool) {
 // only subject is iamID (all pages). Policies with attributes this package
 // does not write (other services, tags, wildcards) are not included.
 func (c *Client) ListRegistryPolicies(ctx context.Context, iamID string) ([]Policy, error) {
-	if iamID == "" {
-		return nil, invalidf("IAM ID must not be empty")
+	if err := invalid("ListRegistryPolicies", requireID(field.NewPath("iamID"), iamID)); err != nil {
+		return nil, err
 	}
 	return c.listPolicies(ctx, iamID)
 }
@@ -299,8 +297,8 @@ func (c *Client) policyFrom(p *iampolicymanagementv1.PolicyTemplateMetaData, iam
 // DeletePolicy deletes the policy with the given id. A policy that does not
 // exist is not an error (the delete is idempotent).
 func (c *Client) DeletePolicy(ctx context.Context, id string) error {
-	if id == "" {
-		return invalidf("policy id must not be empty")
+	if err := invalid("DeletePolicy", requireID(field.NewPath("id"), id)); err != nil {
+		return err
 	}
 	resp, err := c.policy.DeletePolicyWithContext(ctx, &iampolicymanagementv1.DeletePolicyOptions{PolicyID: ptr(id)})
 	if err != nil {

@@ -2,13 +2,13 @@ package iam_test
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -83,7 +83,7 @@ func TestEnsureRegistryPolicyRequestBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res != iam.Created {
+			if res != registrykit.Created {
 				t.Errorf("result = %v, want created", res)
 			}
 			bodies := createPolicyBodies(t, f.srv)
@@ -125,13 +125,13 @@ func TestEnsureRegistryPolicyEveryRegion(t *testing.T) {
 	const subject = "iam-ServiceId-1234"
 	for _, region := range iam.Regions() {
 		p, res, err := f.client.EnsureRegistryPolicy(ctx(t), subject, iam.Access{Role: "Reader", Region: region})
-		if err != nil || res != iam.Created || p.Access.Region != region {
+		if err != nil || res != registrykit.Created || p.Access.Region != region {
 			t.Errorf("%s: %v %v %+v", region, res, err, p.Access)
 		}
 	}
 	// Second round: all exist.
 	for _, region := range iam.Regions() {
-		if _, res, err := f.client.EnsureRegistryPolicy(ctx(t), subject, iam.Access{Role: "reader", Region: region}); err != nil || res != iam.Unchanged {
+		if _, res, err := f.client.EnsureRegistryPolicy(ctx(t), subject, iam.Access{Role: "reader", Region: region}); err != nil || res != registrykit.Unchanged {
 			t.Errorf("%s again: %v %v", region, res, err)
 		}
 	}
@@ -195,7 +195,7 @@ func TestEnsureRegistryPolicyExisting(t *testing.T) {
 					t.Errorf("create policy answers (-want +got):\n%s", diff)
 				}
 			}
-			if res != iam.Unchanged {
+			if res != registrykit.Unchanged {
 				t.Errorf("result = %v, want unchanged", res)
 			}
 			if p.ID != wantID {
@@ -208,12 +208,13 @@ func TestEnsureRegistryPolicyExisting(t *testing.T) {
 func TestEnsureRegistryPolicyValidation(t *testing.T) {
 	f := newFixture(t)
 	_, _, err := f.client.EnsureRegistryPolicy(ctx(t), "", iam.Access{Role: "Owner", Region: "mars-1", Namespace: "No"})
-	if !errors.Is(err, iam.ErrInvalid) {
-		t.Fatalf("error = %v, want ErrInvalid", err)
+	want := []string{"iamID", "accesses[0].role", "accesses[0].region", "accesses[0].namespace"}
+	if diff := cmp.Diff(want, invalidFields(t, err)); diff != "" {
+		t.Errorf("field errors (-want +got):\n%s", diff)
 	}
-	for _, want := range []string{"IAM ID", `role "Owner"`, `region "mars-1"`, `namespace "No"`} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %s", err, want)
+	for _, v := range []string{`"Owner"`, `"mars-1"`, `"No"`} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("error %q does not quote %s", err, v)
 		}
 	}
 	if n := len(f.srv.Requests()); n != 0 {
@@ -302,11 +303,11 @@ func TestEnsureRegistryPoliciesListsOnce(t *testing.T) {
 		t.Fatalf("%d policies, %d results for %d accesses", len(pols), len(results), len(accesses))
 	}
 	for i, r := range results[:len(results)-1] {
-		if r != iam.Created {
+		if r != registrykit.Created {
 			t.Errorf("access %d: %v, want created", i, r)
 		}
 	}
-	if last := results[len(results)-1]; last != iam.Unchanged || pols[len(pols)-1].ID != pols[1].ID {
+	if last := results[len(results)-1]; last != registrykit.Unchanged || pols[len(pols)-1].ID != pols[1].ID {
 		t.Errorf("repeated access: %v %s, want unchanged %s", last, pols[len(pols)-1].ID, pols[1].ID)
 	}
 	if n := f.srv.Calls(iamtest.OpListPolicies); n != 1 {
@@ -323,7 +324,7 @@ func TestEnsureRegistryPoliciesListsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range results {
-		if r != iam.Unchanged {
+		if r != registrykit.Unchanged {
 			t.Errorf("rerun access %d: %v", i, r)
 		}
 	}
@@ -338,13 +339,9 @@ func TestEnsureRegistryPoliciesListsOnce(t *testing.T) {
 func TestEnsureRegistryPoliciesValidatesEverythingFirst(t *testing.T) {
 	f := newFixture(t)
 	_, _, err := f.client.EnsureRegistryPolicies(ctx(t), "", []iam.Access{{Role: "Owner", Region: "us-south"}, {Role: "Reader", Region: "mars-1"}})
-	if !errors.Is(err, iam.ErrInvalid) {
-		t.Fatalf("err = %v, want ErrInvalid", err)
-	}
-	for _, want := range []string{"IAM ID", "Owner", "mars-1"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
+	want := []string{"iamID", "accesses[0].role", "accesses[1].region"}
+	if diff := cmp.Diff(want, invalidFields(t, err)); diff != "" {
+		t.Errorf("field errors (-want +got):\n%s", diff)
 	}
 	if n := len(f.srv.Requests()); n != 0 {
 		t.Errorf("%d requests before validation passed", n)

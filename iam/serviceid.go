@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit"
 )
 
 // pageSize is the page size asked of IAM list calls (IAM's maximum is 100).
@@ -57,48 +61,62 @@ func serviceIDFrom(s *iamidentityv1.ServiceID) ServiceID {
 // An existing service ID's description is left as it is. If several
 // service IDs already carry the name, the oldest is returned and a warning
 // logged.
-func (c *Client) EnsureServiceID(ctx context.Context, name, description string) (ServiceID, Result, error) {
-	if name == "" {
-		return ServiceID{}, 0, invalidf("service ID name must not be empty")
+func (c *Client) EnsureServiceID(ctx context.Context, name, description string) (ServiceID, registrykit.Action, error) {
+	if err := invalid("EnsureServiceID", validateServiceIDName(field.NewPath("name"), name)); err != nil {
+		return ServiceID{}, registrykit.Failed, err
 	}
 	wrap := func(err error) error { return fmt.Errorf("ensure service ID %q: %w", name, err) }
 
 	found, ok, err := c.findServiceID(ctx, name)
 	if err != nil {
-		return ServiceID{}, 0, wrap(err)
+		return ServiceID{}, registrykit.Failed, wrap(err)
 	}
 	if ok {
 		c.log.DebugContext(ctx, "service ID exists", "name", name, "id", found.ID)
-		return found, Unchanged, nil
+		return found, registrykit.Unchanged, nil
 	}
 
 	for attempt := 0; ; attempt++ {
 		created, apiErr := c.createServiceID(ctx, name, description)
 		if apiErr == nil {
 			c.log.InfoContext(ctx, "created service ID", "name", name, "id", created.ID)
-			return created, Created, nil
+			return created, registrykit.Created, nil
 		}
 		retryable := apiErr.ambiguous() || apiErr.StatusCode == 429
 		if !retryable || attempt >= c.retries || ctx.Err() != nil {
-			return ServiceID{}, 0, wrap(apiErr)
+			return ServiceID{}, registrykit.Failed, wrap(apiErr)
 		}
 		wait := c.backoff(attempt, apiErr)
 		c.log.WarnContext(ctx, "create service ID failed; will retry",
 			"name", name, "status", apiErr.StatusCode, "code", apiErr.Code, "trace", apiErr.TraceID, "wait", wait)
 		if err := c.sleep(ctx, wait); err != nil {
-			return ServiceID{}, 0, wrap(errors.Join(apiErr, err))
+			return ServiceID{}, registrykit.Failed, wrap(errors.Join(apiErr, err))
 		}
 		if apiErr.ambiguous() {
 			found, ok, err := c.findServiceID(ctx, name)
 			if err != nil {
-				return ServiceID{}, 0, wrap(errors.Join(apiErr, err))
+				return ServiceID{}, registrykit.Failed, wrap(errors.Join(apiErr, err))
 			}
 			if ok {
 				c.log.InfoContext(ctx, "create service ID was applied despite the error", "name", name, "id", found.ID)
-				return found, Created, nil
+				return found, registrykit.Created, nil
 			}
 		}
 	}
+}
+
+// validateServiceIDName refuses an empty or blank name and one with white
+// space at either end: IAM would store it as given, and a name that differs
+// from the intended one only in white space is never found again by exact
+// comparison.
+func validateServiceIDName(path *field.Path, name string) field.ErrorList {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return field.ErrorList{field.Required(path, "a service ID name must not be empty or blank")}
+	case strings.TrimSpace(name) != name:
+		return field.ErrorList{field.Invalid(path, name, "must not begin or end with white space")}
+	}
+	return nil
 }
 
 func (c *Client) createServiceID(ctx context.Context, name, description string) (ServiceID, *APIError) {
@@ -172,8 +190,8 @@ func (c *Client) ListServiceIDs(ctx context.Context) ([]ServiceID, error) {
 
 // GetServiceID returns the service ID with the given id.
 func (c *Client) GetServiceID(ctx context.Context, id string) (ServiceID, error) {
-	if id == "" {
-		return ServiceID{}, invalidf("service ID id must not be empty")
+	if err := invalid("GetServiceID", requireID(field.NewPath("id"), id)); err != nil {
+		return ServiceID{}, err
 	}
 	res, resp, err := c.identity.GetServiceIDWithContext(ctx, &iamidentityv1.GetServiceIDOptions{ID: ptr(id)})
 	if err != nil {
@@ -186,8 +204,8 @@ func (c *Client) GetServiceID(ctx context.Context, id string) (ServiceID, error)
 // service ID that does not exist is not an error
 // (the delete is idempotent).
 func (c *Client) DeleteServiceID(ctx context.Context, id string) error {
-	if id == "" {
-		return invalidf("service ID id must not be empty")
+	if err := invalid("DeleteServiceID", requireID(field.NewPath("id"), id)); err != nil {
+		return err
 	}
 	resp, err := c.identity.DeleteServiceIDWithContext(ctx, &iamidentityv1.DeleteServiceIDOptions{ID: ptr(id)})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -40,31 +41,31 @@ func TestEnsureServiceID(t *testing.T) {
 		name        string
 		seed        []string // existing service IDs, in creation order
 		fault       func(*iamtest.Server)
-		want        iam.Result
+		want        registrykit.Action
 		wantNames   []string
 		wantCreates int
 	}{
-		{name: "absent is created", want: iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
-		{name: "present is unchanged", seed: []string{"cluster-abc"}, want: iam.Unchanged, wantNames: []string{"cluster-abc"}},
+		{name: "absent is created", want: registrykit.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
+		{name: "present is unchanged", seed: []string{"cluster-abc"}, want: registrykit.Unchanged, wantNames: []string{"cluster-abc"}},
 		{name: "similar names do not count", seed: []string{"cluster-abcd", "x-cluster-abc", "CLUSTER-ABC"},
-			want: iam.Created, wantNames: []string{"cluster-abcd", "x-cluster-abc", "CLUSTER-ABC", "cluster-abc"}, wantCreates: 1},
+			want: registrykit.Created, wantNames: []string{"cluster-abcd", "x-cluster-abc", "CLUSTER-ABC", "cluster-abc"}, wantCreates: 1},
 		{name: "ambiguous create (applied, answered 500) is not repeated",
 			fault: func(s *iamtest.Server) {
 				s.FailAfterApply(iamtest.OpCreateServiceID, 1, http.StatusInternalServerError)
 			},
-			want: iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
+			want: registrykit.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
 		{name: "ambiguous create (applied, answered 502), the re-list retried by the SDK",
 			fault: func(s *iamtest.Server) {
 				s.FailAfterApply(iamtest.OpCreateServiceID, 1, http.StatusBadGateway)
 				s.Fail(iamtest.OpListServiceIDs, 2, http.StatusServiceUnavailable) // the re-list is retried by the SDK
 			},
-			want: iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
+			want: registrykit.Created, wantNames: []string{"cluster-abc"}, wantCreates: 1},
 		{name: "create failed without applying is retried",
 			fault: func(s *iamtest.Server) { s.Fail(iamtest.OpCreateServiceID, 1, http.StatusInternalServerError) },
-			want:  iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
+			want:  registrykit.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
 		{name: "create rate limited is retried after Retry-After",
 			fault: func(s *iamtest.Server) { s.RateLimit(iamtest.OpCreateServiceID, 1, 0) },
-			want:  iam.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
+			want:  registrykit.Created, wantNames: []string{"cluster-abc"}, wantCreates: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +117,7 @@ func TestEnsureServiceIDPaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != iam.Unchanged || sid.ID != want.ID {
+	if res != registrykit.Unchanged || sid.ID != want.ID {
 		t.Errorf("got %v %s, want unchanged %s", res, sid.ID, want.ID)
 	}
 	if n := len(f.srv.ServiceIDs()); n != 251 {
@@ -141,7 +142,7 @@ func TestEnsureServiceIDDuplicatesPickOldest(t *testing.T) {
 	first := f.srv.AddServiceID("dup", "1")
 	f.srv.AddServiceID("dup", "2")
 	sid, res, err := f.client.EnsureServiceID(ctx(t), "dup", "")
-	if err != nil || res != iam.Unchanged || sid.ID != first.ID {
+	if err != nil || res != registrykit.Unchanged || sid.ID != first.ID {
 		t.Errorf("got %s %v %v, want the oldest %s unchanged", sid.ID, res, err, first.ID)
 	}
 }
@@ -165,13 +166,20 @@ func TestEnsureServiceIDGivesUp(t *testing.T) {
 }
 
 func TestEnsureServiceIDValidates(t *testing.T) {
-	f := newFixture(t)
-	_, _, err := f.client.EnsureServiceID(ctx(t), "", "")
-	if !errors.Is(err, iam.ErrInvalid) {
-		t.Errorf("error = %v, want ErrInvalid", err)
-	}
-	if n := len(f.srv.Requests()); n != 0 {
-		t.Errorf("%d requests sent for invalid input", n)
+	for _, name := range []string{"", "  ", "\t", " cluster-abc", "cluster-abc\n"} {
+		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+			f := newFixture(t)
+			_, res, err := f.client.EnsureServiceID(ctx(t), name, "")
+			if diff := cmp.Diff([]string{"name"}, invalidFields(t, err)); diff != "" {
+				t.Errorf("field errors (-want +got):\n%s", diff)
+			}
+			if res != registrykit.Failed {
+				t.Errorf("action = %q, want %q", res, registrykit.Failed)
+			}
+			if n := len(f.srv.Requests()); n != 0 {
+				t.Errorf("%d requests sent for invalid input", n)
+			}
+		})
 	}
 }
 
@@ -233,7 +241,7 @@ func (d *dropFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestEnsureServiceIDTransportErrorAfterApply(t *testing.T) {
 	f := newFixture(t, func(o *iam.Options) { o.HTTPClient = &http.Client{Transport: &dropFirstAnswer{}} })
 	sid, res, err := f.client.EnsureServiceID(ctx(t), "cluster-abc", "")
-	if err != nil || res != iam.Created {
+	if err != nil || res != registrykit.Created {
 		t.Fatalf("EnsureServiceID = %v %v", res, err)
 	}
 	if got := names(t, f.srv); len(got) != 1 || sid.ID != f.srv.ServiceIDs()[0].ID {

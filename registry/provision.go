@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/pullsecret"
@@ -67,18 +68,12 @@ func accessObject(a iam.Access) string {
 	return s
 }
 
-func iamAction(r iam.Result) Action {
-	switch r {
-	case iam.Created:
-		return Created
-	case iam.Updated:
-		return Updated
-	case iam.Unchanged:
-		return Unchanged
-	case iam.Deleted:
-		return Deleted
+// iamAction is the step action of an iam Ensure call's outcome.
+func iamAction(a registrykit.Action) Action {
+	if a == "" {
+		return Failed
 	}
-	return Failed
+	return Action(a)
 }
 
 // provision runs the plan and records each step. The returned error names
