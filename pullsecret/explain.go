@@ -2,7 +2,6 @@ package pullsecret
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -14,8 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/imageref"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Subject is whose image pulls Explain explains: set Pod or ServiceAccount,
@@ -45,8 +44,11 @@ const (
 	// requires (.dockerconfigjson or .dockercfg), or it is empty. Ignored
 	// silently too.
 	SecretWrongKey SecretState = "wrong-key"
-	// SecretUnparsable: the data does not parse. The kubelet then fails
-	// every image pull of the pod, whatever the other secrets hold.
+	// SecretUnparsable: the kubelet cannot decode the data (not JSON, an
+	// entry or "auths" that is not an object, a field that is not a string,
+	// an auth that is not base64 of user:password). The kubelet then fails
+	// every image pull of the pod, whatever the other secrets hold. Much
+	// that a strict parser refuses the kubelet reads: see Explain.
 	SecretUnparsable SecretState = "unparsable"
 	// SecretNoMatch: it parses but no entry matches the image's registry.
 	SecretNoMatch SecretState = "no-match"
@@ -55,8 +57,9 @@ const (
 )
 
 // Credential is one registry entry the kubelet would try: the secret it is
-// in, the registry key exactly as written there, and the username. It never
-// carries a password, auth or token.
+// in, the registry key as written there (userinfo in a key is shown as
+// REDACTED@), and the username the kubelet sends: the one "auth" decodes
+// to when it is set. It never carries a password, auth or token.
 type Credential struct {
 	Secret   string
 	Server   string
@@ -66,7 +69,7 @@ type Credential struct {
 func (c Credential) String() string {
 	user := c.Username
 	if user == "" {
-		user = "(no username: token or auth only)"
+		user = "(none)"
 	}
 	return fmt.Sprintf("secret %s, key %s, user %s", c.Secret, c.Server, user)
 }
@@ -80,10 +83,11 @@ type ConsideredSecret struct {
 	// Detail says what is wrong (or what matched) in a few words; it never
 	// contains secret data.
 	Detail string
-	// Servers are the registry keys the secret holds, as written, sorted.
+	// Servers are the registry keys the kubelet finds in the secret, as
+	// written (userinfo redacted), sorted.
 	Servers []string
-	// Credentials are the matching entries, most specific first
-	// (dockerconfig.Lookup order), for State SecretMatching.
+	// Credentials are the secret's entries among those the kubelet tries,
+	// in its order, for State SecretMatching.
 	Credentials []Credential
 }
 
@@ -109,11 +113,14 @@ type Explanation struct {
 	// own). The kubelet does not use them for this pod.
 	NotInPod []ConsideredSecret
 	// Credentials are the entries the kubelet tries for Image, in its order:
-	// across every secret, most specific registry key first, then by
-	// position of the secret in the list.
+	// across every secret, registry keys in reverse order (longer paths
+	// first), then by position of the secret in the list. A secret listed
+	// twice contributes its entries twice, as the kubelet tries them twice.
+	// Empty when a secret is unparsable: the kubelet then tries none.
 	Credentials []Credential
-	// OK is true when some credential matches the image and no secret stops
-	// the kubelet from using it (an unparsable one fails every pull).
+	// OK is true when some credential with a username or password matches
+	// the image and no secret stops the kubelet from using it (an
+	// unparsable one fails every pull).
 	OK bool
 	// Verdict is one line: the outcome and, when not OK, the fix.
 	Verdict string
@@ -161,13 +168,29 @@ func (e Explanation) String() string {
 // lists none), what state each is in, which credentials it would try and in
 // which order, and a one-line verdict with the fix.
 //
-// It follows the kubelet: references with empty names are skipped, missing
-// secrets are skipped, a secret is used only with type
-// kubernetes.io/dockerconfigjson and key .dockerconfigjson or type
-// kubernetes.io/dockercfg and key .dockercfg, one unparsable secret fails
-// the whole pull, and the entries of every usable secret form one keyring
-// searched most specific registry key first (dockerconfig.Lookup's rules,
-// with the index.docker.io fallback only when nothing else matches).
+// It follows the kubelet's code (k8s.io/kubernetes v1.37:
+// getPullSecretsForPod, pkg/credentialprovider and its secrets package),
+// not dockerconfig's stricter parser:
+//   - references with empty names are skipped, missing secrets are
+//     skipped, and a name listed twice is read, and its entries tried,
+//     twice;
+//   - a secret is used only with type kubernetes.io/dockerconfigjson and a
+//     non-empty .dockerconfigjson, or type kubernetes.io/dockercfg and a
+//     non-empty .dockercfg; .dockerconfigjson is read as an object with
+//     "auths", .dockercfg as a bare map of registries, whatever document
+//     either holds;
+//   - field names match case-insensitively ("Auths", "Username"), unknown
+//     fields are ignored, a null entry or document is empty, a repeated
+//     "auths" adds to the earlier one, a non-empty auth replaces username
+//     and password, and identitytoken and registrytoken are not read;
+//   - a registry key that does not parse as a URL is ignored, the others
+//     are kept; userinfo in a key is dropped, case is kept;
+//   - a secret the kubelet cannot decode fails every pull of the pod;
+//   - the entries of every usable secret form one keyring searched in
+//     reverse key order (a key's path is a string prefix of the image's,
+//     host labels are globs, ports must be equal), with the index.docker.io
+//     entries used only when nothing matches and the image's first
+//     component has no '.' or ':' (Docker Hub, but also "localhost/app").
 //
 // For a pod, it also reads the pod's service account and reports secrets
 // the account lists that the pod lacks: pods get the account's list at
@@ -262,20 +285,46 @@ func Explain(ctx context.Context, kube kubernetes.Interface, namespace string, s
 		secrets[name] = s
 		return s, nil
 	}
-	var found []ranked
+	repo := kubeletRepo(image)
+	var ring kubeletKeyring
+	var reads []secretRead // parallel to e.Secrets
+	first := map[string]int{}
 	for _, r := range refs {
 		if r.Name == "" {
-			continue // the kubelet skips empty names too
+			continue // getPullSecretsForPod skips empty names
 		}
 		s, err := get(r.Name)
 		if err != nil {
 			return Explanation{}, wrap(err)
 		}
-		cs, ms := considerSecret(r.Name, namespace, s, image, registry)
-		e.Secrets = append(e.Secrets, cs)
-		for _, m := range ms {
-			m.secret = len(e.Secrets) - 1
-			found = append(found, m)
+		rd := readSecret(r.Name, namespace, s)
+		if rd.used {
+			rd.ignored = ring.add(len(reads), rd.entries)
+		}
+		if i, ok := first[r.Name]; ok {
+			rd.again = i + 1
+		} else {
+			first[r.Name] = len(reads)
+		}
+		reads = append(reads, rd)
+	}
+	creds, _ := ring.lookup(repo)
+	hints := map[string]string{}
+	for i := range reads {
+		var own []kubeletCred
+		for _, c := range creds {
+			if c.secret == i {
+				own = append(own, c)
+			}
+		}
+		e.Secrets = append(e.Secrets, reads[i].finish(own, registry, repo, hints))
+	}
+	unparsable := slices.ContainsFunc(e.Secrets, func(s ConsideredSecret) bool { return s.State == SecretUnparsable })
+	anyCred := false
+	if !unparsable { // the kubelet fails before it looks anything up
+		for _, c := range creds {
+			e.Credentials = append(e.Credentials, c.credential(reads[c.secret].cs.Name))
+			anyCred = anyCred || c.entry.hasCred
 		}
 	}
 	if subject.Pod != "" && saFound {
@@ -292,58 +341,46 @@ func Explain(ctx context.Context, kube kubernetes.Interface, namespace string, s
 			if err != nil {
 				return Explanation{}, wrap(err)
 			}
-			cs, _ := considerSecret(r.Name, namespace, s, image, registry)
-			e.NotInPod = append(e.NotInPod, cs)
+			// What the kubelet would make of it alone.
+			rd := readSecret(r.Name, namespace, s)
+			var alone kubeletKeyring
+			if rd.used {
+				rd.ignored = alone.add(0, rd.entries)
+			}
+			own, _ := alone.lookup(repo)
+			e.NotInPod = append(e.NotInPod, rd.finish(own, registry, repo, hints))
 		}
 	}
-	e.Credentials = keyringOrder(found, e.Secrets)
-	e.OK, e.Verdict = verdict(&e, refs, saRefs, saFound)
+	e.OK, e.Verdict = verdict(&e, refs, saRefs, saFound, anyCred, hints)
 	return e, nil
 }
 
-// ranked is a matching entry with what the kubelet sorts it by.
-type ranked struct {
-	cred     Credential
-	norm     string // the normalised key: the kubelet's index
-	fallback bool   // matched only as the index.docker.io fallback
-	secret   int    // index into Explanation.Secrets
+// secretRead is one referenced secret as the kubelet reads it.
+type secretRead struct {
+	cs      ConsideredSecret // state set unless used
+	used    bool             // the kubelet adds its entries to the keyring
+	entries map[string]kubeletEntry
+	ignored []string // keys the kubelet cannot parse and skips
+	hint    string   // why a used secret holds no usable registry, with the fix
+	again   int      // listed before, at this 1-based position
 }
 
-// keyringOrder merges the matches of every secret the way the kubelet's one
-// keyring orders them: index.docker.io fallbacks only if nothing else
-// matched, then most specific normalised key first, ties in secret order.
-// Secrets left with no match become SecretNoMatch.
-func keyringOrder(found []ranked, secrets []ConsideredSecret) []Credential {
-	direct := slices.ContainsFunc(found, func(r ranked) bool { return !r.fallback })
-	if direct {
-		found = slices.DeleteFunc(found, func(r ranked) bool { return r.fallback })
-	}
-	sort.SliceStable(found, func(i, j int) bool { return found[i].norm > found[j].norm })
-	var out []Credential
-	for i := range secrets {
-		secrets[i].Credentials = nil
-	}
-	for _, r := range found {
-		out = append(out, r.cred)
-		secrets[r.secret].Credentials = append(secrets[r.secret].Credentials, r.cred)
-	}
-	for i := range secrets {
-		s := &secrets[i]
-		if s.State == SecretMatching && len(s.Credentials) == 0 {
-			s.State = SecretNoMatch
-			s.Detail = "only its index.docker.io entry matches, which the kubelet uses only when no other entry does"
-		}
-	}
-	return out
+func (c kubeletCred) credential(secret string) Credential {
+	return Credential{Secret: secret, Server: displayServer(c.server), Username: c.entry.username}
 }
 
-// considerSecret classifies one secret as the kubelet's
-// secretsToTrackedDockerConfigs would, and returns its matching entries.
-func considerSecret(name, namespace string, s *corev1.Secret, image, registry string) (ConsideredSecret, []ranked) {
-	cs := ConsideredSecret{Name: name}
+// displayServer is a registry key as shown: userinfo redacted.
+func displayServer(s string) string { return redact.Userinfo(s) }
+
+// readSecret classifies one secret as secretsToTrackedDockerConfigs
+// (pkg/credentialprovider/secrets) does: missing (getPullSecretsForPod
+// skips it), ignored for its type or key, unparsable, or used.
+func readSecret(name, namespace string, s *corev1.Secret) secretRead {
+	rd := secretRead{cs: ConsideredSecret{Name: name}}
+	cs := &rd.cs
 	if s == nil {
 		cs.State, cs.Detail = SecretMissing, "not found in namespace "+namespace
-		return cs, nil
+		return rd
 	}
 	cs.Type = string(s.Type)
 	var key string
@@ -360,50 +397,79 @@ func considerSecret(name, namespace string, s *corev1.Secret, image, registry st
 		} else if len(s.Data[corev1.DockerConfigKey]) > 0 {
 			cs.Detail += " (it holds " + corev1.DockerConfigKey + " data)"
 		}
-		return cs, nil
+		return rd
 	}
-	if len(s.Data[key]) == 0 {
+	if _, ok := kubeletUses(s); !ok {
 		cs.State = SecretWrongKey
 		cs.Detail = fmt.Sprintf("type %s without data key %s: the kubelet ignores it", s.Type, key)
 		if keys := dataKeys(s); len(keys) > 0 {
 			cs.Detail += " (keys: " + strings.Join(keys, ", ") + ")"
 		}
-		return cs, nil
+		return rd
 	}
-	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	entries, problem := kubeletParse(s)
+	if problem != "" {
+		cs.State, cs.Detail = SecretUnparsable, problem
+		return rd
+	}
+	rd.used, rd.entries = true, entries
+	for _, k := range sortedKeys(entries) {
+		cs.Servers = append(cs.Servers, displayServer(k))
+	}
 	switch {
-	case errors.Is(err, dockerconfig.ErrNoAuths):
-		// The kubelet decodes this as an empty keyring, not an error.
-		cs.State, cs.Detail = SecretNoMatch, `no "auths" object: it holds no registry (.dockercfg data under .dockerconfigjson?)`
-		return cs, nil
-	case err != nil:
-		cs.State, cs.Detail = SecretUnparsable, describeParseError(err)
-		return cs, nil
+	case s.Type == corev1.SecretTypeDockercfg && hasKeyFold(entries, "auths"):
+		rd.hint = `it is kubernetes.io/dockercfg but holds a .dockerconfigjson document, whose "auths" the kubelet reads as a registry name; recreate it as kubernetes.io/dockerconfigjson`
+	case s.Type == corev1.SecretTypeDockerConfigJson && len(entries) == 0 && looksLegacy(s.Data[key]):
+		rd.hint = `its .dockerconfigjson has no "auths" object and looks like .dockercfg data; put the registries under "auths", or recreate it as kubernetes.io/dockercfg`
 	}
-	cs.Servers = cfg.Servers()
-	var out []ranked
-	for _, m := range cfg.Lookup(image) {
-		norm, err := dockerconfig.NormalizeServer(m.Server)
-		if err != nil {
-			continue // Lookup skips these already
+	return rd
+}
+
+// finish sets the state of a read secret from own, its credentials among
+// those the kubelet tries, and records its hint for the verdict.
+func (rd secretRead) finish(own []kubeletCred, registry, repo string, hints map[string]string) ConsideredSecret {
+	cs := rd.cs
+	if rd.used {
+		switch {
+		case len(own) > 0:
+			cs.State = SecretMatching
+			keys := make([]string, len(own))
+			empty := true
+			for i, c := range own {
+				keys[i] = displayServer(c.server)
+				cs.Credentials = append(cs.Credentials, c.credential(cs.Name))
+				empty = empty && !c.entry.hasCred
+			}
+			cs.Detail = "matches: " + strings.Join(keys, ", ")
+			if empty {
+				cs.Detail += " (no username or password in it)"
+			}
+		default:
+			cs.State = SecretNoMatch
+			var alone kubeletKeyring
+			alone.add(0, rd.entries)
+			if c, fallback := alone.lookup(repo); fallback && len(c) > 0 {
+				cs.Detail = "only its index.docker.io entry matches, which the kubelet uses only when no other entry does"
+			} else {
+				cs.Detail = noEntryDetail(registry, cs.Servers)
+			}
+			if rd.hint != "" {
+				cs.Detail += "; " + rd.hint
+				hints[cs.Name] = rd.hint
+			}
 		}
-		out = append(out, ranked{
-			cred:     Credential{Secret: name, Server: m.Server, Username: m.Entry.Username},
-			norm:     norm,
-			fallback: norm == "index.docker.io",
-		})
+		if len(rd.ignored) > 0 {
+			shown := make([]string, len(rd.ignored))
+			for i, k := range rd.ignored {
+				shown[i] = fmt.Sprintf("%q", displayServer(k))
+			}
+			cs.Detail += "; the kubelet ignores key(s) it cannot parse: " + shortList(shown, 4)
+		}
 	}
-	if len(out) == 0 {
-		cs.State, cs.Detail = SecretNoMatch, noEntryDetail(registry, cs.Servers)
-		return cs, out
+	if rd.again > 0 {
+		cs.Detail += fmt.Sprintf(" (listed again, as %d.: the kubelet reads it again and tries its entries twice)", rd.again)
 	}
-	cs.State = SecretMatching
-	keys := make([]string, len(out))
-	for i, r := range out {
-		keys[i] = r.cred.Server
-	}
-	cs.Detail = "matches: " + strings.Join(keys, ", ")
-	return cs, out
+	return cs
 }
 
 // noEntryDetail says that no key matches registry, naming a few keys and
@@ -414,7 +480,7 @@ func noEntryDetail(registry string, servers []string) string {
 	}
 	d := "no entry for " + registry + " (has " + shortList(servers, 4) + ")"
 	for _, s := range servers {
-		if n, err := dockerconfig.NormalizeServer(s); err == nil && strings.HasPrefix(n, "*.") && strings.TrimPrefix(n, "*.") == registry {
+		if n, ok := kubeletIndexKey(s); ok && strings.HasPrefix(n, "*.") && strings.TrimPrefix(n, "*.") == registry {
 			d += "; " + n + " needs one more host label: it does not match " + registry
 			break
 		}
@@ -446,7 +512,10 @@ func dataKeys(s *corev1.Secret) []string {
 }
 
 // verdict picks the one line: OK, or the most likely reason and its fix.
-func verdict(e *Explanation, refs, saRefs []corev1.LocalObjectReference, saFound bool) (bool, string) {
+// anyCred says whether some credential the kubelet tries carries a
+// username or password; hints are the fixes for secrets whose document is
+// of the other format, by name.
+func verdict(e *Explanation, refs, saRefs []corev1.LocalObjectReference, saFound, anyCred bool, hints map[string]string) (bool, string) {
 	who := "pod " + e.Pod
 	if e.Pod == "" {
 		who = "new pods of service account " + e.ServiceAccount
@@ -456,9 +525,13 @@ func verdict(e *Explanation, refs, saRefs []corev1.LocalObjectReference, saFound
 			return false, fmt.Sprintf("secret %s cannot be parsed (%s): the kubelet fails every image pull of %s; recreate it (e.g. with pullsecret.Apply) or remove it from the list", s.Name, strings.TrimPrefix(s.Detail, "cannot parse: "), who)
 		}
 	}
-	if len(e.Credentials) > 0 {
+	if len(e.Credentials) > 0 && anyCred {
 		c := e.Credentials[0]
 		return true, fmt.Sprintf("ok: the kubelet tries %d credential(s) for %s, first %s; if the pull still fails, the registry rejects that credential (revoked key or missing access)", len(e.Credentials), e.Registry, c)
+	}
+	if len(e.Credentials) > 0 {
+		c := e.Credentials[0]
+		return false, fmt.Sprintf("the entries the kubelet finds for %s (first %s) hold no username or password (null, empty, or only identitytoken or registrytoken, which the kubelet does not read): it pulls %s anonymously; put the credential in auth, or in username and password", e.Registry, c, e.Image)
 	}
 	// Not OK. Did the pod miss a secret its account has now?
 	recreate := e.Pod != "" && saFound && len(e.NotInPod) > 0 && subset(refs, saRefs)
@@ -470,18 +543,18 @@ func verdict(e *Explanation, refs, saRefs []corev1.LocalObjectReference, saFound
 			return false, fmt.Sprintf("pod %s lists its own imagePullSecrets, so admission did not add service account %s's %s: add %s to the pod's (or its controller's template's) imagePullSecrets", e.Pod, e.ServiceAccount, s.Name, s.Name)
 		}
 	}
-	if problem, ok := secretProblem(e, e.Secrets, false); ok {
+	if problem, ok := secretProblem(e, e.Secrets, false, hints); ok {
 		return false, problem
 	}
 	if recreate {
 		// The pod lacks secrets of its account that are broken too: fix
 		// them, then recreate the pod so that it gets them.
 		s := e.NotInPod[0]
-		if problem, ok := secretProblem(e, e.NotInPod, true); ok {
+		if problem, ok := secretProblem(e, e.NotInPod, true, hints); ok {
 			return false, fmt.Sprintf("pod %s was created before service account %s got %s, and %s, then delete and recreate the pod", e.Pod, e.ServiceAccount, s.Name, problem)
 		}
 	}
-	if problem, ok := secretProblem(e, e.Secrets, true); ok {
+	if problem, ok := secretProblem(e, e.Secrets, true, hints); ok {
 		return false, problem
 	}
 	if len(e.Secrets) == 0 {
@@ -498,8 +571,9 @@ func verdict(e *Explanation, refs, saRefs []corev1.LocalObjectReference, saFound
 
 // secretProblem describes the most telling problem of a list, with its fix:
 // a missing secret, then a wrong type, then a wrong key and, if noMatch is
-// set, a secret without an entry for the registry.
-func secretProblem(e *Explanation, list []ConsideredSecret, noMatch bool) (string, bool) {
+// set, a secret without an entry for the registry (with its hint, if it
+// holds the other format's document).
+func secretProblem(e *Explanation, list []ConsideredSecret, noMatch bool, hints map[string]string) (string, bool) {
 	icr := e.Registry == "icr.io" || strings.HasSuffix(e.Registry, ".icr.io")
 	if s, ok := firstState(list, SecretMissing); ok {
 		fix := "create it, or copy it from another namespace with pullsecret.Copy"
@@ -521,10 +595,13 @@ func secretProblem(e *Explanation, list []ConsideredSecret, noMatch bool) (strin
 	if !noMatch {
 		return "", false
 	}
-	if s, ok := closestNoMatch(list, e.Registry); ok {
+	if s, ok := closestNoMatch(list, e.Registry, hints); ok {
 		fix := "add an entry for " + e.Registry
 		if icr {
 			fix += " (registry.ICRConfig with that region's domain, or all-icr-io, which has every region)"
+		}
+		if h, ok := hints[s.Name]; ok {
+			fix = h
 		}
 		return fmt.Sprintf("secret %s has no entry for %s: %s", s.Name, e.Registry, fix), true
 	}
@@ -542,17 +619,23 @@ func firstState(list []ConsideredSecret, st SecretState) (ConsideredSecret, bool
 
 // closestNoMatch prefers a secret with a key in the image registry's domain
 // (de.icr.io or *.icr.io for us.icr.io), since that is the one meant for
-// it; otherwise the first secret without a match.
-func closestNoMatch(list []ConsideredSecret, registry string) (ConsideredSecret, bool) {
+// it; then one that holds the other format's document (hints); otherwise
+// the first secret without a match.
+func closestNoMatch(list []ConsideredSecret, registry string, hints map[string]string) (ConsideredSecret, bool) {
 	base := domainOf(registry)
 	for _, s := range list {
 		if s.State != SecretNoMatch {
 			continue
 		}
 		for _, srv := range s.Servers {
-			if n, err := dockerconfig.NormalizeServer(srv); err == nil && domainOf(n) == base {
+			if n, ok := kubeletIndexKey(srv); ok && domainOf(n) == base {
 				return s, true
 			}
+		}
+	}
+	for _, s := range list {
+		if _, ok := hints[s.Name]; ok && s.State == SecretNoMatch {
+			return s, true
 		}
 	}
 	return firstState(list, SecretNoMatch)
