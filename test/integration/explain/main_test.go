@@ -1,9 +1,11 @@
 // Package explain_test runs pullsecret.Explain against a real kube-apiserver
 // + etcd (see test/integration/harness): secrets as the API server validates
-// them (a kubernetes.io/dockerconfigjson secret must carry valid JSON under
-// .dockerconfigjson, so "wrong key" and "not JSON" cannot be stored, while a
-// bad auth value can), pods as admission leaves them, and the least RBAC
-// Explain needs.
+// them (a kubernetes.io/dockerconfigjson secret must carry JSON that decodes
+// into an object, or null, under .dockerconfigjson, so "wrong key", "not
+// JSON" and an array document cannot be stored, while a bad auth value, a
+// null entry or capitalised field names can), stringData as the server
+// moves it into data, pods as admission leaves them (a secret listed twice
+// included), and the least RBAC Explain needs.
 //
 //	cd test/integration && go test ./explain/
 package explain_test
