@@ -1,0 +1,144 @@
+package propagate
+
+import (
+	"maps"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+)
+
+// The informers keep only what the decisions read. A copy's data is the
+// largest part of it and the same in every namespace, so the cache holds
+// its fingerprint instead, under observedHashKey: a copy whose fingerprint
+// equals the desired content hash holds the source's data exactly, and
+// one whose fingerprint differs is stale. The key exists only in memory;
+// nothing read from the cache is written back with it.
+const observedHashKey = "propagate.registrykit.io/observed-content-hash"
+
+// secretTransform strips a secret before the informer stores it: managed
+// fields always, and the data of every secret that is not a rule's source.
+func (p *Propagator) secretTransform(obj any) (any, error) {
+	s, ok := obj.(*corev1.Secret)
+	if !ok {
+		return obj, nil
+	}
+	s.ManagedFields = nil
+	if p.sources[sourceKey{s.Namespace, s.Name}] {
+		return s, nil
+	}
+	fp := contentHash(s.Type, s.Data)
+	s.Data, s.StringData = nil, nil
+	ann := make(map[string]string, len(s.Annotations)+1)
+	maps.Copy(ann, s.Annotations)
+	ann[observedHashKey] = fp
+	s.Annotations = ann
+	return s, nil
+}
+
+// namespaceTransform keeps a namespace's name, labels, creation time,
+// deletion mark and phase.
+func namespaceTransform(obj any) (any, error) {
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return obj, nil
+	}
+	ns.ManagedFields, ns.Annotations, ns.OwnerReferences, ns.Finalizers = nil, nil, nil, nil
+	ns.Spec = corev1.NamespaceSpec{}
+	ns.Status = corev1.NamespaceStatus{Phase: ns.Status.Phase}
+	return ns, nil
+}
+
+// serviceAccountTransform drops a service account's managed fields. The rest
+// stays: an update sends the whole object, and the server keeps managed
+// fields that an update omits.
+func serviceAccountTransform(obj any) (any, error) {
+	if sa, ok := obj.(*corev1.ServiceAccount); ok {
+		sa.ManagedFields = nil
+	}
+	return obj, nil
+}
+
+// sourceKey names a secret.
+type sourceKey struct{ namespace, name string }
+
+// store is an informer's cache plus the objects this Propagator wrote
+// since: a reconcile that follows a write sees the write before the
+// informer does, instead of writing again from a stale copy (which the
+// server would answer with a Conflict or AlreadyExists).
+type store struct {
+	inf cache.SharedIndexInformer
+	mc  cache.MutationCache
+}
+
+// mutationTTL bounds how long a written object shadows the informer's.
+const mutationTTL = time.Minute
+
+func newStore(inf cache.SharedIndexInformer) *store {
+	return &store{inf: inf, mc: cache.NewIntegerResourceVersionMutationCacheWithOptions(klog.Background(), inf.GetStore(),
+		cache.MutationCacheOptions{TTL: mutationTTL, IncludeAdds: true, MaxCacheSize: 4096})}
+}
+
+func (s *store) get(key string) any {
+	obj, ok, err := s.mc.GetByKey(key)
+	if err != nil || !ok {
+		return nil
+	}
+	return obj
+}
+
+// observe keeps the mutation cache in step with the informer; call it from
+// the event handlers.
+func (s *store) observe(obj any, deleted bool) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	o, ok := obj.(runtime.Object)
+	if !ok {
+		return
+	}
+	if deleted {
+		s.mc.OnDelete(o)
+	} else {
+		s.mc.OnAddOrUpdate(o)
+	}
+}
+
+// wrote records an object the server returned for a write; transform is
+// the informer's, so the entry looks like what the informer will hold.
+func (s *store) wrote(obj runtime.Object, transform cache.TransformFunc) {
+	t, err := transform(obj)
+	if err == nil {
+		s.mc.Mutation(t)
+	}
+}
+
+// getCopy returns a deep copy of the cached secret namespace/name without
+// the in-memory fingerprint, and the fingerprint ("" for a source, whose
+// data is cached).
+func getCopy(st *store, namespace, name string) (*corev1.Secret, string) {
+	s, ok := st.get(namespace + "/" + name).(*corev1.Secret)
+	if !ok {
+		return nil, ""
+	}
+	s = s.DeepCopy()
+	fp := s.Annotations[observedHashKey]
+	delete(s.Annotations, observedHashKey)
+	return s, fp
+}
+
+func getServiceAccount(st *store, namespace, name string) *corev1.ServiceAccount {
+	sa, _ := st.get(namespace + "/" + name).(*corev1.ServiceAccount)
+	return sa
+}
+
+func getNamespace(inf cache.SharedIndexInformer, name string) *corev1.Namespace {
+	obj, ok, err := inf.GetIndexer().GetByKey(name)
+	if err != nil || !ok {
+		return nil
+	}
+	ns, _ := obj.(*corev1.Namespace)
+	return ns
+}

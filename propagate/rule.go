@@ -1,0 +1,182 @@
+package propagate
+
+import (
+	"path"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit"
+)
+
+// DefaultExclude are the namespace globs a Rule excludes when its Exclude is
+// nil: the system namespaces of Kubernetes and OpenShift, which hold no
+// user workloads that pull from the registry.
+var DefaultExclude = []string{"kube-*", "openshift-*"}
+
+// DefaultServiceAccount is the service account a Rule attaches its copy to
+// when ServiceAccounts is nil.
+const DefaultServiceAccount = "default"
+
+// Rule is one source secret kept copied into a set of namespaces and
+// attached to service accounts there.
+//
+// A namespace is selected when it is named in Namespaces, or when it
+// matches Selector (every namespace when Selector is nil and Namespaces is
+// empty) and no Exclude glob. Terminating namespaces are never selected,
+// and neither is the source itself.
+type Rule struct {
+	// Name identifies the rule in metrics, Events and Outcomes. Empty means
+	// the source as "<namespace>/<name>". Names are unique within a
+	// Propagator.
+	Name string
+	// Source is the secret to copy, a kubernetes.io/dockerconfigjson or
+	// kubernetes.io/dockercfg secret.
+	Source types.NamespacedName
+	// CopyName is the name of the copies; empty means Source.Name.
+	CopyName string
+	// Selector selects namespaces by label. Nil selects every namespace
+	// when Namespaces is empty, and none beyond Namespaces otherwise.
+	Selector labels.Selector
+	// Namespaces are selected by name, whatever their labels and Exclude.
+	Namespaces []string
+	// Exclude are globs (path.Match syntax, e.g. "kube-*") of namespaces
+	// that Selector does not select. Nil means DefaultExclude; an empty,
+	// non-nil slice excludes nothing.
+	Exclude []string
+	// ServiceAccounts get the copy in their imagePullSecrets. Nil means
+	// []string{"default"}; an empty, non-nil slice attaches to none.
+	ServiceAccounts []string
+	// Adoption says what to do with a same-named secret in a target that
+	// registrykit did not make. The zero value leaves it alone.
+	Adoption Adoption
+	// Prune deletes the copies this rule made or adopted from namespaces
+	// that leave the selection (relabelled, newly excluded), after removing
+	// them from the service accounts' imagePullSecrets. Without Prune they
+	// stay. Copies are never deleted because the source is missing.
+	Prune bool
+	// Retired marks a rule being removed: it selects no namespace, so with
+	// Prune every copy it made or adopted is detached and deleted; without
+	// Prune nothing is done. Keep a retired rule until its copies are gone.
+	Retired bool
+}
+
+// name returns the rule's identity.
+func (r Rule) name() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Source.String()
+}
+
+func (r Rule) copyName() string {
+	if r.CopyName != "" {
+		return r.CopyName
+	}
+	return r.Source.Name
+}
+
+func (r Rule) exclude() []string {
+	if r.Exclude == nil {
+		return DefaultExclude
+	}
+	return r.Exclude
+}
+
+func (r Rule) serviceAccounts() []string {
+	if r.ServiceAccounts == nil {
+		return []string{DefaultServiceAccount}
+	}
+	return r.ServiceAccounts
+}
+
+// validate reports every problem of the rule at path p.
+func (r Rule) validate(p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, dns1123Label(p.Child("Source", "Namespace"), r.Source.Namespace)...)
+	errs = append(errs, dns1123Subdomain(p.Child("Source", "Name"), r.Source.Name)...)
+	if r.CopyName != "" {
+		errs = append(errs, dns1123Subdomain(p.Child("CopyName"), r.CopyName)...)
+	}
+	for i, ns := range r.Namespaces {
+		errs = append(errs, dns1123Label(p.Child("Namespaces").Index(i), ns)...)
+	}
+	for i, g := range r.Exclude {
+		if _, err := path.Match(g, ""); err != nil || g == "" {
+			errs = append(errs, field.Invalid(p.Child("Exclude").Index(i), g, "not a glob (path.Match syntax)"))
+		}
+	}
+	for i, sa := range r.ServiceAccounts {
+		errs = append(errs, dns1123Subdomain(p.Child("ServiceAccounts").Index(i), sa)...)
+	}
+	if !r.Adoption.valid() {
+		errs = append(errs, field.NotSupported(p.Child("Adoption"), r.Adoption, []Adoption{LeaveForeign, AdoptForeign, OverwriteForeign}))
+	}
+	return errs
+}
+
+func dns1123Label(p *field.Path, v string) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(v) {
+		errs = append(errs, field.Invalid(p, v, msg))
+	}
+	return errs
+}
+
+func dns1123Subdomain(p *field.Path, v string) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(v) {
+		errs = append(errs, field.Invalid(p, v, msg))
+	}
+	return errs
+}
+
+// selection is a rule's verdict on one namespace.
+type selection struct {
+	selected bool
+	// skip says why an unselected namespace is not served; SkipExcluded
+	// for namespaces outside the selection (these are pruned),
+	// SkipTerminating and SkipSourceNamespace for the others.
+	skip registrykit.SkipReason
+}
+
+// selects decides whether the rule serves ns.
+func (r Rule) selects(ns *corev1.Namespace) selection {
+	switch {
+	case terminating(&ns.ObjectMeta, ns.Status.Phase):
+		return selection{skip: registrykit.SkipTerminating}
+	case ns.Name == r.Source.Namespace && r.copyName() == r.Source.Name:
+		return selection{skip: registrykit.SkipSourceNamespace}
+	case r.Retired:
+		return selection{skip: registrykit.SkipExcluded}
+	case slices.Contains(r.Namespaces, ns.Name):
+		return selection{selected: true}
+	}
+	if r.Selector == nil && len(r.Namespaces) > 0 {
+		return selection{skip: registrykit.SkipExcluded}
+	}
+	if r.Selector != nil && !r.Selector.Matches(labels.Set(ns.Labels)) {
+		return selection{skip: registrykit.SkipExcluded}
+	}
+	for _, g := range r.exclude() {
+		if ok, _ := path.Match(g, ns.Name); ok {
+			return selection{skip: registrykit.SkipExcluded}
+		}
+	}
+	return selection{selected: true}
+}
+
+func terminating(m *metav1.ObjectMeta, phase corev1.NamespacePhase) bool {
+	return m.DeletionTimestamp != nil || phase == corev1.NamespaceTerminating
+}
