@@ -239,5 +239,40 @@ func (c *Client) sanitizeSDKError(err error) error {
 	if err != nil && errors.As(err, &hp) && hp.Response != nil {
 		hp.Response = &core.DetailedResponse{StatusCode: hp.Response.StatusCode}
 	}
+	c.scrubSDKSummaries(err)
 	return err
+}
+
+// scrubSDKSummaries scrubs the client's credentials from the summary of
+// every go-sdk-core problem in err's tree: the SDK writes the message of
+// an error answer there, and a server that echoes what it was sent puts
+// the bearer token in that message.
+func (c *Client) scrubSDKSummaries(err error) {
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		switch p := e.(type) {
+		case *core.SDKProblem:
+			if p.IBMProblem != nil {
+				p.Summary = c.scrub(p.Summary)
+			}
+		case *core.HTTPProblem:
+			if p.IBMProblem != nil {
+				p.Summary = c.scrub(p.Summary)
+			}
+		case *core.IBMProblem:
+			p.Summary = c.scrub(p.Summary)
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
 }
