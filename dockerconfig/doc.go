@@ -43,10 +43,15 @@
 // # Matching
 //
 // Lookup follows the kubelet (k8s.io/kubernetes pkg/credentialprovider):
-// normalised keys in reverse order (most specific first), glob per host
-// label with path.Match ("*.icr.io" matches "us.icr.io", not "icr.io"),
-// equal ports, path as a string prefix, and Docker Hub images falling back
-// to the "index.docker.io" entry. See Lookup for the details.
+// the image is normalised first ("ubuntu" and
+// "index.docker.io/library/ubuntu" are "docker.io/library/ubuntu"), then
+// normalised keys are tried in reverse order (most specific first), glob
+// per host label with path.Match ("*.icr.io" matches "us.icr.io", not
+// "icr.io"), equal ports, path as a string prefix; when no key matches,
+// images on hosts without '.' or ':' (Docker Hub, "localhost/...") fall
+// back to the "index.docker.io" entry. So a "docker.io" key answers for
+// every Docker Hub image, and "index.docker.io" only when no key matches.
+// See Lookup for the details.
 //
 // # Merging, and the one difference from jq
 //
@@ -85,9 +90,9 @@
 //     encoding/json-based readers would accept it.
 //   - Hosts are compared case-sensitively and default ports are not
 //     removed, as in the kubelet; "us.icr.io:443" is not "us.icr.io".
-//   - The kubelet also gives Docker Hub credentials to single-label hosts
-//     such as "localhost/app"; Lookup falls back to Docker Hub only for
-//     Docker Hub images.
+//   - Lookup checks image references only as far as the Docker Hub rules
+//     need (no white space, lowercase repository path); an image the
+//     kubelet cannot parse for other reasons still gets an answer.
 //   - Credential helpers ("credsStore", "credHelpers") are kept but not
 //     run: this package never reads files or starts programs.
 //   - A Config is not safe for concurrent mutation.

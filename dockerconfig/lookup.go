@@ -9,11 +9,18 @@ import (
 )
 
 // Lookup returns the entries the kubelet would try for image, most specific
-// first, following k8s.io/kubernetes pkg/credentialprovider (keyring.go):
+// first, following k8s.io/kubernetes (v1.37) pkg/credentialprovider
+// (keyring.go) and the image name parsing in front of it:
 //
-//   - image is a full reference; a tag and/or digest is ignored, a name
-//     without a registry host is a Docker Hub image ("nginx" is
-//     "docker.io/library/nginx", "index.docker.io" is "docker.io");
+//   - image is a full reference, normalised as
+//     github.com/distribution/reference's ParseNormalizedNamed does
+//     before the kubelet looks it up: a tag and/or digest is ignored, a
+//     name without a registry host is a Docker Hub image ("ubuntu" is
+//     "docker.io/library/ubuntu"), and "index.docker.io" is "docker.io".
+//     A first path component is a host only if it has a '.' or ':', is
+//     "localhost" or has uppercase letters. A repository path with
+//     uppercase letters is no reference: the kubelet does not pull it, and
+//     Lookup returns nil;
 //   - every server key is normalised with NormalizeServer (keys that do
 //     not normalise are skipped), and the normalised keys are sorted in
 //     reverse, so "us.icr.io/team" comes before "us.icr.io" and
@@ -23,9 +30,14 @@ import (
 //     matches "us.icr.io", not "icr.io" nor "a.us.icr.io"), its port
 //     equals the image's (absent equals absent only), and its path is a
 //     string prefix of the image's path ("quay.io/team" also matches
-//     "quay.io/teamb/app", as in the kubelet);
-//   - if nothing matches and the image is on Docker Hub, the entries under
-//     "index.docker.io" (such as "https://index.docker.io/v1/") are used.
+//     "quay.io/teamb/app", as in the kubelet). So a "docker.io" key
+//     matches Docker Hub images, whatever host the image names them by,
+//     and an "index.docker.io" key never does directly (three labels
+//     against two);
+//   - if nothing matches, the entries under "index.docker.io" (such as
+//     "https://index.docker.io/v1/") are used for an image whose host has
+//     neither '.' nor ':': Docker Hub images, and also "localhost/..."
+//     and uppercase hosts, as the kubelet does.
 //
 // Keys that normalise to the same registry are returned together, in key
 // order. Lookup returns nil when nothing matches.
@@ -33,7 +45,7 @@ func (c *Config) Lookup(image string) []Match {
 	if c == nil || len(c.Auths) == 0 {
 		return nil
 	}
-	target, hub, ok := normalizeImage(image)
+	target, _, ok := normalizeImage(image)
 	if !ok {
 		return nil
 	}
@@ -56,15 +68,25 @@ func (c *Config) Lookup(image string) []Match {
 			add(n)
 		}
 	}
-	if len(out) == 0 && hub {
+	if len(out) == 0 && usesDefaultRegistry(target) {
 		add("index.docker.io")
 	}
 	return out
 }
 
+// usesDefaultRegistry is the kubelet's isDefaultRegistryMatch for a
+// normalised image ("host/path"): whether it may use the "index.docker.io"
+// entries when no key matched.
+func usesDefaultRegistry(target string) bool {
+	host, _, _ := strings.Cut(target, "/")
+	return host == "docker.io" || host == "index.docker.io" || host != "" && !strings.ContainsAny(host, ".:")
+}
+
 // normalizeImage turns a reference into "host/path" without tag or digest,
 // as the kubelet's image name parsing does, and reports whether the image is
-// on Docker Hub.
+// on Docker Hub. ok is false for what that parsing refuses in the ways
+// checked here: an empty name, white space or control characters, a
+// repository path with uppercase letters.
 func normalizeImage(image string) (target string, hub, ok bool) {
 	name := image
 	if i := strings.IndexByte(name, '@'); i >= 0 {
@@ -89,7 +111,7 @@ func normalizeImage(image string) (target string, hub, ok bool) {
 	if domain == "docker.io" && !strings.Contains(rest, "/") {
 		rest = "library/" + rest
 	}
-	if domain == "" || rest == "" {
+	if domain == "" || rest == "" || strings.ToLower(rest) != rest {
 		return "", false, false
 	}
 	return domain + "/" + rest, domain == "docker.io", true
