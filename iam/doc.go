@@ -26,7 +26,12 @@
 // all), NewAuthenticatorTokenSource from any go-sdk-core authenticator.
 // They cache the token and renew it once 80% of its lifetime has passed
 // (RenewFraction). The same tokens authenticate a registry: IBM Cloud
-// Container Registry accepts one as the password of the user "iambearer".
+// Container Registry accepts one as the password of the user "iambearer"
+// (package icr builds and refreshes such credentials). ParseToken reads
+// the times of a token found stored somewhere from its claims. A trusted
+// profile's compute-resource token can also be handed over in memory
+// (TrustedProfileOptions.CRToken), as a kubelet hands a service account
+// token to an image credential provider.
 //
 // A Client authenticates every request from one TokenSource (Options.APIKey
 // and Options.Authenticator are turned into one), fetched under the

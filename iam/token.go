@@ -28,6 +28,29 @@ type Token struct {
 	IssuedAt time.Time
 }
 
+// ParseToken returns the Token of an access token value, with Expiry and
+// IssuedAt read from its exp and iat claims, as when the value was stored
+// somewhere (a pull secret) and its source is gone. The claims are read,
+// not verified, and they are times on IAM's clock, where a token from a
+// TokenSource has times on this machine's: a clock that is behind IAM's
+// makes a parsed token look valid for longer than it is. A value that is
+// not a JWT gives a Token with unknown times; "" gives the zero Token.
+func ParseToken(value string) Token {
+	if value == "" {
+		return Token{}
+	}
+	t := Token{Value: NewSecret(value)}
+	c, ok := jwtClaims(value)
+	if !ok || c.Exp <= 0 {
+		return t
+	}
+	t.Expiry = time.Unix(c.Exp, 0)
+	if c.Iat > 0 && c.Iat <= c.Exp {
+		t.IssuedAt = time.Unix(c.Iat, 0)
+	}
+	return t
+}
+
 // RenewFraction is the part of a token's lifetime after which the token
 // sources of this package renew it: Token returns a new token once 80% of
 // the cached one's lifetime has passed, like go-sdk-core's authenticators.

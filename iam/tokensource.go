@@ -62,6 +62,11 @@ type TrustedProfileOptions struct {
 	// /var/run/secrets/tokens/sa-token and
 	// /var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token.
 	CRTokenFile string
+	// CRToken is the compute-resource token itself, for a token handed
+	// over in memory rather than mounted: the service account token a
+	// kubelet passes to an image credential provider in its request. When
+	// set, no file is read; it cannot be combined with CRTokenFile.
+	CRToken Secret
 
 	TokenOptions
 }
@@ -99,7 +104,8 @@ func newAPIKeySource(apiKey Secret, x *exchanger) *cachingSource {
 }
 
 // NewTrustedProfileTokenSource returns a TokenSource for a trusted
-// profile: it reads the compute-resource token from opts.CRTokenFile and
+// profile: it reads the compute-resource token from opts.CRTokenFile (or
+// takes opts.CRToken) and
 // exchanges it, with the profile's id, name or CRN, for an access token
 // of the profile. The workload needs no API key; the profile must trust
 // the compute resource (a link or a trust rule). IAM issues no refresh
@@ -120,6 +126,9 @@ func NewTrustedProfileTokenSource(opts TrustedProfileOptions) (TokenSource, erro
 	case set > 1:
 		errs = append(errs, field.Forbidden(p.Child("ProfileName"), "set only one of ProfileID, ProfileName or ProfileCRN"))
 	}
+	if !opts.CRToken.IsZero() && opts.CRTokenFile != "" {
+		errs = append(errs, field.Forbidden(p.Child("CRToken"), "set only one of CRToken or CRTokenFile"))
+	}
 	errs = append(errs, validEndpoint(p.Child("URL"), opts.URL)...)
 	if err := registrykit.Invalid("iam.NewTrustedProfileTokenSource input", errs); err != nil {
 		return nil, err
@@ -129,12 +138,17 @@ func NewTrustedProfileTokenSource(opts TrustedProfileOptions) (TokenSource, erro
 }
 
 func newTrustedProfileSource(opts TrustedProfileOptions, x *exchanger) *cachingSource {
+	x.creds.addPermanent(opts.CRToken.Reveal())
+	x.creds.addPermanent(strings.TrimSpace(opts.CRToken.Reveal()))
 	return newCachingSource(x.op, x.creds, x.log, func(ctx context.Context) (Token, error) {
-		cr, err := readCRToken(opts.CRTokenFile)
-		if err != nil {
-			return Token{}, fmt.Errorf("iam: %s: %w", x.op, err)
+		cr := strings.TrimSpace(opts.CRToken.Reveal())
+		if cr == "" {
+			var err error
+			if cr, err = readCRToken(opts.CRTokenFile); err != nil {
+				return Token{}, fmt.Errorf("iam: %s: %w", x.op, err)
+			}
+			x.creds.add(cr)
 		}
-		x.creds.add(cr)
 		form := url.Values{"grant_type": {grantCRToken}, "cr_token": {cr}}
 		for k, v := range map[string]string{"profile_id": opts.ProfileID, "profile_name": opts.ProfileName, "profile_crn": opts.ProfileCRN} {
 			if v = strings.TrimSpace(v); v != "" {

@@ -32,6 +32,9 @@
 //     profile that does not trust the workload 403 CodeProfileNotTrusted,
 //     all in the token service's error shape {"errorCode",
 //     "errorMessage", "context": {"requestId"}}.
+//   - TokenValidAt and TokenExpiry say whether, and until when, the server
+//     accepts an access token, so a test can check every token it finds
+//     written somewhere.
 //   - /v1/serviceids/: create, list (account_id required; name filter is
 //     a case-insensitive substring match, so clients must compare names;
 //     pagesize ≤ 100, default 20; pagetoken from the next link), get,
