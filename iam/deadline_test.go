@@ -148,3 +148,40 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 10s")
 }
+
+// Past its renewal point, a token that is still valid keeps serving the
+// Client's calls while the token service is down; the renewal happens in
+// the background, and the renewed token then serves the calls.
+func TestClientKeepsValidTokenThroughOutage(t *testing.T) {
+	srv := iamtest.NewServer(iamtest.WithTokenLifetime(5 * time.Second))
+	t.Cleanup(srv.Close)
+	c := clientOf(t, srv, credentialKinds[0].set)
+	issued := time.Now()
+	if _, err := c.ListServiceIDs(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(issued.Add(4*time.Second + 50*time.Millisecond))) // past 80% of 5s, before expiry
+
+	srv.Outage(iamtest.OpGetToken, 0)
+	if _, err := c.ListServiceIDs(ctx(t)); err != nil {
+		t.Fatalf("call during the outage, with a valid token cached: %v", err)
+	}
+	waitFor(t, func() bool { return srv.Calls(iamtest.OpGetToken) == 2 }) // the background renewal, held
+	srv.Resume(iamtest.OpGetToken)                                         // answered 503: the old token stays
+
+	// A later call renews in the background again, and this time it works.
+	waitFor(t, func() bool {
+		_, err := c.ListServiceIDs(ctx(t))
+		return err == nil && len(srv.IssuedTokens()) == 2
+	})
+	// Once the first token has expired, calls go on without another token
+	// request: the cache holds the renewed token.
+	time.Sleep(time.Until(issued.Add(5*time.Second + 100*time.Millisecond)))
+	before := srv.Calls(iamtest.OpGetToken)
+	if _, err := c.ListServiceIDs(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Calls(iamtest.OpGetToken); n != before {
+		t.Errorf("token requests went from %d to %d: the renewed token was not cached", before, n)
+	}
+}
