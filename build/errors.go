@@ -3,24 +3,18 @@ package build
 import (
 	"errors"
 	"fmt"
-
-	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
-// Sentinel errors; every typed error below matches one of them with errors.Is.
+// Sentinel errors; every typed error below matches one of them with
+// errors.Is. Invalid input is a *registrykit.InvalidError matching
+// registrykit.ErrInvalid.
 var (
-	// ErrInvalid: an input failed validation; nothing was sent to the API server.
-	ErrInvalid = kubewrite.ErrInvalid
 	// ErrNotFound: a BuildConfig, ServiceAccount or Secret does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrUnsupportedStrategy: the BuildConfig's strategy has no pull secret
 	// (JenkinsPipeline, or no strategy at all).
 	ErrUnsupportedStrategy = errors.New("unsupported build strategy")
 )
-
-// FieldError reports one invalid input field (Field, Value, Detail). It
-// matches ErrInvalid.
-type FieldError = kubewrite.FieldError
 
 // NotFoundError names the missing object. It matches ErrNotFound, and
 // apierrors.IsNotFound sees the API server's error through Unwrap.

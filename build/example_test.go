@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/build"
 )
 
@@ -41,11 +42,11 @@ func ExampleSetSecrets() {
 			Strategy: buildv1.BuildStrategy{Type: buildv1.DockerBuildStrategyType, DockerStrategy: &buildv1.DockerBuildStrategy{}},
 		}},
 	})
-	res, err := build.SetSecrets(ctx, builds, "myproject", "app", build.Secrets{Push: "icr-io", Pull: "icr-io"}, build.Options{})
+	res, err := build.SetSecrets(ctx, builds, "myproject", "app", build.Secrets{Push: "icr-io", Pull: "icr-io"}, registrykit.WriteOptions{})
 	fmt.Println(res.Action, err)
 	fmt.Println(res.Reason)
 
-	_, err = build.SetSecrets(ctx, builds, "myproject", "nope", build.Secrets{Push: "icr-io"}, build.Options{})
+	_, err = build.SetSecrets(ctx, builds, "myproject", "nope", build.Secrets{Push: "icr-io"}, registrykit.WriteOptions{})
 	fmt.Println(err)
 	// Output:
 	// updated <nil>

@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,10 +10,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // BuilderServiceAccount is the service account OpenShift builds run as.
@@ -33,7 +35,7 @@ type LinkOptions struct {
 	// --for=pull,mount.
 	Mount bool
 
-	Options
+	registrykit.WriteOptions
 }
 
 func (o LinkOptions) serviceAccount() string {
@@ -43,16 +45,38 @@ func (o LinkOptions) serviceAccount() string {
 	return o.ServiceAccount
 }
 
-func validateName(field, v string, errs *[]error) {
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
-		*errs = append(*errs, &FieldError{Field: field, Value: v, Detail: msg})
-	}
+// Validate checks the options without I/O: nil, or a
+// *registrykit.InvalidError matching registrykit.ErrInvalid.
+func (o LinkOptions) Validate() error {
+	return registrykit.Invalid("build.LinkOptions", o.validate(nil))
 }
 
-func validateNamespace(ns string, errs *[]error) {
-	for _, msg := range validation.IsDNS1123Label(ns) {
-		*errs = append(*errs, &FieldError{Field: "namespace", Value: ns, Detail: msg})
+func (o LinkOptions) validate(fld *field.Path) field.ErrorList {
+	return validateName(fld.Child("serviceAccount"), o.serviceAccount())
+}
+
+// validateName checks an object name (DNS-1123 subdomain).
+func validateName(fld *field.Path, v string) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(fld, "")}
 	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(v) {
+		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
+	}
+	return errs
+}
+
+// validateNamespace checks a namespace name (DNS-1123 label).
+func validateNamespace(fld *field.Path, ns string) field.ErrorList {
+	if ns == "" {
+		return field.ErrorList{field.Required(fld, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(ns) {
+		errs = append(errs, field.Invalid(fld, redact.Userinfo(ns), msg))
+	}
+	return errs
 }
 
 // LinkBuilder is `oc secrets link builder <secret> [--for=pull|mount]`: it
@@ -66,17 +90,15 @@ func validateNamespace(ns string, errs *[]error) {
 // shortly after a project is created. The lists have no merge strategy, so
 // the service account is re-read and written with Update (never a blind
 // patch), retrying on conflict.
-func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret string, opts LinkOptions) (Result, error) {
-	var errs []error
-	validateNamespace(ns, &errs)
-	validateName("secret", secret, &errs)
-	validateName("ServiceAccount", opts.serviceAccount(), &errs)
-	if err := errors.Join(errs...); err != nil {
-		return Result{}, err
+func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret string, opts LinkOptions) (registrykit.Result, error) {
+	errs := validateNamespace(field.NewPath("namespace"), ns)
+	errs = append(errs, validateName(field.NewPath("secret"), secret)...)
+	errs = append(errs, opts.validate(nil)...)
+	if err := registrykit.Invalid("build.LinkBuilder", errs); err != nil {
+		return registrykit.Result{}, err
 	}
 	sa := opts.serviceAccount()
 	mount := opts.Mount || !opts.Pull
-	log := opts.LoggerOrDiscard().With("namespace", ns, "serviceAccount", sa, "secret", secret, "dryRun", opts.DryRun)
 	wrap := func(err error) error {
 		return fmt.Errorf("link secret %s/%s to service account %s: %w", ns, secret, sa, err)
 	}
@@ -85,10 +107,10 @@ func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret stri
 		if apierrors.IsNotFound(err) {
 			err = &NotFoundError{Kind: "Secret", Namespace: ns, Name: secret, Err: err}
 		}
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 	client := kube.CoreV1().ServiceAccounts(ns)
-	var res Result
+	var res registrykit.Result
 	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		cur, err := client.Get(ctx, sa, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -108,18 +130,17 @@ func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret stri
 			added = append(added, "imagePullSecrets")
 		}
 		if len(added) == 0 {
-			res = Result{Action: Unchanged, Reason: "already linked"}
+			res = registrykit.Result{Action: registrykit.Unchanged, Reason: "already linked"}
 			return nil
 		}
-		if _, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
+		if _, err := client.Update(ctx, next, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = Result{Action: Updated, Reason: "added to " + strings.Join(added, " and ")}
+		res = registrykit.Result{Action: registrykit.Updated, Reason: "added to " + strings.Join(added, " and ")}
 		return nil
 	})
 	if err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
-	log.Info("service account "+res.Action.String(), "reason", res.Reason)
-	return res, nil
+	return kubewrite.Record(ctx, opts.WriteOptions, "build", res, "serviceaccount", ns+"/"+sa, "secret", secret), nil
 }

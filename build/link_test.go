@@ -13,6 +13,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
@@ -62,41 +63,41 @@ func TestLinkBuilder(t *testing.T) {
 		sa         *corev1.ServiceAccount
 		opts       LinkOptions
 		want       saLists
-		wantResult Result
+		wantResult registrykit.Result
 	}{
 		{
 			name:       "mount by default, others kept",
 			sa:         serviceAccount("proj", "builder", []string{"builder-token-x", "builder-dockercfg-x"}, []string{"builder-dockercfg-x"}),
 			want:       saLists{Mount: []string{"builder-token-x", "builder-dockercfg-x", "icr"}, Pull: []string{"builder-dockercfg-x"}},
-			wantResult: Result{Action: Updated, Reason: "added to secrets"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "added to secrets"},
 		},
 		{
 			name:       "pull only",
 			sa:         serviceAccount("proj", "builder", []string{"builder-dockercfg-x"}, []string{"builder-dockercfg-x"}),
 			opts:       LinkOptions{Pull: true},
 			want:       saLists{Mount: []string{"builder-dockercfg-x"}, Pull: []string{"builder-dockercfg-x", "icr"}},
-			wantResult: Result{Action: Updated, Reason: "added to imagePullSecrets"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "added to imagePullSecrets"},
 		},
 		{
 			name:       "pull and mount",
 			sa:         serviceAccount("proj", "builder", nil, nil),
 			opts:       LinkOptions{Pull: true, Mount: true},
 			want:       saLists{Mount: []string{"icr"}, Pull: []string{"icr"}},
-			wantResult: Result{Action: Updated, Reason: "added to secrets and imagePullSecrets"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "added to secrets and imagePullSecrets"},
 		},
 		{
 			name:       "half linked",
 			sa:         serviceAccount("proj", "builder", []string{"icr"}, nil),
 			opts:       LinkOptions{Pull: true, Mount: true},
 			want:       saLists{Mount: []string{"icr"}, Pull: []string{"icr"}},
-			wantResult: Result{Action: Updated, Reason: "added to imagePullSecrets"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "added to imagePullSecrets"},
 		},
 		{
 			name:       "another service account",
 			sa:         serviceAccount("proj", "pipeline", nil, nil),
 			opts:       LinkOptions{ServiceAccount: "pipeline"},
 			want:       saLists{Mount: []string{"icr"}},
-			wantResult: Result{Action: Updated, Reason: "added to secrets"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "added to secrets"},
 		},
 	}
 	for _, tt := range tests {
@@ -123,7 +124,7 @@ func TestLinkBuilder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(Result{Action: Unchanged, Reason: "already linked"}, res); diff != "" {
+			if diff := cmp.Diff(registrykit.Result{Action: registrykit.Unchanged, Reason: "already linked"}, res); diff != "" {
 				t.Errorf("second result (-want +got):\n%s", diff)
 			}
 			if w := writes(t, kube.Actions()); len(w) != 0 {
@@ -175,7 +176,7 @@ func TestLinkBuilderErrors(t *testing.T) {
 		wantIs  error
 		want    *NotFoundError
 	}{
-		{name: "bad names", ns: "Proj", sec: "a/b", opts: LinkOptions{ServiceAccount: "B"}, wantIs: ErrInvalid},
+		{name: "bad names", ns: "Proj", sec: "a/b", opts: LinkOptions{ServiceAccount: "B"}, wantIs: registrykit.ErrInvalid},
 		{name: "missing secret", objects: []runtime.Object{serviceAccount("proj", "builder", nil, nil)}, ns: "proj", sec: "icr", wantIs: ErrNotFound,
 			want: &NotFoundError{Kind: "Secret", Namespace: "proj", Name: "icr"}},
 		{name: "missing service account", objects: []runtime.Object{secret("proj", "icr")}, ns: "proj", sec: "icr", wantIs: ErrNotFound,
@@ -204,7 +205,7 @@ func TestLinkBuilderErrors(t *testing.T) {
 			if w := writes(t, kube.Actions()); len(w) != 0 {
 				t.Errorf("wrote %v", w)
 			}
-			if tt.wantIs == ErrInvalid && len(kube.Actions()) != 0 {
+			if tt.wantIs == registrykit.ErrInvalid && len(kube.Actions()) != 0 {
 				t.Errorf("API calls before validation: %d", len(kube.Actions()))
 			}
 		})

@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -11,8 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
@@ -27,26 +28,35 @@ type Secrets struct {
 	RemovePush, RemovePull bool
 }
 
-func (s Secrets) validate(ns, bc string) error {
-	var errs []error
-	validateNamespace(ns, &errs)
-	validateName("buildconfig", bc, &errs)
+// Validate checks s without I/O and reports every problem at once: nil, or a
+// *registrykit.InvalidError matching registrykit.ErrInvalid.
+func (s Secrets) Validate() error {
+	return registrykit.Invalid("build.Secrets", s.validate(nil))
+}
+
+func (s Secrets) validate(fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	if s.Push != "" {
-		validateName("Push", s.Push, &errs)
+		errs = append(errs, validateName(fld.Child("push"), s.Push)...)
 	}
 	if s.Pull != "" {
-		validateName("Pull", s.Pull, &errs)
+		errs = append(errs, validateName(fld.Child("pull"), s.Pull)...)
 	}
 	if s.Push != "" && s.RemovePush {
-		errs = append(errs, &FieldError{Field: "RemovePush", Value: "true", Detail: "cannot be combined with Push"})
+		errs = append(errs, field.Forbidden(fld.Child("removePush"), "cannot be combined with push"))
 	}
 	if s.Pull != "" && s.RemovePull {
-		errs = append(errs, &FieldError{Field: "RemovePull", Value: "true", Detail: "cannot be combined with Pull"})
+		errs = append(errs, field.Forbidden(fld.Child("removePull"), "cannot be combined with pull"))
 	}
 	if s == (Secrets{}) {
-		errs = append(errs, &FieldError{Field: "Secrets", Detail: "set Push, Pull, RemovePush or RemovePull"})
+		errs = append(errs, field.Required(fld, "set push, pull, removePush or removePull"))
 	}
-	return errors.Join(errs...)
+	return errs
+}
+
+// validateBuildConfig checks the namespace and name of a BuildConfig.
+func validateBuildConfig(ns, bc string) field.ErrorList {
+	return append(validateNamespace(field.NewPath("namespace"), ns), validateName(field.NewPath("buildConfig"), bc)...)
 }
 
 // SetSecrets is `oc set build-secret --push/--pull [--remove] bc/<bc>
@@ -58,13 +68,13 @@ func (s Secrets) validate(ns, bc string) error {
 // written with Update, retrying on conflict. Unlike LinkBuilder it does not
 // check that the secrets exist (oc does not either): a build then fails
 // until they do.
-func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc string, s Secrets, opts Options) (Result, error) {
-	if err := s.validate(ns, bc); err != nil {
-		return Result{}, err
+func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc string, s Secrets, opts registrykit.WriteOptions) (registrykit.Result, error) {
+	errs := append(validateBuildConfig(ns, bc), s.validate(field.NewPath("secrets"))...)
+	if err := registrykit.Invalid("build.SetSecrets", errs); err != nil {
+		return registrykit.Result{}, err
 	}
-	log := opts.LoggerOrDiscard().With("namespace", ns, "buildconfig", bc, "dryRun", opts.DryRun)
 	client := builds.BuildV1().BuildConfigs(ns)
-	var res Result
+	var res registrykit.Result
 	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		cur, err := client.Get(ctx, bc, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -79,20 +89,19 @@ func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc str
 			return err
 		}
 		if len(drift) == 0 {
-			res = Result{Action: Unchanged, Reason: "secrets already as requested"}
+			res = registrykit.Result{Action: registrykit.Unchanged, Reason: "secrets already as requested"}
 			return nil
 		}
-		if _, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
+		if _, err := client.Update(ctx, next, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = Result{Action: Updated, Reason: "changed " + strings.Join(drift, ", ")}
+		res = registrykit.Result{Action: registrykit.Updated, Reason: "changed " + strings.Join(drift, ", ")}
 		return nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("set build secrets on buildconfig %s/%s: %w", ns, bc, err)
+		return registrykit.Result{}, fmt.Errorf("set build secrets on buildconfig %s/%s: %w", ns, bc, err)
 	}
-	log.Info("buildconfig "+res.Action.String(), "reason", res.Reason)
-	return res, nil
+	return kubewrite.Record(ctx, opts, "build", res, "buildconfig", ns+"/"+bc), nil
 }
 
 // apply changes bc as s asks and lists the fields that changed.
@@ -136,10 +145,7 @@ func apply(bc *buildv1.BuildConfig, s Secrets) ([]string, error) {
 // Workflows call it before provisioning credentials for a build, so a wrong
 // name fails before anything is created.
 func CheckBuildConfig(ctx context.Context, builds buildclientset.Interface, ns, bc string) error {
-	var errs []error
-	validateNamespace(ns, &errs)
-	validateName("buildconfig", bc, &errs)
-	if err := errors.Join(errs...); err != nil {
+	if err := registrykit.Invalid("build.CheckBuildConfig", validateBuildConfig(ns, bc)); err != nil {
 		return err
 	}
 	cur, err := builds.BuildV1().BuildConfigs(ns).Get(ctx, bc, metav1.GetOptions{})

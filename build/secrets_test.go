@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
 )
 
 func ref(name string) *corev1.LocalObjectReference { return &corev1.LocalObjectReference{Name: name} }
@@ -55,62 +57,62 @@ func TestSetSecrets(t *testing.T) {
 		bc         *buildv1.BuildConfig
 		secrets    Secrets
 		want       *buildv1.BuildConfig
-		wantResult Result
+		wantResult registrykit.Result
 	}{
 		{
 			name:       "docker push and pull",
 			bc:         buildConfig(docker(nil)),
 			secrets:    Secrets{Push: "icr-push", Pull: "icr-pull"},
 			want:       buildConfig(docker(ref("icr-pull")), pushSecret("icr-push")),
-			wantResult: Result{Action: Updated, Reason: "changed spec.output.pushSecret, spec.strategy.dockerStrategy.pullSecret"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed spec.output.pushSecret, spec.strategy.dockerStrategy.pullSecret"},
 		},
 		{
 			name:       "source pull only keeps the push secret",
 			bc:         buildConfig(source(ref("old")), pushSecret("p")),
 			secrets:    Secrets{Pull: "icr"},
 			want:       buildConfig(source(ref("icr")), pushSecret("p")),
-			wantResult: Result{Action: Updated, Reason: "changed spec.strategy.sourceStrategy.pullSecret"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed spec.strategy.sourceStrategy.pullSecret"},
 		},
 		{
 			name:       "custom pull",
 			bc:         buildConfig(custom(nil)),
 			secrets:    Secrets{Pull: "icr"},
 			want:       buildConfig(custom(ref("icr"))),
-			wantResult: Result{Action: Updated, Reason: "changed spec.strategy.customStrategy.pullSecret"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed spec.strategy.customStrategy.pullSecret"},
 		},
 		{
 			name:       "remove push",
 			bc:         buildConfig(docker(ref("icr")), pushSecret("icr")),
 			secrets:    Secrets{RemovePush: true},
 			want:       buildConfig(docker(ref("icr"))),
-			wantResult: Result{Action: Updated, Reason: "changed spec.output.pushSecret"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed spec.output.pushSecret"},
 		},
 		{
 			name:       "remove pull, set push",
 			bc:         buildConfig(docker(ref("icr"))),
 			secrets:    Secrets{RemovePull: true, Push: "icr"},
 			want:       buildConfig(docker(nil), pushSecret("icr")),
-			wantResult: Result{Action: Updated, Reason: "changed spec.output.pushSecret, spec.strategy.dockerStrategy.pullSecret"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed spec.output.pushSecret, spec.strategy.dockerStrategy.pullSecret"},
 		},
 		{
 			name:       "already set",
 			bc:         buildConfig(docker(ref("icr")), pushSecret("icr")),
 			secrets:    Secrets{Push: "icr", Pull: "icr"},
 			want:       buildConfig(docker(ref("icr")), pushSecret("icr")),
-			wantResult: Result{Action: Unchanged, Reason: "secrets already as requested"},
+			wantResult: registrykit.Result{Action: registrykit.Unchanged, Reason: "secrets already as requested"},
 		},
 		{
 			name:       "removing what is not there",
 			bc:         buildConfig(source(nil)),
 			secrets:    Secrets{RemovePush: true, RemovePull: true},
 			want:       buildConfig(source(nil)),
-			wantResult: Result{Action: Unchanged, Reason: "secrets already as requested"},
+			wantResult: registrykit.Result{Action: registrykit.Unchanged, Reason: "secrets already as requested"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			builds := buildfake.NewClientset(tt.bc)
-			res, err := SetSecrets(t.Context(), builds, "proj", "app", tt.secrets, Options{})
+			res, err := SetSecrets(t.Context(), builds, "proj", "app", tt.secrets, registrykit.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +120,7 @@ func TestSetSecrets(t *testing.T) {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
 			wantWrites := []string{"update buildconfigs"}
-			if tt.wantResult.Action == Unchanged {
+			if tt.wantResult.Action == registrykit.Unchanged {
 				wantWrites = nil
 			}
 			if diff := cmp.Diff(wantWrites, writes(t, builds.Actions())); diff != "" {
@@ -145,9 +147,9 @@ func TestSetSecretsErrors(t *testing.T) {
 		wantIs  error
 		check   func(*testing.T, error)
 	}{
-		{name: "nothing requested", ns: "proj", bc: "app", wantIs: ErrInvalid},
-		{name: "set and remove", ns: "proj", bc: "app", secrets: Secrets{Push: "a", RemovePush: true, Pull: "b", RemovePull: true}, wantIs: ErrInvalid},
-		{name: "bad names", ns: "Proj", bc: "", secrets: Secrets{Push: "A_B"}, wantIs: ErrInvalid},
+		{name: "nothing requested", ns: "proj", bc: "app", wantIs: registrykit.ErrInvalid},
+		{name: "set and remove", ns: "proj", bc: "app", secrets: Secrets{Push: "a", RemovePush: true, Pull: "b", RemovePull: true}, wantIs: registrykit.ErrInvalid},
+		{name: "bad names", ns: "Proj", bc: "", secrets: Secrets{Push: "A_B"}, wantIs: registrykit.ErrInvalid},
 		{
 			name: "missing buildconfig", ns: "proj", bc: "app", secrets: Secrets{Push: "icr"}, wantIs: ErrNotFound,
 			check: func(t *testing.T, err error) {
@@ -175,7 +177,7 @@ func TestSetSecretsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			builds := buildfake.NewClientset(tt.objects...)
-			_, err := SetSecrets(t.Context(), builds, tt.ns, tt.bc, tt.secrets, Options{})
+			_, err := SetSecrets(t.Context(), builds, tt.ns, tt.bc, tt.secrets, registrykit.WriteOptions{})
 			if !errors.Is(err, tt.wantIs) {
 				t.Fatalf("err = %v, want %v", err, tt.wantIs)
 			}
@@ -185,7 +187,7 @@ func TestSetSecretsErrors(t *testing.T) {
 			if w := writes(t, builds.Actions()); len(w) != 0 {
 				t.Errorf("wrote %v", w)
 			}
-			if tt.wantIs == ErrInvalid && len(builds.Actions()) != 0 {
+			if tt.wantIs == registrykit.ErrInvalid && len(builds.Actions()) != 0 {
 				t.Errorf("API calls before validation: %d", len(builds.Actions()))
 			}
 		})
@@ -201,11 +203,11 @@ func TestSetSecretsRetriesOnConflict(t *testing.T) {
 		}
 		return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "build.openshift.io", Resource: "buildconfigs"}, "app", errors.New("modified"))
 	})
-	res, err := SetSecrets(t.Context(), builds, "proj", "app", Secrets{Push: "icr"}, Options{DryRun: true})
+	res, err := SetSecrets(t.Context(), builds, "proj", "app", Secrets{Push: "icr"}, registrykit.WriteOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Action != Updated {
+	if res.Action != registrykit.Updated {
 		t.Errorf("action = %v", res.Action)
 	}
 	var updates int
@@ -233,7 +235,7 @@ func TestCheckBuildConfig(t *testing.T) {
 		{"docker", []runtime.Object{buildConfig(docker(nil))}, "app", func(err error) bool { return err == nil }},
 		{"missing", nil, "app", func(err error) bool { return errors.Is(err, ErrNotFound) && apierrors.IsNotFound(err) }},
 		{"jenkins", []runtime.Object{buildConfig(jenkins)}, "app", func(err error) bool { return errors.Is(err, ErrUnsupportedStrategy) }},
-		{"bad name", nil, "Bad_Name", func(err error) bool { return errors.Is(err, ErrInvalid) }},
+		{"bad name", nil, "Bad_Name", func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

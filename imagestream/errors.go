@@ -3,24 +3,18 @@ package imagestream
 import (
 	"errors"
 	"fmt"
-
-	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
-// Sentinel errors; every typed error below matches one of them with errors.Is.
+// Sentinel errors; every typed error below matches one of them with
+// errors.Is. Invalid input is a *registrykit.InvalidError (or, from
+// ParseReference, a *ReferenceError) matching registrykit.ErrInvalid.
 var (
-	// ErrInvalid: an input failed validation; nothing was sent to the API server.
-	ErrInvalid = kubewrite.ErrInvalid
 	// ErrNotTagged: WaitForImport was asked about a tag the stream's spec
 	// does not have (or that is a reference, which is never imported).
 	ErrNotTagged = errors.New("image stream tag not in spec")
 	// ErrImportFailed is matched by *ImportError.
 	ErrImportFailed = errors.New("image import failed")
 )
-
-// FieldError reports one invalid input field (Field, Value, Detail). It
-// matches ErrInvalid.
-type FieldError = kubewrite.FieldError
 
 // ImportError is the server's ImportSuccess=False condition for a tag: the
 // registry refused the credentials, the image does not exist, and so on. It

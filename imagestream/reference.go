@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/imageref"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Reference is a parsed, validated container image reference that names its
@@ -38,9 +42,11 @@ func (r Reference) String() string {
 // resolve against docker.io, and oc against the current project).
 var ErrNoRegistryHost = errors.New("image reference has no registry host")
 
-// ReferenceError reports an invalid image reference. It matches ErrInvalid,
-// and ErrNoRegistryHost when the registry host is missing.
+// ReferenceError reports an invalid image reference. It matches
+// registrykit.ErrInvalid, and ErrNoRegistryHost when the registry host is
+// missing.
 type ReferenceError struct {
+	// Reference is the input with any userinfo ("user:pass@") removed.
 	Reference string
 	Detail    string
 	// NoRegistry is true when the registry host is missing.
@@ -51,10 +57,10 @@ func (e *ReferenceError) Error() string {
 	return fmt.Sprintf("invalid image reference %q: %s", e.Reference, e.Detail)
 }
 
-// Is reports whether target is ErrInvalid or, for a missing host,
-// ErrNoRegistryHost.
+// Is reports whether target is registrykit.ErrInvalid or, for a missing
+// host, ErrNoRegistryHost.
 func (e *ReferenceError) Is(target error) bool {
-	return target == ErrInvalid || (e.NoRegistry && target == ErrNoRegistryHost)
+	return target == registrykit.ErrInvalid || (e.NoRegistry && target == ErrNoRegistryHost)
 }
 
 // ParseReference parses and validates an image reference that must name its
@@ -68,15 +74,26 @@ func (e *ReferenceError) Is(target error) bool {
 func ParseReference(s string) (Reference, error) {
 	r, problem := imageref.Parse(s)
 	if problem != "" {
-		return Reference{}, &ReferenceError{Reference: s, Detail: problem}
+		return Reference{}, &ReferenceError{Reference: redact.Userinfo(s), Detail: problem}
 	}
 	if r.Registry == "" {
-		return Reference{}, &ReferenceError{Reference: s, NoRegistry: true,
+		return Reference{}, &ReferenceError{Reference: redact.Userinfo(s), NoRegistry: true,
 			Detail: "a registry host is required, e.g. us.icr.io/<namespace>/<image>:<tag>"}
 	}
 	ref := Reference{Registry: r.Registry, Repository: r.Repository, Tag: r.Tag, Digest: r.Digest}
 	if ref.Tag == "" && ref.Digest == "" {
 		ref.Tag = "latest"
+	}
+	return ref, nil
+}
+
+// parseSource is ParseReference for a field of a call's input: a bad
+// reference becomes one field error on fld.
+func parseSource(fld *field.Path, s string) (Reference, field.ErrorList) {
+	ref, err := ParseReference(s)
+	var re *ReferenceError
+	if errors.As(err, &re) {
+		return ref, field.ErrorList{field.Invalid(fld, re.Reference, re.Detail)}
 	}
 	return ref, nil
 }

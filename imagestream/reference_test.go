@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/registrykit/registrykit"
 )
 
 const digest = "sha256:6b646fa6bf5e5e4c7fa41056c27910e679c03ebe7f93e361e6515a9da7e258cc"
@@ -70,8 +72,8 @@ func TestParseReferenceErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			_, err := ParseReference(tt.in)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
+			if !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("err = %v, want registrykit.ErrInvalid", err)
 			}
 			var re *ReferenceError
 			if !errors.As(err, &re) || re.Reference != tt.in {

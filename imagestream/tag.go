@@ -2,7 +2,6 @@ package imagestream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,10 +12,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/imageref"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Ref names one tag of an image stream: <Namespace>/<Stream>:<Tag>.
@@ -27,20 +29,26 @@ type Ref struct {
 // String returns namespace/stream:tag.
 func (r Ref) String() string { return r.Namespace + "/" + r.Stream + ":" + r.Tag }
 
-// Validate checks the names without I/O and reports every problem at once.
+// Validate checks the names without I/O and reports every problem at once:
+// nil, or a *registrykit.InvalidError (errors.Is(err,
+// registrykit.ErrInvalid)) with field paths "namespace", "stream" and "tag".
 func (r Ref) Validate() error {
-	var errs []error
+	return registrykit.Invalid("imagestream.Ref", r.validate(nil))
+}
+
+func (r Ref) validate(fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	for _, msg := range validation.IsDNS1123Label(r.Namespace) {
-		errs = append(errs, &FieldError{Field: "Ref.Namespace", Value: r.Namespace, Detail: msg})
+		errs = append(errs, field.Invalid(fld.Child("namespace"), redact.Userinfo(r.Namespace), msg))
 	}
 	if !imageref.ValidPathComponent(r.Stream) || len(r.Stream) > validation.DNS1123SubdomainMaxLength {
-		errs = append(errs, &FieldError{Field: "Ref.Stream", Value: r.Stream,
-			Detail: "must be lower-case letters and digits separated by '.', '_', '__' or '-', at most 253 characters"})
+		errs = append(errs, field.Invalid(fld.Child("stream"), redact.Userinfo(r.Stream),
+			"must be lower-case letters and digits separated by '.', '_', '__' or '-', at most 253 characters"))
 	}
 	if !imageref.ValidTag(r.Tag) {
-		errs = append(errs, &FieldError{Field: "Ref.Tag", Value: r.Tag, Detail: "must match " + imageref.TagPattern})
+		errs = append(errs, field.Invalid(fld.Child("tag"), redact.Userinfo(r.Tag), "must match "+imageref.TagPattern))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ReferencePolicy is spec.tags[].referencePolicy.type.
@@ -83,22 +91,30 @@ type TagOptions struct {
 	// existing tag keeps its mode.
 	ImportMode ImportMode
 
-	Options
+	registrykit.WriteOptions
 }
 
-func (o TagOptions) validate() error {
-	var errs []error
+// Validate checks the options without I/O and reports every problem at
+// once: nil, or a *registrykit.InvalidError matching registrykit.ErrInvalid.
+func (o TagOptions) Validate() error {
+	return registrykit.Invalid("imagestream.TagOptions", o.validate(nil))
+}
+
+func (o TagOptions) validate(fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	switch o.ReferencePolicy {
 	case "", SourcePolicy, LocalPolicy:
 	default:
-		errs = append(errs, &FieldError{Field: "ReferencePolicy", Value: string(o.ReferencePolicy), Detail: "must be Source or Local"})
+		errs = append(errs, field.NotSupported(fld.Child("referencePolicy"), redact.Userinfo(string(o.ReferencePolicy)),
+			[]string{string(SourcePolicy), string(LocalPolicy)}))
 	}
 	switch o.ImportMode {
 	case "", ImportLegacy, ImportPreserveOriginal:
 	default:
-		errs = append(errs, &FieldError{Field: "ImportMode", Value: string(o.ImportMode), Detail: "must be Legacy or PreserveOriginal"})
+		errs = append(errs, field.NotSupported(fld.Child("importMode"), redact.Userinfo(string(o.ImportMode)),
+			[]string{string(ImportLegacy), string(ImportPreserveOriginal)}))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func (o TagOptions) referencePolicy() imagev1.TagReferencePolicyType {
@@ -119,12 +135,13 @@ func (o TagOptions) referencePolicy() imagev1.TagReferencePolicyType {
 //
 // source must name its registry (see ParseReference); source, dest and opts
 // are validated before any API call.
-func Tag(ctx context.Context, images imageclientset.Interface, source string, dest Ref, opts TagOptions) (Result, error) {
-	ref, err := ParseReference(source)
-	if err = errors.Join(err, dest.Validate(), opts.validate()); err != nil {
-		return Result{}, err
+func Tag(ctx context.Context, images imageclientset.Interface, source string, dest Ref, opts TagOptions) (registrykit.Result, error) {
+	ref, errs := parseSource(field.NewPath("source"), source)
+	errs = append(errs, dest.validate(field.NewPath("dest"))...)
+	errs = append(errs, opts.validate(nil)...)
+	if err := registrykit.Invalid("imagestream.Tag", errs); err != nil {
+		return registrykit.Result{}, err
 	}
-	log := opts.LoggerOrDiscard().With("imagestreamtag", dest.String(), "source", ref.String(), "dryRun", opts.DryRun)
 	client := images.ImageV1().ImageStreams(dest.Namespace)
 	want := imagev1.TagReference{
 		Name: dest.Tag,
@@ -139,18 +156,18 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 		ReferencePolicy: imagev1.TagReferencePolicy{Type: opts.referencePolicy()},
 	}
 
-	var res Result
-	err = retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
+	var res registrykit.Result
+	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			is = &imagev1.ImageStream{
 				ObjectMeta: metav1.ObjectMeta{Namespace: dest.Namespace, Name: dest.Stream},
 				Spec:       imagev1.ImageStreamSpec{Tags: []imagev1.TagReference{want}},
 			}
-			if _, err := client.Create(ctx, is, metav1.CreateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
+			if _, err := client.Create(ctx, is, opts.CreateOptions()); err != nil {
 				return err
 			}
-			res = Result{Action: Created, Reason: "image stream did not exist"}
+			res = registrykit.Result{Action: registrykit.Created, Reason: "image stream did not exist"}
 			return nil
 		}
 		if err != nil {
@@ -160,12 +177,12 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 		i := slices.IndexFunc(is.Spec.Tags, func(t imagev1.TagReference) bool { return t.Name == dest.Tag })
 		if i < 0 {
 			is.Spec.Tags = append(is.Spec.Tags, want)
-			res = Result{Action: Updated, Reason: "added tag " + dest.Tag}
+			res = registrykit.Result{Action: registrykit.Updated, Reason: "added tag " + dest.Tag}
 		} else {
 			cur := &is.Spec.Tags[i]
 			drift := tagDrift(*cur, want)
 			if len(drift) == 0 {
-				res = Result{Action: Unchanged, Reason: "tag matches"}
+				res = registrykit.Result{Action: registrykit.Unchanged, Reason: "tag matches"}
 				return nil
 			}
 			next := want
@@ -180,16 +197,15 @@ func Tag(ctx context.Context, images imageclientset.Interface, source string, de
 				delete(is.Annotations, imagev1.DockerImageRepositoryCheckAnnotation)
 			}
 			*cur = next
-			res = Result{Action: Updated, Reason: "changed tag " + dest.Tag + ": " + strings.Join(drift, ", ")}
+			res = registrykit.Result{Action: registrykit.Updated, Reason: "changed tag " + dest.Tag + ": " + strings.Join(drift, ", ")}
 		}
-		_, err = client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()})
+		_, err = client.Update(ctx, is, opts.UpdateOptions())
 		return err
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("tag %s into %s: %w", ref, dest, err)
+		return registrykit.Result{}, fmt.Errorf("tag %s into %s: %w", ref, dest, err)
 	}
-	log.Info("image stream tag "+res.Action.String(), "reason", res.Reason)
-	return res, nil
+	return kubewrite.Record(ctx, opts.WriteOptions, "imagestream", res, "imagestreamtag", dest.String(), "source", ref.String()), nil
 }
 
 func retriable(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
@@ -227,30 +243,28 @@ func tagDrift(cur, want imagev1.TagReference) []string {
 // API server), and where that resource is not served, forbidden or does not
 // know the tag, by removing the spec.tags entry with a conflict-retried
 // update. A missing stream or tag is Skipped.
-func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts Options) (Result, error) {
+func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts registrykit.WriteOptions) (registrykit.Result, error) {
 	if err := dest.Validate(); err != nil {
-		return Result{}, err
+		return registrykit.Result{}, err
 	}
-	log := opts.LoggerOrDiscard().With("imagestreamtag", dest.String(), "dryRun", opts.DryRun)
-	err := images.ImageV1().ImageStreamTags(dest.Namespace).Delete(ctx, dest.Stream+":"+dest.Tag, metav1.DeleteOptions{DryRun: opts.DryRunOption()})
+	err := images.ImageV1().ImageStreamTags(dest.Namespace).Delete(ctx, dest.Stream+":"+dest.Tag, opts.DeleteOptions())
 	var fallback string
 	switch {
 	case err == nil:
-		log.Info("image stream tag deleted")
-		return Result{Action: Deleted, Reason: "deleted image stream tag"}, nil
+		return kubewrite.Record(ctx, opts, "imagestream", registrykit.Result{Action: registrykit.Deleted, Reason: "deleted image stream tag"}, "imagestreamtag", dest.String()), nil
 	case apierrors.IsNotFound(err), apierrors.IsMethodNotSupported(err):
 	case apierrors.IsForbidden(err):
 		// Say so: the spec-only fallback leaves the tag's status history.
 		fallback = "; deleting the image stream tag was forbidden, so its status history is kept"
 	default:
-		return Result{}, fmt.Errorf("untag %s: %w", dest, err)
+		return registrykit.Result{}, fmt.Errorf("untag %s: %w", dest, err)
 	}
 	client := images.ImageV1().ImageStreams(dest.Namespace)
-	var res Result
+	var res registrykit.Result
 	err = retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		is, err := client.Get(ctx, dest.Stream, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			res = Result{Action: Skipped, Reason: "image stream does not exist"}
+			res = registrykit.Result{Action: registrykit.Skipped, Reason: "image stream does not exist"}
 			return nil
 		}
 		if err != nil {
@@ -260,18 +274,17 @@ func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts 
 		n := len(is.Spec.Tags)
 		is.Spec.Tags = slices.DeleteFunc(is.Spec.Tags, func(t imagev1.TagReference) bool { return t.Name == dest.Tag })
 		if len(is.Spec.Tags) == n {
-			res = Result{Action: Skipped, Reason: "tag not in spec"}
+			res = registrykit.Result{Action: registrykit.Skipped, Reason: "tag not in spec"}
 			return nil
 		}
-		if _, err := client.Update(ctx, is, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
+		if _, err := client.Update(ctx, is, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = Result{Action: Deleted, Reason: "removed spec tag" + fallback}
+		res = registrykit.Result{Action: registrykit.Deleted, Reason: "removed spec tag" + fallback}
 		return nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("untag %s: %w", dest, err)
+		return registrykit.Result{}, fmt.Errorf("untag %s: %w", dest, err)
 	}
-	log.Info("image stream tag "+res.Action.String(), "reason", res.Reason)
-	return res, nil
+	return kubewrite.Record(ctx, opts, "imagestream", res, "imagestreamtag", dest.String()), nil
 }

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
 )
 
 const source = "us.icr.io/team/app:1"
@@ -61,13 +63,13 @@ func TestTag(t *testing.T) {
 		existing   []runtime.Object
 		opts       TagOptions
 		wantTags   []imagev1.TagReference
-		wantResult Result
+		wantResult registrykit.Result
 		wantWrites []string
 	}{
 		{
 			name:       "creates the stream",
 			wantTags:   []imagev1.TagReference{tagRef("1", source)},
-			wantResult: Result{Action: Created, Reason: "image stream did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "image stream did not exist"},
 			wantWrites: []string{"create imagestreams"},
 		},
 		{
@@ -78,7 +80,7 @@ func TestTag(t *testing.T) {
 				t.ReferencePolicy.Type = imagev1.LocalTagReferencePolicy
 				t.ImportPolicy = imagev1.TagImportPolicy{Scheduled: true, Insecure: true, ImportMode: imagev1.ImportModePreserveOriginal}
 			})},
-			wantResult: Result{Action: Updated, Reason: "added tag 1"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "added tag 1"},
 			wantWrites: []string{"update imagestreams"},
 		},
 		{
@@ -93,7 +95,7 @@ func TestTag(t *testing.T) {
 				t.ReferencePolicy.Type = ""
 				t.ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
 			})},
-			wantResult: Result{Action: Unchanged, Reason: "tag matches"},
+			wantResult: registrykit.Result{Action: registrykit.Unchanged, Reason: "tag matches"},
 		},
 		{
 			name: "drifted tag is replaced, annotations and unmanaged import mode kept",
@@ -108,7 +110,7 @@ func TestTag(t *testing.T) {
 				t.ReferencePolicy.Type = imagev1.LocalTagReferencePolicy
 				t.ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
 			}), other},
-			wantResult: Result{Action: Updated, Reason: "changed tag 1: from, referencePolicy, importPolicy.scheduled"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed tag 1: from, referencePolicy, importPolicy.scheduled"},
 			wantWrites: []string{"update imagestreams"},
 		},
 		{
@@ -116,14 +118,14 @@ func TestTag(t *testing.T) {
 			existing:   []runtime.Object{stream(tagRef("1", source))},
 			opts:       TagOptions{ImportMode: ImportLegacy},
 			wantTags:   []imagev1.TagReference{tagRef("1", source, func(t *imagev1.TagReference) { t.ImportPolicy.ImportMode = imagev1.ImportModeLegacy })},
-			wantResult: Result{Action: Updated, Reason: "changed tag 1: importPolicy.importMode"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed tag 1: importPolicy.importMode"},
 			wantWrites: []string{"update imagestreams"},
 		},
 		{
 			name:       "istag source becomes a registry image",
 			existing:   []runtime.Object{stream(imagev1.TagReference{Name: "1", From: &corev1.ObjectReference{Kind: "ImageStreamTag", Name: "app:0"}, Reference: true, Generation: ptr(int64(2))})},
 			wantTags:   []imagev1.TagReference{tagRef("1", source)},
-			wantResult: Result{Action: Updated, Reason: "changed tag 1: from, reference"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "changed tag 1: from, reference"},
 			wantWrites: []string{"update imagestreams"},
 		},
 	}
@@ -192,7 +194,7 @@ func TestTagRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Action != Updated {
+		if res.Action != registrykit.Updated {
 			t.Errorf("action = %v", res.Action)
 		}
 		is, _ := images.ImageV1().ImageStreams("proj").Get(t.Context(), "app", metav1.GetOptions{})
@@ -217,7 +219,7 @@ func TestTagRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(Result{Action: Updated, Reason: "added tag 1"}, res); diff != "" {
+		if diff := cmp.Diff(registrykit.Result{Action: registrykit.Updated, Reason: "added tag 1"}, res); diff != "" {
 			t.Errorf("result (-want +got):\n%s", diff)
 		}
 	})
@@ -230,24 +232,20 @@ func TestTagRejectsBadInputBeforeAnyCall(t *testing.T) {
 		dest       Ref
 		opts       TagOptions
 		wantFields []string
-		noRegistry bool
 	}{
-		{name: "no registry host", source: "team/app:1", dest: dest, noRegistry: true, wantFields: []string{"source"}},
+		{name: "no registry host", source: "team/app:1", dest: dest, wantFields: []string{"source"}},
 		{name: "bad source", source: "us.icr.io/Team/app", dest: dest, wantFields: []string{"source"}},
-		{name: "bad dest", source: source, dest: Ref{Namespace: "Proj", Stream: "My App", Tag: ""}, wantFields: []string{"Ref.Namespace", "Ref.Stream", "Ref.Tag"}},
-		{name: "bad options", source: source, dest: dest, opts: TagOptions{ReferencePolicy: "local", ImportMode: "All"}, wantFields: []string{"ReferencePolicy", "ImportMode"}},
-		{name: "everything at once", source: "app", dest: Ref{}, opts: TagOptions{ReferencePolicy: "x"}, noRegistry: true,
-			wantFields: []string{"source", "Ref.Namespace", "Ref.Stream", "Ref.Tag", "ReferencePolicy"}},
+		{name: "bad dest", source: source, dest: Ref{Namespace: "Proj", Stream: "My App", Tag: ""}, wantFields: []string{"dest.namespace", "dest.stream", "dest.tag"}},
+		{name: "bad options", source: source, dest: dest, opts: TagOptions{ReferencePolicy: "local", ImportMode: "All"}, wantFields: []string{"referencePolicy", "importMode"}},
+		{name: "everything at once", source: "app", dest: Ref{}, opts: TagOptions{ReferencePolicy: "x"},
+			wantFields: []string{"source", "dest.namespace", "dest.stream", "dest.tag", "referencePolicy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			images := imagefake.NewClientset()
 			_, err := Tag(t.Context(), images, tt.source, tt.dest, tt.opts)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
-			}
-			if got := errors.Is(err, ErrNoRegistryHost); got != tt.noRegistry {
-				t.Errorf("errors.Is(ErrNoRegistryHost) = %v", got)
+			if !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("err = %v, want registrykit.ErrInvalid", err)
 			}
 			if diff := cmp.Diff(tt.wantFields, fieldsOf(t, err)); diff != "" {
 				t.Errorf("fields (-want +got):\n%s", diff)
@@ -259,41 +257,26 @@ func TestTagRejectsBadInputBeforeAnyCall(t *testing.T) {
 	}
 }
 
-// fieldsOf flattens joined validation errors into field names ("source" for
-// a *ReferenceError), without consecutive duplicates.
+// fieldsOf returns the field paths of an *registrykit.InvalidError, without
+// consecutive duplicates.
 func fieldsOf(t *testing.T, err error) []string {
 	t.Helper()
+	var ie *registrykit.InvalidError
+	if !errors.As(err, &ie) {
+		t.Fatalf("%v is not a *registrykit.InvalidError", err)
+	}
 	var out []string
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *FieldError
-		var re *ReferenceError
-		name := ""
-		switch {
-		case errors.As(err, &fe):
-			name = fe.Field
-		case errors.As(err, &re):
-			name = "source"
-		default:
-			t.Fatalf("unexpected error type %T: %v", err, err)
-		}
-		if len(out) == 0 || out[len(out)-1] != name {
-			out = append(out, name)
+	for _, fe := range ie.Errs {
+		if len(out) == 0 || out[len(out)-1] != fe.Field {
+			out = append(out, fe.Field)
 		}
 	}
-	walk(err)
 	return out
 }
 
 func TestTagDryRunAndFieldManager(t *testing.T) {
 	images := imagefake.NewClientset(stream())
-	if _, err := Tag(t.Context(), images, source, dest, TagOptions{Options: Options{DryRun: true, FieldManager: "ci"}}); err != nil {
+	if _, err := Tag(t.Context(), images, source, dest, TagOptions{WriteOptions: registrykit.WriteOptions{DryRun: true, FieldManager: "ci"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range images.Actions() {
@@ -315,14 +298,14 @@ func TestUntag(t *testing.T) {
 		existing   []runtime.Object
 		istagErr   error // nil: the ImageStreamTag delete succeeds
 		fallback   bool  // let the fake answer the ImageStreamTag delete (NotFound)
-		wantResult Result
+		wantResult registrykit.Result
 		wantTags   []imagev1.TagReference
 		wantWrites []string
 	}{
 		{
 			name:       "OpenShift server deletes the ImageStreamTag",
 			existing:   []runtime.Object{stream(tagRef("1", source), other)},
-			wantResult: Result{Action: Deleted, Reason: "deleted image stream tag"},
+			wantResult: registrykit.Result{Action: registrykit.Deleted, Reason: "deleted image stream tag"},
 			wantTags:   []imagev1.TagReference{tagRef("1", source), other}, // the fake server does not act on it
 			wantWrites: []string{"delete imagestreamtags"},
 		},
@@ -330,7 +313,7 @@ func TestUntag(t *testing.T) {
 			name:       "no ImageStreamTag resource: spec tag removed",
 			existing:   []runtime.Object{stream(tagRef("1", source), other)},
 			fallback:   true,
-			wantResult: Result{Action: Deleted, Reason: "removed spec tag"},
+			wantResult: registrykit.Result{Action: registrykit.Deleted, Reason: "removed spec tag"},
 			wantTags:   []imagev1.TagReference{other},
 			wantWrites: []string{"delete imagestreamtags", "update imagestreams"},
 		},
@@ -338,7 +321,7 @@ func TestUntag(t *testing.T) {
 			name:       "forbidden ImageStreamTag delete falls back",
 			existing:   []runtime.Object{stream(tagRef("1", source), other)},
 			istagErr:   apierrors.NewForbidden(gr, "app:1", errors.New("no")),
-			wantResult: Result{Action: Deleted, Reason: "removed spec tag; deleting the image stream tag was forbidden, so its status history is kept"},
+			wantResult: registrykit.Result{Action: registrykit.Deleted, Reason: "removed spec tag; deleting the image stream tag was forbidden, so its status history is kept"},
 			wantTags:   []imagev1.TagReference{other},
 			wantWrites: []string{"delete imagestreamtags", "update imagestreams"},
 		},
@@ -346,14 +329,14 @@ func TestUntag(t *testing.T) {
 			name:       "tag absent",
 			existing:   []runtime.Object{stream(other)},
 			fallback:   true,
-			wantResult: Result{Action: Skipped, Reason: "tag not in spec"},
+			wantResult: registrykit.Result{Action: registrykit.Skipped, Reason: "tag not in spec"},
 			wantTags:   []imagev1.TagReference{other},
 			wantWrites: []string{"delete imagestreamtags"},
 		},
 		{
 			name:       "stream absent",
 			fallback:   true,
-			wantResult: Result{Action: Skipped, Reason: "image stream does not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Skipped, Reason: "image stream does not exist"},
 			wantWrites: []string{"delete imagestreamtags"},
 		},
 	}
@@ -365,7 +348,7 @@ func TestUntag(t *testing.T) {
 					return true, nil, tt.istagErr
 				})
 			}
-			res, err := Untag(t.Context(), images, dest, Options{})
+			res, err := Untag(t.Context(), images, dest, registrykit.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -388,8 +371,8 @@ func TestUntag(t *testing.T) {
 
 func TestUntagErrors(t *testing.T) {
 	images := imagefake.NewClientset()
-	if _, err := Untag(t.Context(), images, Ref{Namespace: "p", Stream: "a"}, Options{}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("err = %v, want ErrInvalid", err)
+	if _, err := Untag(t.Context(), images, Ref{Namespace: "p", Stream: "a"}, registrykit.WriteOptions{}); !errors.Is(err, registrykit.ErrInvalid) {
+		t.Errorf("err = %v, want registrykit.ErrInvalid", err)
 	}
 	if n := len(images.Actions()); n != 0 {
 		t.Errorf("%d calls before validation", n)
@@ -397,7 +380,7 @@ func TestUntagErrors(t *testing.T) {
 	images.PrependReactor("delete", "imagestreamtags", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewInternalError(errors.New("etcd down"))
 	})
-	if _, err := Untag(t.Context(), images, dest, Options{}); !apierrors.IsInternalError(err) {
+	if _, err := Untag(t.Context(), images, dest, registrykit.WriteOptions{}); !apierrors.IsInternalError(err) {
 		t.Errorf("err = %v, want the server's error", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
 )
 
 // imported returns a stream whose tag "1" is at spec generation gen with the
@@ -102,8 +104,8 @@ func TestWaitForImportMissingStream(t *testing.T) {
 		t.Errorf("err = %v, want NotFound", err)
 	}
 	_, err = WaitForImport(t.Context(), imagefake.NewClientset(), Ref{})
-	if !errors.Is(err, ErrInvalid) {
-		t.Errorf("err = %v, want ErrInvalid", err)
+	if !errors.Is(err, registrykit.ErrInvalid) {
+		t.Errorf("err = %v, want registrykit.ErrInvalid", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
@@ -28,17 +29,17 @@ import (
 // secret of another type is not touched: its type is immutable, and
 // deleting it is the caller's decision (the error matches ErrNotPullSecret
 // or names the type).
-func Apply(ctx context.Context, kube kubernetes.Interface, namespace, name string, cfg *dockerconfig.Config, opts Options) (Result, error) {
+func Apply(ctx context.Context, kube kubernetes.Interface, namespace, name string, cfg *dockerconfig.Config, opts registrykit.WriteOptions) (registrykit.Result, error) {
 	var p problems
 	p.namespace("namespace", namespace)
 	p.objectName("secret name", name)
 	p.config("config", cfg)
 	if err := p.err(); err != nil {
-		return Result{}, fmt.Errorf("apply secret %s/%s: %w", namespace, name, err)
+		return registrykit.Result{}, fmt.Errorf("apply secret %s/%s: %w", namespace, name, err)
 	}
 	data, err := cfg.Marshal()
 	if err != nil {
-		return Result{}, fmt.Errorf("apply secret %s/%s: %w", namespace, name, err)
+		return registrykit.Result{}, fmt.Errorf("apply secret %s/%s: %w", namespace, name, err)
 	}
 	res, err := applyData(ctx, kube, namespace, name, cfg, data, opts)
 	if err != nil {
@@ -47,10 +48,10 @@ func Apply(ctx context.Context, kube kubernetes.Interface, namespace, name strin
 	return res, nil
 }
 
-func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name string, cfg *dockerconfig.Config, data []byte, opts Options) (Result, error) {
+func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name string, cfg *dockerconfig.Config, data []byte, opts registrykit.WriteOptions) (registrykit.Result, error) {
 	secrets := kube.CoreV1().Secrets(namespace)
 	attrs := []any{slog.String("secret", namespace+"/"+name)}
-	var res Result
+	var res registrykit.Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		cur, err := secrets.Get(ctx, name, metav1.GetOptions{})
@@ -63,7 +64,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 			if _, err := secrets.Create(ctx, s, opts.CreateOptions()); err != nil {
 				return err
 			}
-			res = opts.Record(ctx, "pullsecret", Created, "created for "+strings.Join(cfg.Servers(), ", "), attrs...)
+			res = record(ctx, opts, registrykit.Created, "created for "+strings.Join(cfg.Servers(), ", "), attrs...)
 			return nil
 		}
 		if err != nil {
@@ -74,7 +75,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 				ErrWrongType, cur.Type, corev1.SecretTypeDockerConfigJson)
 		}
 		if old, perr := dockerconfig.Parse(cur.Data[corev1.DockerConfigJsonKey]); perr == nil && dockerconfig.Equal(old, cfg) {
-			res = opts.Record(ctx, "pullsecret", Unchanged, "content already equal", attrs...)
+			res = record(ctx, opts, registrykit.Unchanged, "content already equal", attrs...)
 			return nil
 		}
 		cur = cur.DeepCopy()
@@ -85,7 +86,7 @@ func applyData(ctx context.Context, kube kubernetes.Interface, namespace, name s
 		if _, err := secrets.Update(ctx, cur, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = opts.Record(ctx, "pullsecret", Updated, "content replaced, now for "+strings.Join(cfg.Servers(), ", "), attrs...)
+		res = record(ctx, opts, registrykit.Updated, "content replaced, now for "+strings.Join(cfg.Servers(), ", "), attrs...)
 		return nil
 	})
 	return res, err

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -22,20 +23,20 @@ func TestApply(t *testing.T) {
 	tests := []struct {
 		name       string
 		existing   []runtime.Object
-		wantResult Action
+		wantResult registrykit.Action
 		wantWrites []string
 	}{
-		{"missing: create", nil, Created, []string{"create secrets team-a/icr"}},
-		{"same content: no write", []runtime.Object{pullSecret(t, "team-a", "icr", "de.icr.io", "us.icr.io")}, Unchanged, nil},
-		{"different content: update", []runtime.Object{pullSecret(t, "team-a", "icr", "us.icr.io")}, Updated, []string{"update secrets team-a/icr"}},
+		{"missing: create", nil, registrykit.Created, []string{"create secrets team-a/icr"}},
+		{"same content: no write", []runtime.Object{pullSecret(t, "team-a", "icr", "de.icr.io", "us.icr.io")}, registrykit.Unchanged, nil},
+		{"different content: update", []runtime.Object{pullSecret(t, "team-a", "icr", "us.icr.io")}, registrykit.Updated, []string{"update secrets team-a/icr"}},
 		{"unparsable content: update", []runtime.Object{&corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "icr", Namespace: "team-a"}, Type: corev1.SecretTypeDockerConfigJson,
-			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte("not json")}}}, Updated, []string{"update secrets team-a/icr"}},
+			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte("not json")}}}, registrykit.Updated, []string{"update secrets team-a/icr"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(tt.existing...)
-			res, err := Apply(ctx, kube, "team-a", "icr", want, Options{})
+			res, err := Apply(ctx, kube, "team-a", "icr", want, registrykit.WriteOptions{})
 			if err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
@@ -68,7 +69,7 @@ func TestApplyOptionsReachServer(t *testing.T) {
 		got = a.(k8stesting.CreateActionImpl).CreateOptions
 		return false, nil, nil
 	})
-	res, err := Apply(context.Background(), kube, "team-a", "icr", cfgOf(t, "us.icr.io"), Options{DryRun: true})
+	res, err := Apply(context.Background(), kube, "team-a", "icr", cfgOf(t, "us.icr.io"), registrykit.WriteOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestApplyOptionsReachServer(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("CreateOptions (-want +got):\n%s", diff)
 	}
-	if res.Action != Created || !contains(res.Reason, "dry run") {
+	if res.Action != registrykit.Created || !contains(res.Reason, "dry run") {
 		t.Errorf("result = %+v, want created with a dry-run reason", res)
 	}
 }
@@ -86,8 +87,8 @@ func TestApplyRetriesConflictAndAlreadyExists(t *testing.T) {
 	t.Run("conflict on update", func(t *testing.T) {
 		kube := fake.NewClientset(pullSecret(t, "team-a", "icr", "us.icr.io"))
 		calls := failN(kube, "update", "secrets", 1, conflict(secretsGR, "icr"))
-		res, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "de.icr.io"), Options{FieldManager: "me"})
-		if err != nil || res.Action != Updated {
+		res, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "de.icr.io"), registrykit.WriteOptions{FieldManager: "me"})
+		if err != nil || res.Action != registrykit.Updated {
 			t.Fatalf("Apply = %+v, %v", res, err)
 		}
 		if calls.Load() != 2 {
@@ -104,15 +105,15 @@ func TestApplyRetriesConflictAndAlreadyExists(t *testing.T) {
 			}
 			return true, nil, apierrors.NewAlreadyExists(secretsGR, "icr")
 		})
-		res, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "de.icr.io"), Options{})
-		if err != nil || res.Action != Updated {
+		res, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "de.icr.io"), registrykit.WriteOptions{})
+		if err != nil || res.Action != registrykit.Updated {
 			t.Fatalf("Apply = %+v, %v", res, err)
 		}
 	})
 	t.Run("forbidden is returned, named", func(t *testing.T) {
 		kube := fake.NewClientset()
 		failN(kube, "create", "secrets", 100, apierrors.NewForbidden(secretsGR, "icr", errors.New("no")))
-		_, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "de.icr.io"), Options{})
+		_, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "de.icr.io"), registrykit.WriteOptions{})
 		if !apierrors.IsForbidden(err) || !contains(err.Error(), "apply secret team-a/icr") {
 			t.Fatalf("err = %v, want a named Forbidden", err)
 		}
@@ -121,7 +122,7 @@ func TestApplyRetriesConflictAndAlreadyExists(t *testing.T) {
 
 func TestApplyRefusesOtherType(t *testing.T) {
 	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "icr", Namespace: "team-a"}, Type: corev1.SecretTypeOpaque})
-	_, err := Apply(context.Background(), kube, "team-a", "icr", cfgOf(t, "us.icr.io"), Options{})
+	_, err := Apply(context.Background(), kube, "team-a", "icr", cfgOf(t, "us.icr.io"), registrykit.WriteOptions{})
 	if !errors.Is(err, ErrWrongType) {
 		t.Fatalf("err = %v, want ErrWrongType", err)
 	}
@@ -147,7 +148,7 @@ func TestApplyValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset()
-			_, err := Apply(context.Background(), kube, tt.ns, tt.secret, tt.cfg, Options{})
+			_, err := Apply(context.Background(), kube, tt.ns, tt.secret, tt.cfg, registrykit.WriteOptions{})
 			if !errors.Is(err, ErrInvalidInput) {
 				t.Fatalf("err = %v, want ErrInvalidInput", err)
 			}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
@@ -50,7 +51,7 @@ type CopyOptions struct {
 	// QPS/Burst bound them too: client-go's default 5/10 makes 500 creates
 	// take about 100 s, so set rest.Config.QPS/Burst (e.g. 100/200).
 	Concurrency int
-	Options
+	registrykit.WriteOptions
 }
 
 // Copy copies the image pull secret from to the target namespaces — what the
@@ -117,7 +118,7 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 
 	existing, err := listSecrets(ctx, kube, metav1.NamespaceAll, nameSelector(name))
 	if apierrors.IsForbidden(err) {
-		opts.LoggerOrDiscard().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; creating first and reading only on conflict",
+		opts.Log().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; creating first and reading only on conflict",
 			slog.String("name", name))
 	} else if err != nil {
 		return Report{}, wrap(fmt.Errorf("list existing copies: %w", err))
@@ -138,9 +139,9 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		case ctx.Err() != nil:
 			o.Err = ctx.Err()
 		case tg.namespace == from.Namespace && name == from.Name:
-			o.Result = opts.Record(ctx, "pullsecret", Skipped, "source namespace", slog.String("namespace", tg.namespace))
-		case tg.skipReason != "":
-			o.Result = opts.Record(ctx, "pullsecret", Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
+			o.Result = skip(ctx, opts.WriteOptions, registrykit.SkipSourceNamespace, "source namespace", slog.String("namespace", tg.namespace))
+		case tg.skip != "":
+			o.Result = skip(ctx, opts.WriteOptions, tg.skip, "namespace is terminating", slog.String("namespace", tg.namespace))
 		case tg.missing:
 			o.Err = &NotFoundError{Kind: "namespace", Name: tg.namespace}
 		default:
@@ -203,11 +204,11 @@ func (c *copier) desired(namespace string) *corev1.Secret {
 
 // copyTo writes the copy into namespace. cur is the existing target from
 // the List (nil: none seen); every retry re-reads it.
-func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secret) (Result, error) {
+func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secret) (registrykit.Result, error) {
 	secrets := c.kube.CoreV1().Secrets(namespace)
 	attrs := []any{slog.String("secret", namespace+"/"+c.name)}
 	fresh := true // cur reflects what the List saw
-	var res Result
+	var res registrykit.Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		if !fresh {
@@ -226,10 +227,10 @@ func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secre
 			_, err := secrets.Create(ctx, c.desired(namespace), c.opts.CreateOptions())
 			switch {
 			case err == nil:
-				res = c.opts.Record(ctx, "pullsecret", Created, "copied from "+c.from.String(), attrs...)
+				res = record(ctx, c.opts.WriteOptions, registrykit.Created, "copied from "+c.from.String(), attrs...)
 				return nil
 			case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
-				res = c.opts.Record(ctx, "pullsecret", Skipped, "namespace is terminating", attrs...)
+				res = skip(ctx, c.opts.WriteOptions, registrykit.SkipTerminating, "namespace is terminating", attrs...)
 				return nil
 			case apierrors.IsNotFound(err):
 				return &NotFoundError{Kind: "namespace", Name: namespace, Err: err}
@@ -249,7 +250,7 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 	Update(context.Context, *corev1.Secret, metav1.UpdateOptions) (*corev1.Secret, error)
 	Delete(context.Context, string, metav1.DeleteOptions) error
 	Create(context.Context, *corev1.Secret, metav1.CreateOptions) (*corev1.Secret, error)
-}, cur *corev1.Secret) (Result, error) {
+}, cur *corev1.Secret) (registrykit.Result, error) {
 	attrs := []any{slog.String("secret", cur.Namespace+"/"+c.name)}
 	origin := c.from.Namespace + "/" + c.from.Name
 	ours := cur.Annotations[AnnotationCopiedFrom] == origin
@@ -258,10 +259,10 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 		if o := cur.Annotations[AnnotationCopiedFrom]; o != "" {
 			why = "exists, copied from " + o
 		}
-		return c.opts.Record(ctx, "pullsecret", Skipped, why+"; left alone (set Overwrite to replace it)", attrs...), nil
+		return skip(ctx, c.opts.WriteOptions, registrykit.SkipForeign, why+"; left alone (set Overwrite to replace it)", attrs...), nil
 	}
 	if ours && cur.Annotations[AnnotationContentHash] == c.hash && contentHash(cur) == c.hash {
-		return c.opts.Record(ctx, "pullsecret", Unchanged, "copy is current", attrs...), nil
+		return record(ctx, c.opts.WriteOptions, registrykit.Unchanged, "copy is current", attrs...), nil
 	}
 	want := c.desired(cur.Namespace)
 	if cur.Type != want.Type || (cur.Immutable != nil && *cur.Immutable) {
@@ -269,16 +270,16 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 		// preconditions so that we never delete a newer object.
 		uid, rv := cur.UID, cur.ResourceVersion
 		err := secrets.Delete(ctx, c.name, metav1.DeleteOptions{
-			DryRun:        c.opts.DryRunOption(),
+			DryRun:        c.opts.DeleteOptions().DryRun,
 			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return Result{}, err
+			return registrykit.Result{}, err
 		}
 		if _, err := secrets.Create(ctx, want, c.opts.CreateOptions()); err != nil && !(c.opts.DryRun && apierrors.IsAlreadyExists(err)) {
-			return Result{}, err
+			return registrykit.Result{}, err
 		}
-		return c.opts.Record(ctx, "pullsecret", Updated, fmt.Sprintf("replaced (type %s or immutability cannot be updated)", cur.Type), attrs...), nil
+		return record(ctx, c.opts.WriteOptions, registrykit.Updated, fmt.Sprintf("replaced (type %s or immutability cannot be updated)", cur.Type), attrs...), nil
 	}
 	upd := cur.DeepCopy()
 	upd.Data = want.Data
@@ -286,13 +287,13 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 	upd.Annotations = mergeMaps(upd.Annotations, want.Annotations)
 	delete(upd.Annotations, lastApplied)
 	if _, err := secrets.Update(ctx, upd, c.opts.UpdateOptions()); err != nil {
-		return Result{}, err
+		return registrykit.Result{}, err
 	}
 	why := "content changed at source " + origin
 	if !ours {
 		why = "overwritten (Overwrite set)"
 	}
-	return c.opts.Record(ctx, "pullsecret", Updated, why, attrs...), nil
+	return record(ctx, c.opts.WriteOptions, registrykit.Updated, why, attrs...), nil
 }
 
 func mergeMaps(base, overlay map[string]string) map[string]string {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -61,8 +62,8 @@ func getSecret(t *testing.T, kube *fake.Clientset, ns, name string) *corev1.Secr
 	return s
 }
 
-func outcomes(r Report) map[string]Action {
-	m := map[string]Action{}
+func outcomes(r Report) map[string]registrykit.Action {
+	m := map[string]registrykit.Action{}
 	for _, o := range r.Outcomes {
 		a := o.Result.Action
 		if o.Err != nil {
@@ -81,7 +82,7 @@ func TestCopyCreatesFaithfulCopies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
-	if diff := cmp.Diff(map[string]Action{"team-a": Created, "team-b": Created}, outcomes(rep)); diff != "" {
+	if diff := cmp.Diff(map[string]registrykit.Action{"team-a": registrykit.Created, "team-b": registrykit.Created}, outcomes(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 	got := getSecret(t, kube, "team-a", "all-icr-io")
@@ -152,7 +153,7 @@ func TestCopyRerunReadsTwiceWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[Action]int{Created: 50}, rep.Counts()); diff != "" {
+	if diff := cmp.Diff(map[registrykit.Action]int{registrykit.Created: 50}, rep.Counts()); diff != "" {
 		t.Errorf("first run counts (-want +got):\n%s", diff)
 	}
 	wantReads := []string{"get secrets default", "list namespaces ", "list secrets "}
@@ -184,7 +185,7 @@ func TestCopyRerunReadsTwiceWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[Action]int{Unchanged: 50}, rep.Counts()); diff != "" {
+	if diff := cmp.Diff(map[registrykit.Action]int{registrykit.Unchanged: 50}, rep.Counts()); diff != "" {
 		t.Errorf("rerun counts (-want +got):\n%s", diff)
 	}
 	if w := writeActions(kube); len(w) != 0 {
@@ -214,24 +215,24 @@ func TestCopyExistingTargets(t *testing.T) {
 		name       string
 		existing   *corev1.Secret
 		overwrite  bool
-		want       Action
+		want       registrykit.Action
 		wantWrites []string
 		wantData   bool // target holds the source's data afterwards
 	}{
-		{"current copy", ours(nil), false, Unchanged, nil, true},
+		{"current copy", ours(nil), false, registrykit.Unchanged, nil, true},
 		{"stale copy (source changed)", ours(func(c *corev1.Secret) {
 			c.Data = pullSecret(t, "", "", "old.example.com").Data
 			c.Annotations[AnnotationContentHash] = "sha256:old"
-		}), false, Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		}), false, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
 		{"copy edited by hand, hash kept", ours(func(c *corev1.Secret) {
 			c.Data = pullSecret(t, "", "", "old.example.com").Data
-		}), false, Updated, []string{"update secrets team-a/all-icr-io"}, true},
-		{"not ours", foreign, false, Skipped, nil, false},
+		}), false, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"not ours", foreign, false, registrykit.Skipped, nil, false},
 		{"copied from another source", ours(func(c *corev1.Secret) {
 			c.Annotations[AnnotationCopiedFrom] = "other/all-icr-io"
-		}), false, Skipped, nil, true},
-		{"not ours, Overwrite", foreign, true, Updated, []string{"update secrets team-a/all-icr-io"}, true},
-		{"other type, Overwrite: replaced", opaque, true, Updated,
+		}), false, registrykit.Skipped, nil, true},
+		{"not ours, Overwrite", foreign, true, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"other type, Overwrite: replaced", opaque, true, registrykit.Updated,
 			[]string{"delete secrets team-a/all-icr-io", "create secrets team-a/all-icr-io"}, true},
 	}
 	for _, tt := range tests {
@@ -251,7 +252,7 @@ func TestCopyExistingTargets(t *testing.T) {
 			if tt.wantData != bytes.Equal(got.Data[corev1.DockerConfigJsonKey], s.Data[corev1.DockerConfigJsonKey]) {
 				t.Errorf("target data equal to source = %v, want %v", !tt.wantData, tt.wantData)
 			}
-			if tt.want == Updated && (got.Annotations[AnnotationCopiedFrom] != "default/all-icr-io" || got.Annotations[AnnotationContentHash] != contentHash(s) || got.Type != s.Type) {
+			if tt.want == registrykit.Updated && (got.Annotations[AnnotationCopiedFrom] != "default/all-icr-io" || got.Annotations[AnnotationContentHash] != contentHash(s) || got.Type != s.Type) {
 				t.Errorf("updated target metadata = %v type %q", got.Annotations, got.Type)
 			}
 		})
@@ -284,7 +285,7 @@ func TestCopyPerNamespaceFailuresDoNotStopTheRest(t *testing.T) {
 	if err == nil {
 		t.Fatal("Copy: want the joined per-namespace error")
 	}
-	want := map[string]Action{"gone": "error", "dying": Skipped, "locked": "error", "ok-1": Created, "ok-2": Created, "default": Skipped}
+	want := map[string]registrykit.Action{"gone": "error", "dying": registrykit.Skipped, "locked": "error", "ok-1": registrykit.Created, "ok-2": registrykit.Created, "default": registrykit.Skipped}
 	if diff := cmp.Diff(want, outcomes(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
@@ -297,7 +298,7 @@ func TestCopyPerNamespaceFailuresDoNotStopTheRest(t *testing.T) {
 	if diff := cmp.Diff(err.Error(), rep.Err().Error()); diff != "" {
 		t.Errorf("returned error differs from Report.Err (-ret +report):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[Action]int{Created: 2, Skipped: 2, "failed": 2}, rep.Counts()); diff != "" {
+	if diff := cmp.Diff(map[registrykit.Action]int{registrykit.Created: 2, registrykit.Skipped: 2, registrykit.Failed: 2}, rep.Counts()); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 	if got := rep.String(); got != "created=2 failed=2 skipped=2" {
@@ -315,7 +316,7 @@ func TestCopyAllNamespaces(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want NotFound for the named namespace that is not listed", err)
 	}
-	want := map[string]Action{"default": Skipped, "dying": Skipped, "team-a": Created, "typo": "error"}
+	want := map[string]registrykit.Action{"default": registrykit.Skipped, "dying": registrykit.Skipped, "team-a": registrykit.Created, "typo": "error"}
 	if diff := cmp.Diff(want, outcomes(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
@@ -327,7 +328,7 @@ func TestCopyAllNamespaces(t *testing.T) {
 func TestCopyRenameIntoSourceNamespace(t *testing.T) {
 	kube := fake.NewClientset(sourceSecret(t))
 	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"default"}}, CopyOptions{Name: "icr-copy"})
-	if err != nil || rep.Outcomes[0].Result.Action != Created {
+	if err != nil || rep.Outcomes[0].Result.Action != registrykit.Created {
 		t.Fatalf("Copy = %+v, %v", rep, err)
 	}
 	getSecret(t, kube, "default", "icr-copy")
@@ -343,7 +344,7 @@ func TestCopyListForbiddenFallsBackToCreateFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]Action{"team-a": Created, "team-b": Skipped}, outcomes(rep)); diff != "" {
+	if diff := cmp.Diff(map[string]registrykit.Action{"team-a": registrykit.Created, "team-b": registrykit.Skipped}, outcomes(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 	// team-b needed a GET after AlreadyExists; team-a none.
@@ -366,7 +367,7 @@ func TestCopyConflictReReads(t *testing.T) {
 	kube := fake.NewClientset(s, stale)
 	calls := failN(kube, "update", "secrets", 1, conflict(secretsGR, "all-icr-io"))
 	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{})
-	if err != nil || rep.Outcomes[0].Result.Action != Updated {
+	if err != nil || rep.Outcomes[0].Result.Action != registrykit.Updated {
 		t.Fatalf("Copy = %+v, %v", rep, err)
 	}
 	if calls.Load() != 2 {
@@ -459,7 +460,7 @@ func TestCopyDryRun(t *testing.T) {
 		opts = append(opts, a.(k8stesting.CreateActionImpl).CreateOptions)
 		return true, a.(k8stesting.CreateActionImpl).Object, nil // the server persists nothing
 	})
-	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"a"}}, CopyOptions{Options: Options{DryRun: true, FieldManager: "ops"}})
+	rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"a"}}, CopyOptions{WriteOptions: registrykit.WriteOptions{DryRun: true, FieldManager: "ops"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,16 +19,17 @@
 // are *NotFoundError (errors.Is(err, ErrNotFound)). Secret data never
 // appears in errors, Results, Findings or logs.
 //
-// Each write decision is a Result{Action, Reason} with Action one of
-// Created, Updated, Unchanged, Skipped, Deleted. Options (embedded in every
-// options struct) default as follows:
+// Each write decision is a registrykit.Result: the Action (Created,
+// Updated, Unchanged, Skipped, Deleted), a typed SkipReason when Skipped,
+// and a short Reason. Every options struct embeds registrykit.WriteOptions
+// (calls without options struct take it directly); its zero value means:
 //
 //   - DryRun false. When true, writes carry the API server's dryRun=All:
 //     admission and validation run, nothing is stored, and the Reason says
 //     "dry run". Reads are real; nothing is simulated on the client.
 //   - FieldManager "registrykit".
 //   - Logger nil: silent. Set an *slog.Logger to get one record per
-//     decision.
+//     decision (a warning for a skip that needs attention).
 //
 // # Defaults
 //

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -24,7 +25,7 @@ func ExampleApply() {
 	ctx := context.Background()
 	kube := fake.NewClientset()
 	for range 2 {
-		res, err := pullsecret.Apply(ctx, kube, "default", "all-icr-io", icrConfig(), pullsecret.Options{})
+		res, err := pullsecret.Apply(ctx, kube, "default", "all-icr-io", icrConfig(), registrykit.WriteOptions{})
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -39,7 +40,7 @@ func ExampleApply() {
 func ExampleCopy() {
 	ctx := context.Background()
 	kube := fake.NewClientset()
-	if _, err := pullsecret.Apply(ctx, kube, "default", "all-icr-io", icrConfig(), pullsecret.Options{}); err != nil {
+	if _, err := pullsecret.Apply(ctx, kube, "default", "all-icr-io", icrConfig(), registrykit.WriteOptions{}); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -106,7 +107,7 @@ func ExampleLink() {
 	ctx := context.Background()
 	kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder", Namespace: "team-a"}})
 	// oc secrets link builder icr-push --for=pull,mount
-	res, err := pullsecret.Link(ctx, kube, "team-a", "builder", "icr-push", pullsecret.For{Pull: true, Mount: true}, pullsecret.Options{})
+	res, err := pullsecret.Link(ctx, kube, "team-a", "builder", "icr-push", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
@@ -40,7 +41,7 @@ type GlobalOptions struct {
 	// AllowMissingRequired writes even when a required registry would be
 	// missing.
 	AllowMissingRequired bool
-	Options
+	registrykit.WriteOptions
 }
 
 func (o GlobalOptions) required() []string {
@@ -66,7 +67,7 @@ func (o GlobalOptions) required() []string {
 // required registry (GlobalOptions.Required), and with an
 // *InvalidGlobalError when the existing secret cannot be parsed. A missing
 // secret is a *NotFoundError: this is not an OpenShift 4 cluster.
-func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconfig.Config, opts GlobalOptions) (Result, error) {
+func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconfig.Config, opts GlobalOptions) (registrykit.Result, error) {
 	var p problems
 	p.config("config", cfg)
 	validateRequired(&p, opts)
@@ -74,7 +75,7 @@ func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconf
 		return fmt.Errorf("merge into global pull secret %s/%s: %w", GlobalNamespace, GlobalName, err)
 	}
 	if err := p.err(); err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 	res, err := updateGlobal(ctx, kube, opts, func(cur *dockerconfig.Config) (*dockerconfig.Config, string) {
 		return dockerconfig.Merge(cur, cfg), "merged " + strings.Join(cfg.Servers(), ", ")
@@ -89,7 +90,7 @@ func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconf
 // dockerconfig.Config.Remove does) from openshift-config/pull-secret, with
 // the same guarantees and refusals as MergeGlobal. Servers that are not
 // there are ignored; if none is there, the result is Unchanged.
-func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []string, opts GlobalOptions) (Result, error) {
+func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []string, opts GlobalOptions) (registrykit.Result, error) {
 	var p problems
 	if len(servers) == 0 {
 		p.add("servers", "", "must not be empty")
@@ -104,7 +105,7 @@ func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []
 		return fmt.Errorf("remove %s from global pull secret %s/%s: %w", strings.Join(servers, ", "), GlobalNamespace, GlobalName, err)
 	}
 	if err := p.err(); err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 	res, err := updateGlobal(ctx, kube, opts, func(cur *dockerconfig.Config) (*dockerconfig.Config, string) {
 		next := cur.Clone()
@@ -132,10 +133,10 @@ func validateRequired(p *problems, opts GlobalOptions) {
 
 // updateGlobal is the read-change-update loop shared by MergeGlobal and
 // RemoveFromGlobal. change must not modify its argument.
-func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOptions, change func(*dockerconfig.Config) (*dockerconfig.Config, string)) (Result, error) {
+func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOptions, change func(*dockerconfig.Config) (*dockerconfig.Config, string)) (registrykit.Result, error) {
 	secrets := kube.CoreV1().Secrets(GlobalNamespace)
 	attrs := []any{slog.String("secret", GlobalNamespace+"/"+GlobalName)}
-	var res Result
+	var res registrykit.Result
 	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		sec, err := secrets.Get(ctx, GlobalName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -154,7 +155,7 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 		}
 		next, what := change(cur)
 		if dockerconfig.Equal(cur, next) {
-			res = opts.Record(ctx, "pullsecret", Unchanged, "already up to date", attrs...)
+			res = record(ctx, opts.WriteOptions, registrykit.Unchanged, "already up to date", attrs...)
 			return nil
 		}
 		if !opts.AllowMissingRequired {
@@ -177,7 +178,7 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 		if _, err := secrets.Update(ctx, sec, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = opts.Record(ctx, "pullsecret", Updated, what+nodeRolloutReason, attrs...)
+		res = record(ctx, opts.WriteOptions, registrykit.Updated, what+nodeRolloutReason, attrs...)
 		return nil
 	})
 	return res, err

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -48,7 +49,7 @@ func TestMergeGlobal(t *testing.T) {
 	kube.ClearActions()
 
 	res, err := MergeGlobal(ctx, kube, cfgOf(t, "us.icr.io"), GlobalOptions{})
-	if err != nil || res.Action != Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("MergeGlobal = %+v, %v", res, err)
 	}
 	if !contains(res.Reason, "nodes") {
@@ -64,7 +65,7 @@ func TestMergeGlobal(t *testing.T) {
 
 	kube.ClearActions()
 	res, err = MergeGlobal(ctx, kube, cfgOf(t, "us.icr.io"), GlobalOptions{})
-	if err != nil || res.Action != Unchanged {
+	if err != nil || res.Action != registrykit.Unchanged {
 		t.Fatalf("rerun = %+v, %v", res, err)
 	}
 	if w := writeActions(kube); len(w) != 0 {
@@ -148,14 +149,14 @@ func TestRemoveFromGlobal(t *testing.T) {
 	ctx := context.Background()
 	kube := fake.NewClientset(globalSecret(t, append([]string{"us.icr.io", "de.icr.io"}, openshiftRegistries...)...))
 	res, err := RemoveFromGlobal(ctx, kube, []string{"https://us.icr.io/v1/", "nothere.example.com"}, GlobalOptions{})
-	if err != nil || res.Action != Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("Remove = %+v, %v", res, err)
 	}
 	if diff := cmp.Diff(sortedCopy(append([]string{"de.icr.io"}, openshiftRegistries...)), globalServers(t, kube)); diff != "" {
 		t.Errorf("servers (-want +got):\n%s", diff)
 	}
 	res, err = RemoveFromGlobal(ctx, kube, []string{"us.icr.io"}, GlobalOptions{})
-	if err != nil || res.Action != Unchanged {
+	if err != nil || res.Action != registrykit.Unchanged {
 		t.Errorf("second remove = %+v, %v", res, err)
 	}
 	kube.ClearActions()

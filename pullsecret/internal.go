@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -40,7 +41,7 @@ type InternalOptions struct {
 	Host string
 	// Name of the secret to write; empty means "<ServiceAccount>-registry-route".
 	Name string
-	Options
+	registrykit.WriteOptions
 }
 
 // InternalRegistrySecret writes a kubernetes.io/dockerconfigjson secret in
@@ -61,7 +62,7 @@ type InternalOptions struct {
 // rotates (4.16+: bound tokens, about hourly renewal); the copy is not kept
 // in sync — rerun it, or prefer a pull secret with a long-lived credential
 // for use outside the cluster.
-func InternalRegistrySecret(ctx context.Context, kube kubernetes.Interface, namespace string, opts InternalOptions) (Result, error) {
+func InternalRegistrySecret(ctx context.Context, kube kubernetes.Interface, namespace string, opts InternalOptions) (registrykit.Result, error) {
 	sa := opts.ServiceAccount
 	if sa == "" {
 		sa = "default"
@@ -83,28 +84,28 @@ func InternalRegistrySecret(ctx context.Context, kube kubernetes.Interface, name
 		return fmt.Errorf("internal registry secret %s/%s from serviceaccount %s: %w", namespace, name, sa, err)
 	}
 	if err := p.err(); err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 
 	src, err := findDockercfgSecret(ctx, kube, namespace, sa)
 	if err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 	legacy, err := dockerconfig.ParseSecret(string(src.Type), src.Data)
 	if err != nil {
-		return Result{}, wrap(fmt.Errorf("secret %s/%s: %w", namespace, src.Name, err))
+		return registrykit.Result{}, wrap(fmt.Errorf("secret %s/%s: %w", namespace, src.Name, err))
 	}
 	key, entry, err := internalEntry(legacy)
 	if err != nil {
-		return Result{}, wrap(fmt.Errorf("secret %s/%s: %w", namespace, src.Name, err))
+		return registrykit.Result{}, wrap(fmt.Errorf("secret %s/%s: %w", namespace, src.Name, err))
 	}
 	user, pass, err := credentials(entry)
 	if err != nil {
-		return Result{}, wrap(fmt.Errorf("secret %s/%s entry %s: %w", namespace, src.Name, key, err))
+		return registrykit.Result{}, wrap(fmt.Errorf("secret %s/%s entry %s: %w", namespace, src.Name, key, err))
 	}
 	cfg := &dockerconfig.Config{}
 	cfg.Set(opts.Host, dockerconfig.Entry{Username: user, Password: pass, Email: entry.Email})
-	res, err := Apply(ctx, kube, namespace, name, cfg, opts.Options)
+	res, err := Apply(ctx, kube, namespace, name, cfg, opts.WriteOptions)
 	if err != nil {
 		return res, wrap(err)
 	}

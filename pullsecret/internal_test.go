@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -63,7 +64,7 @@ func TestInternalRegistrySecret(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(tt.objs...)
 			res, err := InternalRegistrySecret(ctx, kube, "team-a", InternalOptions{Host: "registry.apps.example.com:443"})
-			if err != nil || res.Action != Created {
+			if err != nil || res.Action != registrykit.Created {
 				t.Fatalf("InternalRegistrySecret = %+v, %v", res, err)
 			}
 			s := getSecret(t, kube, "team-a", "default-registry-route")
@@ -83,7 +84,7 @@ func TestInternalRegistrySecret(t *testing.T) {
 			}
 			// Rerun: nothing to do.
 			res, err = InternalRegistrySecret(ctx, kube, "team-a", InternalOptions{Host: "registry.apps.example.com:443"})
-			if err != nil || res.Action != Unchanged {
+			if err != nil || res.Action != registrykit.Unchanged {
 				t.Errorf("rerun = %+v, %v", res, err)
 			}
 		})

@@ -9,25 +9,26 @@ import (
 
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
 func TestLoggerRecordsDecisionsWithoutSecrets(t *testing.T) {
 	ctx := context.Background()
 	var buf bytes.Buffer
-	opts := Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	opts := registrykit.WriteOptions{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	kube := fake.NewClientset(sourceSecret(t), globalSecret(t, openshiftRegistries...))
 	if _, err := Apply(ctx, kube, "team-a", "icr", cfgOf(t, "us.icr.io"), opts); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{Options: opts})
+	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{WriteOptions: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Failed()) != 0 {
 		t.Errorf("Failed() = %v", rep.Failed())
 	}
-	if _, err := MergeGlobal(ctx, kube, cfgOf(t, "us.icr.io"), GlobalOptions{Options: opts}); err != nil {
+	if _, err := MergeGlobal(ctx, kube, cfgOf(t, "us.icr.io"), GlobalOptions{WriteOptions: opts}); err != nil {
 		t.Fatal(err)
 	}
 	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 4 {
@@ -38,7 +39,7 @@ func TestLoggerRecordsDecisionsWithoutSecrets(t *testing.T) {
 
 func TestValidationKeepsDockerconfigErrors(t *testing.T) {
 	bad := &dockerconfig.Config{Auths: map[string]dockerconfig.Entry{"https://": {Username: "u", Password: "p"}}}
-	_, err := Apply(context.Background(), fake.NewClientset(), "a", "b", bad, Options{})
+	_, err := Apply(context.Background(), fake.NewClientset(), "a", "b", bad, registrykit.WriteOptions{})
 	if !errors.Is(err, ErrInvalidInput) || !errors.Is(err, dockerconfig.ErrInvalidServer) {
 		t.Errorf("err = %v, want ErrInvalidInput wrapping dockerconfig.ErrInvalidServer", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
@@ -47,7 +48,7 @@ type AttachOptions struct {
 	// "builder" and "deployer" shortly after the project). Zero fails at
 	// once with a NotFoundError. ctx bounds the wait too.
 	WaitForServiceAccount time.Duration
-	Options
+	registrykit.WriteOptions
 }
 
 // ManyOptions tune AttachToServiceAccounts.
@@ -61,7 +62,7 @@ type ManyOptions struct {
 // account namespace/serviceAccount once — what the guide does with `oc patch
 // serviceaccount default -p '{"imagePullSecrets": [...]}'`, without replacing
 // the list. It is Link with For{Pull: true}.
-func AttachToServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, opts AttachOptions) (Result, error) {
+func AttachToServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, opts AttachOptions) (registrykit.Result, error) {
 	return link(ctx, kube, namespace, serviceAccount, secret, For{Pull: true}, opts, nil)
 }
 
@@ -75,8 +76,8 @@ func AttachToServiceAccount(ctx context.Context, kube kubernetes.Interface, name
 //
 // Link does not check that the secret exists (the kubelet skips missing
 // references; Audit reports them).
-func Link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts Options) (Result, error) {
-	return link(ctx, kube, namespace, serviceAccount, secret, f, AttachOptions{Options: opts}, nil)
+func Link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts registrykit.WriteOptions) (registrykit.Result, error) {
+	return link(ctx, kube, namespace, serviceAccount, secret, f, AttachOptions{WriteOptions: opts}, nil)
 }
 
 func validateLink(p *problems, namespace, serviceAccount, secret string, wait time.Duration) {
@@ -90,7 +91,7 @@ func validateLink(p *problems, namespace, serviceAccount, secret string, wait ti
 
 // link is Link with an optional first copy of the service account (from a
 // List) that saves the first GET.
-func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts AttachOptions, first *corev1.ServiceAccount) (Result, error) {
+func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts AttachOptions, first *corev1.ServiceAccount) (registrykit.Result, error) {
 	if !f.Pull && !f.Mount {
 		f.Mount = true
 	}
@@ -100,12 +101,12 @@ func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 	var p problems
 	validateLink(&p, namespace, serviceAccount, secret, opts.WaitForServiceAccount)
 	if err := p.err(); err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 	sas := kube.CoreV1().ServiceAccounts(namespace)
 	attrs := []any{slog.String("serviceaccount", namespace+"/"+serviceAccount), slog.String("secret", secret)}
 	cur := first
-	var res Result
+	var res registrykit.Result
 	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		if cur == nil {
 			got, err := getServiceAccount(ctx, kube, namespace, serviceAccount, opts.WaitForServiceAccount)
@@ -126,17 +127,17 @@ func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 			added = append(added, "secrets")
 		}
 		if len(added) == 0 {
-			res = opts.Record(ctx, "pullsecret", Unchanged, "already linked for "+f.String(), attrs...)
+			res = record(ctx, opts.WriteOptions, registrykit.Unchanged, "already linked for "+f.String(), attrs...)
 			return nil
 		}
 		if _, err := sas.Update(ctx, sa, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = opts.Record(ctx, "pullsecret", Updated, "added to "+strings.Join(added, " and "), attrs...)
+		res = record(ctx, opts.WriteOptions, registrykit.Updated, "added to "+strings.Join(added, " and "), attrs...)
 		return nil
 	})
 	if err != nil {
-		return Result{}, wrap(err)
+		return registrykit.Result{}, wrap(err)
 	}
 	return res, nil
 }
@@ -246,8 +247,8 @@ func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, ser
 		switch {
 		case ctx.Err() != nil:
 			o.Err = wrap(fmt.Errorf("in %s: %w", tg.namespace, ctx.Err()))
-		case tg.skipReason != "":
-			o.Result = opts.Record(ctx, "pullsecret", Skipped, tg.skipReason, slog.String("namespace", tg.namespace))
+		case tg.skip != "":
+			o.Result = skip(ctx, opts.WriteOptions, tg.skip, "namespace is terminating", slog.String("namespace", tg.namespace))
 		case tg.missing:
 			o.Err = wrap(&NotFoundError{Kind: "namespace", Name: tg.namespace})
 		default:

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
 )
 
 func getSA(t *testing.T, kube *fake.Clientset, ns, name string) *corev1.ServiceAccount {
@@ -48,21 +50,21 @@ func TestLink(t *testing.T) {
 		name      string
 		sa        *corev1.ServiceAccount
 		f         For
-		want      Action
+		want      registrykit.Action
 		wantPull  []string
 		wantMount []string
 	}{
-		{"pull: appended after existing entries", serviceAccount("team-a", "builder", "other"), For{Pull: true}, Updated, []string{"other", "icr"}, nil},
-		{"pull: already there", serviceAccount("team-a", "builder", "icr"), For{Pull: true}, Unchanged, []string{"icr"}, nil},
-		{"mount", serviceAccount("team-a", "builder"), For{Mount: true}, Updated, nil, []string{"icr"}},
-		{"zero For means mount, like oc", serviceAccount("team-a", "builder"), For{}, Updated, nil, []string{"icr"}},
-		{"pull and mount", serviceAccount("team-a", "builder", "other"), For{Pull: true, Mount: true}, Updated, []string{"other", "icr"}, []string{"icr"}},
-		{"pull and mount, both there", withBoth, For{Pull: true, Mount: true}, Unchanged, []string{"other", "icr"}, []string{"icr"}},
+		{"pull: appended after existing entries", serviceAccount("team-a", "builder", "other"), For{Pull: true}, registrykit.Updated, []string{"other", "icr"}, nil},
+		{"pull: already there", serviceAccount("team-a", "builder", "icr"), For{Pull: true}, registrykit.Unchanged, []string{"icr"}, nil},
+		{"mount", serviceAccount("team-a", "builder"), For{Mount: true}, registrykit.Updated, nil, []string{"icr"}},
+		{"zero For means mount, like oc", serviceAccount("team-a", "builder"), For{}, registrykit.Updated, nil, []string{"icr"}},
+		{"pull and mount", serviceAccount("team-a", "builder", "other"), For{Pull: true, Mount: true}, registrykit.Updated, []string{"other", "icr"}, []string{"icr"}},
+		{"pull and mount, both there", withBoth, For{Pull: true, Mount: true}, registrykit.Unchanged, []string{"other", "icr"}, []string{"icr"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(tt.sa)
-			res, err := Link(context.Background(), kube, "team-a", "builder", "icr", tt.f, Options{})
+			res, err := Link(context.Background(), kube, "team-a", "builder", "icr", tt.f, registrykit.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +107,7 @@ func TestAttachKeepsConcurrentWriters(t *testing.T) {
 		return true, nil, conflict(saGR, "default")
 	})
 	res, err := AttachToServiceAccount(ctx, kube, "team-a", "default", "all-icr-io", AttachOptions{})
-	if err != nil || res.Action != Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("Attach = %+v, %v", res, err)
 	}
 	got := getSA(t, kube, "team-a", "default")
@@ -143,7 +145,7 @@ func TestAttachMissingServiceAccount(t *testing.T) {
 			_, _ = kube.CoreV1().ServiceAccounts("team-a").Create(ctx, serviceAccount("team-a", "default"), metav1.CreateOptions{})
 		}()
 		res, err := AttachToServiceAccount(ctx, kube, "team-a", "default", "icr", AttachOptions{WaitForServiceAccount: 10 * time.Second})
-		if err != nil || res.Action != Updated {
+		if err != nil || res.Action != registrykit.Updated {
 			t.Fatalf("Attach = %+v, %v", res, err)
 		}
 		if diff := cmp.Diff([]string{"icr"}, pullNames(getSA(t, kube, "team-a", "default"))); diff != "" {
@@ -223,10 +225,10 @@ func TestAttachToServiceAccounts(t *testing.T) {
 		t.Fatalf("err = %v, want the missing service account in nosa", err)
 	}
 	got := outcomes(rep)
-	if got["a"] != Updated || got["b"] != Unchanged || got["c"] != Updated || got["nosa"] != "error" {
+	if got["a"] != registrykit.Updated || got["b"] != registrykit.Unchanged || got["c"] != registrykit.Updated || got["nosa"] != "error" {
 		t.Errorf("outcomes = %v", got)
 	}
-	if c := rep.Counts(); c[Updated] != 22 || c[Unchanged] != 1 || c["failed"] != 1 {
+	if c := rep.Counts(); c[registrykit.Updated] != 22 || c[registrykit.Unchanged] != 1 || c["failed"] != 1 {
 		t.Errorf("counts = %v", c)
 	}
 	// One List of every "default" account, then one GET only where it was

@@ -11,6 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
 // DefaultConcurrency is the number of namespaces written in parallel when
@@ -43,9 +46,9 @@ func (t Targets) validate(p *problems) {
 
 // target is one resolved namespace.
 type target struct {
-	namespace  string
-	skipReason string // non-empty: do not write, report Skipped
-	missing    bool   // known not to exist
+	namespace string
+	skip      registrykit.SkipReason // non-empty: do not write, report Skipped
+	missing   bool                   // known not to exist
 }
 
 // resolve turns Targets into a sorted, de-duplicated namespace list. It lists
@@ -71,7 +74,7 @@ func (t Targets) resolve(ctx context.Context, kube kubernetes.Interface) ([]targ
 			listed[ns.Name] = true
 			tg := &target{namespace: ns.Name}
 			if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
-				tg.skipReason = "namespace is terminating"
+				tg.skip = registrykit.SkipTerminating
 			}
 			set[ns.Name] = tg
 		}
@@ -98,7 +101,7 @@ func (t Targets) resolve(ctx context.Context, kube kubernetes.Interface) ([]targ
 // Outcome is what happened in one namespace.
 type Outcome struct {
 	Namespace string
-	Result    Result
+	Result    registrykit.Result
 	// Err is non-nil when the namespace failed; it names the object and
 	// wraps the API error (apierrors.IsForbidden etc. work on it).
 	Err error
@@ -111,11 +114,11 @@ type Report struct {
 
 // Counts returns how many namespaces ended with each action. Failed
 // namespaces are counted under the key "failed".
-func (r Report) Counts() map[Action]int {
-	c := map[Action]int{}
+func (r Report) Counts() map[registrykit.Action]int {
+	c := map[registrykit.Action]int{}
 	for _, o := range r.Outcomes {
 		if o.Err != nil {
-			c["failed"]++
+			c[registrykit.Failed]++
 			continue
 		}
 		c[o.Result.Action]++
@@ -155,7 +158,7 @@ func (r Report) String() string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, c[Action(k)]))
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c[registrykit.Action(k)]))
 	}
 	return strings.Join(parts, " ")
 }
@@ -178,4 +181,15 @@ func forEach(ctx context.Context, n, concurrency int, fn func(ctx context.Contex
 		}()
 	}
 	wg.Wait()
+}
+
+// record logs one decision through the shared write log and returns its
+// Result.
+func record(ctx context.Context, o registrykit.WriteOptions, a registrykit.Action, reason string, attrs ...any) registrykit.Result {
+	return kubewrite.Record(ctx, o, "pullsecret", registrykit.Result{Action: a, Reason: reason}, attrs...)
+}
+
+// skip logs a Skipped decision with its typed reason and returns its Result.
+func skip(ctx context.Context, o registrykit.WriteOptions, why registrykit.SkipReason, reason string, attrs ...any) registrykit.Result {
+	return kubewrite.Record(ctx, o, "pullsecret", registrykit.Result{Action: registrykit.Skipped, Skip: why, Reason: reason}, attrs...)
 }

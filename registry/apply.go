@@ -3,9 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 )
 
@@ -34,12 +34,12 @@ type ApplyOptions struct {
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (OpenShift creates "default" shortly after a project).
 	WaitForServiceAccount time.Duration
-	// DryRun sends no IAM write (IAM is only read; the Report says what
-	// would be created) and sends every Kubernetes write with dryRun=All.
-	DryRun bool
-	// Logger receives one record per step; nil means silent. No record
-	// contains a key.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends no IAM write (IAM is only read; the Report
+	// says what would be created) and sends every Kubernetes write with
+	// dryRun=All. FieldManager names the writer of every Kubernetes write.
+	// Logger receives one record per step; nil means silent; no record
+	// contains a credential.
+	registrykit.WriteOptions
 }
 
 // ServiceIDName returns the name of the service ID (and of the API key) that
@@ -82,8 +82,7 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 		domains:              domains,
 		serviceAccount:       sa,
 		waitForSA:            o.WaitForServiceAccount,
-		dryRun:               o.DryRun,
-		logger:               o.Logger,
+		write:                o.WriteOptions,
 	}, nil
 }
 
@@ -95,7 +94,7 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 //     global included;
 //  3. an API key "cluster-<ClusterID>" — unless the existing secret already
 //     holds a key that IAM says is valid, not locked, and owned by that
-//     service ID: then that key is reused (Action Reused) and none is minted;
+//     service ID: then that key is reused (Action registrykit.Reused) and none is minted;
 //  4. the kubernetes.io/dockerconfigjson secret default/all-icr-io with
 //     username iamapikey for every domain (pullsecret.Apply);
 //  5. the secret in the imagePullSecrets of the default service account
@@ -127,7 +126,7 @@ func runProvision(ctx context.Context, cluster *Cluster, iamClient *iam.Client, 
 	if err := joinProblems(planErr, p.err()); err != nil {
 		return rep, fmt.Errorf("%s: %w", what, err)
 	}
-	rec := &recorder{report: &rep, logger: plan.logger, dryRun: plan.dryRun}
+	rec := newRecorder(&rep, plan.write)
 	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
 		return rep, fmt.Errorf("%s %s: %w", what, object, err)
 	}

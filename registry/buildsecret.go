@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/build"
 	"github.com/registrykit/registrykit/iam"
 )
@@ -33,10 +33,11 @@ type BuildPushOptions struct {
 	// Pull also makes the secret the build strategy's pull secret and links
 	// it to the builder service account for pulling.
 	Pull bool
-	// DryRun: no IAM write, Kubernetes writes with dryRun=All.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends no IAM write and every Kubernetes write with
+	// dryRun=All.
+	// FieldManager names the writer of every Kubernetes write. Logger receives
+	// one record per step; nil means silent; no record contains a credential.
+	registrykit.WriteOptions
 }
 
 // BuildPushSecret gives a BuildConfig push access to IBM Cloud Container
@@ -55,7 +56,7 @@ func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Clien
 	plan, err := ProjectOptions{
 		ClusterName: opts.ClusterName, Project: opts.Project, Role: iam.Writer, Regions: opts.Regions,
 		RegistryNamespace: opts.RegistryNamespace, Domains: opts.Domains, SecretName: secret,
-		DryRun: opts.DryRun, Logger: opts.Logger,
+		WriteOptions: opts.WriteOptions,
 	}.plan()
 	var p problems
 	p.cluster(cluster, "Kube", "Builds")
@@ -75,7 +76,7 @@ func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Clien
 	wrap := func(err error) error {
 		return fmt.Errorf("build push secret for %s/%s: %w", opts.Project, opts.BuildConfig, err)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	rec := newRecorder(&rep, opts.WriteOptions)
 	bcRef := opts.Project + "/" + opts.BuildConfig
 	// A wrong BuildConfig must fail before a service ID, policy and key exist.
 	if err := build.CheckBuildConfig(ctx, cluster.Builds, opts.Project, opts.BuildConfig); err != nil {
@@ -84,28 +85,27 @@ func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Clien
 	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
 		return rep, wrap(err)
 	}
-	bopts := build.Options{DryRun: opts.DryRun, Logger: opts.Logger}
 	saRef := opts.Project + "/" + build.BuilderServiceAccount
-	res, err := build.LinkBuilder(ctx, cluster.Kube, opts.Project, secret, build.LinkOptions{Mount: true, Pull: opts.Pull, Options: bopts})
+	res, err := build.LinkBuilder(ctx, cluster.Kube, opts.Project, secret, build.LinkOptions{Mount: true, Pull: opts.Pull, WriteOptions: rec.lower()})
 	switch {
 	case err != nil && opts.DryRun && errors.Is(err, build.ErrNotFound) && secretMissing(ctx, cluster, opts.Project, secret):
 		// The dry run created the secret only on paper, so there is
 		// nothing to link yet; the real run links it.
-		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Updated, Reason: "dry run: would link " + secret + " (the secret this run would create)"})
+		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: registrykit.Updated, Reason: "dry run: would link " + secret + " (the secret this run would create)"})
 	case err != nil:
 		return rep, wrap(rec.fail(ctx, "service account", saRef, err))
 	default:
-		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Action(res.Action), Reason: res.Reason})
+		rec.add(ctx, stepOf("service account", saRef, res))
 	}
 	s := build.Secrets{Push: secret}
 	if opts.Pull {
 		s.Pull = secret
 	}
-	res, err = build.SetSecrets(ctx, cluster.Builds, opts.Project, opts.BuildConfig, s, bopts)
+	res, err = build.SetSecrets(ctx, cluster.Builds, opts.Project, opts.BuildConfig, s, rec.lower())
 	if err != nil {
 		return rep, wrap(rec.fail(ctx, "build config", bcRef, err))
 	}
-	rec.add(ctx, Step{Name: "build config", Object: bcRef, Action: Action(res.Action), Reason: res.Reason})
+	rec.add(ctx, stepOf("build config", bcRef, res))
 	return rep, nil
 }
 

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -35,10 +35,10 @@ type CopyICROptions struct {
 	WaitForServiceAccount time.Duration
 	// Concurrency bounds the writes in flight; zero means 8.
 	Concurrency int
-	// DryRun sends every write with dryRun=All.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends every write with dryRun=All. FieldManager
+	// names the writer of every Kubernetes write. Logger receives one record
+	// per step; nil means silent; no record contains a credential.
+	registrykit.WriteOptions
 }
 
 // CopyICRSecret copies the ICR pull secret (default/all-icr-io) to other
@@ -74,13 +74,13 @@ func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (
 	if err := p.err(); err != nil {
 		return rep, fmt.Errorf("copy ICR secret: %w", err)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
-	popts := pullsecret.Options{DryRun: opts.DryRun, Logger: opts.Logger}
+	rec := newRecorder(&rep, opts.WriteOptions)
+	popts := rec.lower()
 	wrap := func(err error) error { return fmt.Errorf("copy secret %s: %w", from, err) }
 
 	cr, err := pullsecret.Copy(ctx, cluster.Kube, from,
 		pullsecret.Targets{Namespaces: opts.Namespaces, Selector: opts.Selector, All: opts.All},
-		pullsecret.CopyOptions{Name: opts.Name, Overwrite: opts.Overwrite, Concurrency: opts.Concurrency, Options: popts})
+		pullsecret.CopyOptions{Name: opts.Name, Overwrite: opts.Overwrite, Concurrency: opts.Concurrency, WriteOptions: popts})
 	if err != nil && len(cr.Outcomes) == 0 {
 		return rep, wrap(rec.fail(ctx, "secret", from.String(), err))
 	}
@@ -93,14 +93,14 @@ func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (
 			errs = append(errs, o.Err)
 			continue
 		}
-		rec.add(ctx, Step{Name: "secret", Object: ref, Action: Action(o.Result.Action), Reason: o.Result.Reason})
-		if o.Result.Action != pullsecret.Skipped || o.Namespace == from.Namespace && name == from.Name {
+		rec.add(ctx, stepOf("secret", ref, o.Result))
+		if o.Result.Action != registrykit.Skipped || o.Namespace == from.Namespace && name == from.Name {
 			attach = append(attach, o.Namespace)
 		}
 	}
 	if len(attach) > 0 {
 		ar, err := pullsecret.AttachToServiceAccounts(ctx, cluster.Kube, sa, name, pullsecret.Targets{Namespaces: attach},
-			pullsecret.ManyOptions{Concurrency: opts.Concurrency, AttachOptions: pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, Options: popts}})
+			pullsecret.ManyOptions{Concurrency: opts.Concurrency, AttachOptions: pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, WriteOptions: popts}})
 		if err != nil && len(ar.Outcomes) == 0 {
 			errs = append(errs, rec.fail(ctx, "service account", sa, err))
 		}
@@ -111,7 +111,7 @@ func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (
 				errs = append(errs, o.Err)
 				continue
 			}
-			rec.add(ctx, Step{Name: "service account", Object: ref, Action: Action(o.Result.Action), Reason: o.Result.Reason})
+			rec.add(ctx, stepOf("service account", ref, o.Result))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -34,6 +34,15 @@
 //   - Cluster bundles the clients; NewCluster raises client-go's default
 //     rate limits; registrytest gives fakes.
 //
+// Every workflow's options embed registrykit.WriteOptions (dry run, field
+// manager, logger). A dry run makes no IAM write (IAM is only read) and
+// sends every Kubernetes write with dryRun=All. Each Step carries a
+// registrykit.Action, and a typed registrykit.SkipReason when skipped;
+// Report.Warnings lists the steps whose skip needs attention (a same-named
+// object registrykit did not make was left in place). The workflow logs each
+// step once to WriteOptions.Logger; the lower packages' calls it makes get
+// no logger of their own.
+//
 // What no library call can do: after the global pull secret changes, the
 // nodes must pick it up (on IBM Cloud, a worker reload or replace); the
 // workflows report that a reload is needed instead.

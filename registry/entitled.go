@@ -3,9 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -25,10 +25,10 @@ type EntitledOptions struct {
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account.
 	WaitForServiceAccount time.Duration
-	// DryRun sends every write with dryRun=All.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends every write with dryRun=All. FieldManager
+	// names the writer of every Kubernetes write. Logger receives one record
+	// per step; nil means silent; no record contains a credential.
+	registrykit.WriteOptions
 }
 
 // EntitledRegistry writes the pull secret for the IBM Cloud entitled
@@ -53,18 +53,18 @@ func EntitledRegistry(ctx context.Context, cluster *Cluster, entitlementKey iam.
 	if err := p.err(); err != nil {
 		return rep, fmt.Errorf("entitled registry: %w", err)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
-	popts := pullsecret.Options{DryRun: opts.DryRun, Logger: opts.Logger}
+	rec := newRecorder(&rep, opts.WriteOptions)
+	popts := rec.lower()
 	ref := ns + "/" + name
 	res, err := pullsecret.Apply(ctx, cluster.Kube, ns, name, cfg, popts)
 	if err != nil {
 		return rep, fmt.Errorf("entitled registry: %w", rec.fail(ctx, "secret", ref, err))
 	}
-	rec.add(ctx, Step{Name: "secret", Object: ref, Action: Action(res.Action), Reason: res.Reason})
-	res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, name, pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, Options: popts})
+	rec.add(ctx, stepOf("secret", ref, res))
+	res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, name, pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, WriteOptions: popts})
 	if err != nil {
 		return rep, fmt.Errorf("entitled registry: %w", rec.fail(ctx, "service account", ns+"/"+sa, err))
 	}
-	rec.add(ctx, Step{Name: "service account", Object: ns + "/" + sa, Action: Action(res.Action), Reason: res.Reason})
+	rec.add(ctx, stepOf("service account", ns+"/"+sa, res))
 	return rep, nil
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/route"
 )
@@ -30,11 +30,11 @@ type ExposeInternalOptions struct {
 	// Timeout bounds the wait for a router to admit the route; zero means
 	// DefaultWaitTimeout. ctx bounds it too.
 	Timeout time.Duration
-	// DryRun sends writes with dryRun=All; the route then does not exist, so
-	// without Hostname the project secrets are skipped.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends writes with dryRun=All; the route then does
+	// not exist, so without Hostname the project secrets are skipped.
+	// FieldManager names the writer of every Kubernetes write. Logger receives
+	// one record per step; nil means silent; no record contains a credential.
+	registrykit.WriteOptions
 }
 
 // ExposeInternalRegistry exposes the integrated registry with a reencrypt
@@ -51,8 +51,7 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 	var rep Report
 	sa := orDefault(opts.ServiceAccount, DefaultServiceAccount)
 	secret := orDefault(opts.SecretName, sa+"-registry-route")
-	eopts := route.ExposeOptions{Hostname: opts.Hostname, BalanceSource: opts.BalanceSource,
-		Options: route.Options{DryRun: opts.DryRun, Logger: opts.Logger}}
+	eopts := route.ExposeOptions{Hostname: opts.Hostname, BalanceSource: opts.BalanceSource}
 	var p problems
 	p.cluster(cluster, "Kube", "Routes")
 	if err := eopts.Validate(); err != nil {
@@ -69,19 +68,20 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 	if err := p.err(); err != nil {
 		return "", rep, fmt.Errorf("expose internal registry: %w", err)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	rec := newRecorder(&rep, opts.WriteOptions)
 	wrap := func(err error) error { return fmt.Errorf("expose internal registry: %w", err) }
 
+	eopts.WriteOptions = rec.lower()
 	rt, res, err := route.ExposeRegistry(ctx, cluster.Routes, cluster.Kube, eopts)
 	routeRef := rt.Namespace + "/" + rt.Name
 	if err != nil {
 		return "", rep, wrap(rec.fail(ctx, "route", routeRef, err))
 	}
-	rec.add(ctx, Step{Name: "route", Object: routeRef, Action: Action(res.Action), Reason: res.Reason})
+	rec.add(ctx, stepOf("route", routeRef, res))
 
 	host := opts.Hostname
 	if opts.DryRun {
-		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: Skipped, Reason: "dry run: the route is not stored, not waiting"})
+		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: registrykit.Skipped, Reason: "dry run: the route is not stored, not waiting"})
 	} else {
 		wctx, cancel := context.WithTimeout(ctx, orDuration(opts.Timeout, DefaultWaitTimeout))
 		host, err = route.WaitForHost(wctx, cluster.Routes, rt.Namespace, rt.Name)
@@ -89,29 +89,29 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 		if err != nil {
 			return "", rep, wrap(rec.fail(ctx, "route host", routeRef, fmt.Errorf("wait for route %s: %w", routeRef, err)))
 		}
-		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: Unchanged, Reason: "admitted as " + host})
+		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: registrykit.Unchanged, Reason: "admitted as " + host})
 	}
 
-	popts := pullsecret.Options{DryRun: opts.DryRun, Logger: opts.Logger}
+	popts := rec.lower()
 	var errs []error
 	for _, ns := range opts.Projects {
 		ref := ns + "/" + secret
 		if host == "" {
-			rec.add(ctx, Step{Name: "secret", Object: ref, Action: Skipped, Reason: "dry run: route host unknown"})
+			rec.add(ctx, Step{Name: "secret", Object: ref, Action: registrykit.Skipped, Reason: "dry run: route host unknown"})
 			continue
 		}
-		res, err := pullsecret.InternalRegistrySecret(ctx, cluster.Kube, ns, pullsecret.InternalOptions{ServiceAccount: sa, Host: host, Name: secret, Options: popts})
+		res, err := pullsecret.InternalRegistrySecret(ctx, cluster.Kube, ns, pullsecret.InternalOptions{ServiceAccount: sa, Host: host, Name: secret, WriteOptions: popts})
 		if err != nil {
 			errs = append(errs, rec.fail(ctx, "secret", ref, err))
 			continue
 		}
-		rec.add(ctx, Step{Name: "secret", Object: ref, Action: Action(res.Action), Reason: res.Reason})
-		res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, secret, pullsecret.AttachOptions{Options: popts})
+		rec.add(ctx, stepOf("secret", ref, res))
+		res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, secret, pullsecret.AttachOptions{WriteOptions: popts})
 		if err != nil {
 			errs = append(errs, rec.fail(ctx, "service account", ns+"/"+sa, err))
 			continue
 		}
-		rec.add(ctx, Step{Name: "service account", Object: ns + "/" + sa, Action: Action(res.Action), Reason: res.Reason})
+		rec.add(ctx, stepOf("service account", ns+"/"+sa, res))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return host, rep, wrap(err)

@@ -3,9 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/imagestream"
 )
 
@@ -30,10 +30,10 @@ type ImportOptions struct {
 	Timeout time.Duration
 	// NoWait returns after tagging, without waiting for the import.
 	NoWait bool
-	// DryRun sends the write with dryRun=All and does not wait.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends the write with dryRun=All and does not wait.
+	// FieldManager names the writer of every Kubernetes write. Logger receives
+	// one record per step; nil means silent; no record contains a credential.
+	registrykit.WriteOptions
 }
 
 // ImportImage tags an external image into an image stream
@@ -59,18 +59,18 @@ func ImportImage(ctx context.Context, cluster *Cluster, source string, dest imag
 	if err := p.err(); err != nil {
 		return "", rep, fmt.Errorf("import image: %w", err)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	rec := newRecorder(&rep, opts.WriteOptions)
 	wrap := func(err error) error { return fmt.Errorf("import image %s into %s: %w", source, dest, err) }
 	res, err := imagestream.Tag(ctx, cluster.Images, source, dest, imagestream.TagOptions{
 		ReferencePolicy: opts.ReferencePolicy, Scheduled: opts.Scheduled, Insecure: opts.Insecure, ImportMode: opts.ImportMode,
-		Options: imagestream.Options{DryRun: opts.DryRun, Logger: opts.Logger},
+		WriteOptions: rec.lower(),
 	})
 	if err != nil {
 		return "", rep, wrap(rec.fail(ctx, "image stream tag", dest.String(), err))
 	}
-	rec.add(ctx, Step{Name: "image stream tag", Object: dest.String(), Action: Action(res.Action), Reason: res.Reason})
+	rec.add(ctx, stepOf("image stream tag", dest.String(), res))
 	if opts.NoWait || opts.DryRun {
-		rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: Skipped, Reason: "not waited for"})
+		rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: registrykit.Skipped, Reason: "not waited for"})
 		return "", rep, nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, orDuration(opts.Timeout, DefaultWaitTimeout))
@@ -79,7 +79,7 @@ func ImportImage(ctx context.Context, cluster *Cluster, source string, dest imag
 	if err != nil {
 		return "", rep, wrap(rec.fail(ctx, "import", dest.String(), err))
 	}
-	rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: Unchanged, Reason: "imported " + digest})
+	rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: registrykit.Unchanged, Reason: "imported " + digest})
 	return digest, rep, nil
 }
 

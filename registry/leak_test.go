@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -34,20 +35,20 @@ func TestNoKeyLeaks(t *testing.T) {
 			texts[name+" step error "+s.Object] = s.Err.Error()
 		}
 	}
-	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", Logger: fx.logger})
-	if rep.Counts()[registry.Reused] != 1 {
+	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{Logger: fx.logger}})
+	if rep.Counts()[registrykit.Reused] != 1 {
 		t.Fatalf("sentinel not reused: %v\n%s", err, rep)
 	}
 	record("apply", rep, err)
 
 	kubeFaultN("update", "secrets", 2).arm(t, fx)
-	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Logger: fx.logger})
+	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{Logger: fx.logger}})
 	if err == nil {
 		t.Fatal("rotation with a failing update succeeded")
 	}
 	record("failed rotation", rep, err)
 
-	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Logger: fx.logger})
+	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{Logger: fx.logger}})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}

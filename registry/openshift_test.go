@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/imagestream"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/registry/registrytest"
@@ -69,7 +70,7 @@ func TestExposeInternalRegistry(t *testing.T) {
 		t.Errorf("steps = %v, want %v\n%s", names, want, rep)
 	}
 	_, rep, err = registry.ExposeInternalRegistry(ctx, &fx.cluster.Cluster, registry.ExposeInternalOptions{Hostname: host, Projects: []string{"default"}})
-	if err != nil || rep.Counts()[registry.Unchanged] != len(rep.Steps) {
+	if err != nil || rep.Counts()[registrykit.Unchanged] != len(rep.Steps) {
 		t.Errorf("rerun: %v\n%s", err, rep)
 	}
 }

@@ -3,9 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 )
 
@@ -36,10 +36,11 @@ type ProjectOptions struct {
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (a new project's "default" appears shortly after it).
 	WaitForServiceAccount time.Duration
-	// DryRun: no IAM write, Kubernetes writes with dryRun=All.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: DryRun sends no IAM write and every Kubernetes write with
+	// dryRun=All.
+	// FieldManager names the writer of every Kubernetes write. Logger receives
+	// one record per step; nil means silent; no record contains a credential.
+	registrykit.WriteOptions
 }
 
 // ProjectServiceIDName and ProjectKeyName return the names ProjectCredentials
@@ -102,8 +103,7 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 		domains:        domains,
 		serviceAccount: sa,
 		waitForSA:      o.WaitForServiceAccount,
-		dryRun:         o.DryRun,
-		logger:         o.Logger,
+		write:          o.WriteOptions,
 	}, nil
 }
 

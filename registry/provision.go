@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -39,8 +38,7 @@ type provisionPlan struct {
 	// serviceAccount to attach the secret to (imagePullSecrets); "" skips.
 	serviceAccount string
 	waitForSA      time.Duration
-	dryRun         bool
-	logger         *slog.Logger
+	write          registrykit.WriteOptions
 }
 
 // provisioned is what provision made.
@@ -50,10 +48,6 @@ type provisioned struct {
 	keyID     string
 	// minted is true when the key was created by this run.
 	minted bool
-}
-
-func (p provisionPlan) options() pullsecret.Options {
-	return pullsecret.Options{DryRun: p.dryRun, Logger: p.logger}
 }
 
 func accessObject(a iam.Access) string {
@@ -69,11 +63,11 @@ func accessObject(a iam.Access) string {
 }
 
 // iamAction is the step action of an iam Ensure call's outcome.
-func iamAction(a registrykit.Action) Action {
+func iamAction(a registrykit.Action) registrykit.Action {
 	if a == "" {
-		return Failed
+		return registrykit.Failed
 	}
-	return Action(a)
+	return a
 }
 
 // provision runs the plan and records each step. The returned error names
@@ -102,11 +96,11 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	}
 	switch {
 	case !key.IsZero():
-		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: Reused,
+		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: registrykit.Reused,
 			Reason: fmt.Sprintf("key %s in secret %s is valid and belongs to service ID %s", keyID, secretRef, p.serviceID)})
 		out.key, out.keyID = key, keyID
-	case p.dryRun:
-		rec.add(ctx, Step{Name: "API key", Object: p.keyName, Action: Created, Reason: "dry run: would create a key for service ID " + p.serviceID})
+	case p.write.DryRun:
+		rec.add(ctx, Step{Name: "API key", Object: p.keyName, Action: registrykit.Created, Reason: "dry run: would create a key for service ID " + p.serviceID})
 		out.key = iam.NewSecret(dryRunKey)
 	default:
 		k, err := mintKey(ctx, client, sid.IAMID, p.keyName, p.keyDescription, rec)
@@ -119,10 +113,10 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	// 4. Secret.
 	cfg, err := ICRConfig(out.key.Reveal(), p.domains)
 	if err == nil {
-		var res pullsecret.Result
-		res, err = pullsecret.Apply(ctx, cluster.Kube, p.namespace, p.secretName, cfg, p.options())
+		var res registrykit.Result
+		res, err = pullsecret.Apply(ctx, cluster.Kube, p.namespace, p.secretName, cfg, rec.lower())
 		if err == nil {
-			rec.add(ctx, Step{Name: "secret", Object: secretRef, Action: Action(res.Action), Reason: res.Reason})
+			rec.add(ctx, stepOf("secret", secretRef, res))
 		}
 	}
 	if err != nil {
@@ -137,26 +131,26 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	if p.serviceAccount != "" {
 		saRef := p.namespace + "/" + p.serviceAccount
 		res, err := pullsecret.AttachToServiceAccount(ctx, cluster.Kube, p.namespace, p.serviceAccount, p.secretName,
-			pullsecret.AttachOptions{WaitForServiceAccount: p.waitForSA, Options: p.options()})
+			pullsecret.AttachOptions{WaitForServiceAccount: p.waitForSA, WriteOptions: rec.lower()})
 		if err != nil {
 			// The key stays: the secret holds it, and a rerun reuses it.
 			return out, rec.fail(ctx, "service account", saRef, err)
 		}
-		rec.add(ctx, Step{Name: "service account", Object: saRef, Action: Action(res.Action), Reason: res.Reason})
+		rec.add(ctx, stepOf("service account", saRef, res))
 	}
 	return out, nil
 }
 
 func ensureServiceID(ctx context.Context, client *iam.Client, p provisionPlan, rec *recorder) (iam.ServiceID, bool, error) {
-	if p.dryRun {
+	if p.write.DryRun {
 		sid, found, err := findServiceID(ctx, client, p.serviceID)
 		if err != nil {
 			return sid, false, rec.fail(ctx, "service ID", p.serviceID, err)
 		}
 		if found {
-			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: Unchanged, Reason: "exists (" + sid.ID + ")"})
+			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: registrykit.Unchanged, Reason: "exists (" + sid.ID + ")"})
 		} else {
-			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: Created, Reason: "dry run: would create"})
+			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: registrykit.Created, Reason: "dry run: would create"})
 		}
 		return sid, found, nil
 	}
@@ -188,7 +182,7 @@ func findServiceID(ctx context.Context, client *iam.Client, name string) (iam.Se
 }
 
 func ensurePolicies(ctx context.Context, client *iam.Client, p provisionPlan, sid iam.ServiceID, exists bool, rec *recorder) error {
-	if p.dryRun {
+	if p.write.DryRun {
 		var have []iam.Policy
 		if exists {
 			var err error
@@ -201,9 +195,9 @@ func ensurePolicies(ctx context.Context, client *iam.Client, p provisionPlan, si
 				return pol.Access.Region == a.Region && pol.Access.Namespace == a.Namespace && slices.Contains(pol.Roles, a.Role)
 			})
 			if granted {
-				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: Unchanged, Reason: "already granted"})
+				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: registrykit.Unchanged, Reason: "already granted"})
 			} else {
-				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: Created, Reason: "dry run: would grant"})
+				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: registrykit.Created, Reason: "dry run: would grant"})
 			}
 		}
 		return nil
@@ -283,7 +277,7 @@ func mintKey(ctx context.Context, client *iam.Client, iamID, name, description s
 	}
 	k, err := client.CreateAPIKey(ctx, iamID, name, description)
 	if err == nil {
-		rec.add(ctx, Step{Name: "API key", Object: name, Action: Created, Reason: k.ID})
+		rec.add(ctx, Step{Name: "API key", Object: name, Action: registrykit.Created, Reason: k.ID})
 		return k, nil
 	}
 	err = rec.fail(ctx, "API key", name, fmt.Errorf("create API key %s: %w", name, err))
@@ -301,7 +295,7 @@ func mintKey(ctx context.Context, client *iam.Client, iamID, name, description s
 			err = errors.Join(err, rec.fail(ctx, "API key", name, fmt.Errorf("delete API key %s (%s) left by the failed create: %w", name, a.ID, derr)))
 			continue
 		}
-		rec.add(ctx, Step{Name: "API key", Object: name, Action: Deleted, Reason: a.ID + " was created although IAM answered an error; removed"})
+		rec.add(ctx, Step{Name: "API key", Object: name, Action: registrykit.Deleted, Reason: a.ID + " was created although IAM answered an error; removed"})
 	}
 	return iam.APIKey{}, err
 }
@@ -313,6 +307,6 @@ func rollbackKey(ctx context.Context, client *iam.Client, id, name, why string, 
 	if err := client.DeleteAPIKey(cctx, id); err != nil {
 		return rec.fail(ctx, "API key", name, fmt.Errorf("roll back API key %s (%s): %w", name, id, err))
 	}
-	rec.add(ctx, Step{Name: "API key", Object: name, Action: Deleted, Reason: "rolled back: " + why})
+	rec.add(ctx, Step{Name: "API key", Object: name, Action: registrykit.Deleted, Reason: "rolled back: " + why})
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 )
@@ -50,10 +50,11 @@ type RotateOptions struct {
 	All        bool
 	// Concurrency bounds the secret updates in flight; zero means 8.
 	Concurrency int
-	// DryRun: no key is minted or deleted; secret updates carry dryRun=All.
-	DryRun bool
-	// Logger receives one record per step; nil means silent.
-	Logger *slog.Logger
+	// WriteOptions: with DryRun no key is minted or deleted; secret updates carry
+	// dryRun=All. FieldManager names the writer of every Kubernetes write.
+	// Logger receives one record per step; nil means silent; no record
+	// contains a credential.
+	registrykit.WriteOptions
 }
 
 func (o RotateOptions) validate() error {
@@ -95,7 +96,7 @@ type oldKey struct {
 //  1. find the service ID (by exact name; it is not created);
 //  2. list every secret named SecretName with one cluster-wide List, and ask
 //     IAM (APIKeyDetails) which of their iamapikey passwords are keys of the
-//     service ID — the old keys; copies holding none are left alone (Skipped);
+//     service ID — the old keys; copies holding none are left alone (registrykit.Skipped);
 //  3. mint a new key;
 //  4. in every selected copy that holds an old key, replace it by the new key
 //     (re-read and retried on conflict; other entries untouched);
@@ -126,7 +127,7 @@ func RotateAPIKey(ctx context.Context, cluster *Cluster, iamClient *iam.Client, 
 	if opts.ClusterID != "" {
 		sidName = ServiceIDName(opts.ClusterID)
 	}
-	rec := &recorder{report: &rep, logger: opts.Logger, dryRun: opts.DryRun}
+	rec := newRecorder(&rep, opts.WriteOptions)
 	if err := rotate(ctx, cluster, iamClient, sidName, opts, rec); err != nil {
 		return rep, fmt.Errorf("rotate API key of service ID %s: %w", sidName, err)
 	}
@@ -145,7 +146,7 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	if !found {
 		return rec.fail(ctx, "service ID", sidName, fmt.Errorf("service ID %s: %w", sidName, ErrServiceIDNotFound))
 	}
-	rec.add(ctx, Step{Name: "service ID", Object: sidName, Action: Unchanged, Reason: "found " + sid.ID})
+	rec.add(ctx, Step{Name: "service ID", Object: sidName, Action: registrykit.Unchanged, Reason: "found " + sid.ID})
 
 	// 2. Copies and old keys.
 	selected, err := namespaceSet(ctx, kube, opts.Namespaces, opts.Selector, opts.All)
@@ -186,12 +187,12 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 		if slices.ContainsFunc(apiKeysIn(&s), func(pw string) bool { _, ok := olds[pw]; return ok }) {
 			targets = append(targets, s)
 		} else {
-			rec.add(ctx, Step{Name: "secret", Object: s.Namespace + "/" + s.Name, Action: Skipped, Reason: "holds no key of service ID " + sidName})
+			rec.add(ctx, Step{Name: "secret", Object: s.Namespace + "/" + s.Name, Action: registrykit.Skipped, Reason: "holds no key of service ID " + sidName})
 		}
 	}
 	for _, ns := range opts.Namespaces {
 		if !slices.ContainsFunc(copies, func(s corev1.Secret) bool { return s.Namespace == ns }) {
-			rec.add(ctx, Step{Name: "secret", Object: ns + "/" + secretName, Action: Skipped, Reason: "no such secret"})
+			rec.add(ctx, Step{Name: "secret", Object: ns + "/" + secretName, Action: registrykit.Skipped, Reason: "no such secret"})
 		}
 	}
 	if len(targets) == 0 {
@@ -207,7 +208,7 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	keyName := orDefault(opts.KeyName, oldList[0].d.Name)
 	var newKey iam.APIKey
 	if opts.DryRun {
-		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: Created, Reason: "dry run: would create a key for service ID " + sidName})
+		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: registrykit.Created, Reason: "dry run: would create a key for service ID " + sidName})
 		newKey.Value = iam.NewSecret(dryRunKey)
 	} else {
 		desc, err := keyDescription(ctx, client, sid.IAMID, oldList[0].d.ID)
@@ -232,7 +233,7 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	}
 	if opts.DryRun {
 		for _, o := range oldList {
-			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: Deleted, Reason: "dry run: would delete " + o.d.ID + " after verifying every copy"})
+			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: registrykit.Deleted, Reason: "dry run: would delete " + o.d.ID + " after verifying every copy"})
 		}
 		return nil
 	}
@@ -263,7 +264,7 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 			rec.add(ctx, Step{Name: "verify", Object: ref, Err: fmt.Errorf("verify secret %s: %s", ref, problem)})
 			continue
 		}
-		rec.add(ctx, Step{Name: "verify", Object: ref, Action: Unchanged, Reason: "holds the new key"})
+		rec.add(ctx, Step{Name: "verify", Object: ref, Action: registrykit.Unchanged, Reason: "holds the new key"})
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("%w: %d copies failed verification (%s)", ErrRotationIncomplete, len(bad), strings.Join(bad, ", "))
@@ -303,7 +304,7 @@ func updateCopies(ctx context.Context, cluster *Cluster, targets []corev1.Secret
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			steps[i] = updateCopy(ctx, cluster, s.Namespace, s.Name, olds, newKey, opts.DryRun)
+			steps[i] = updateCopy(ctx, cluster, s.Namespace, s.Name, olds, newKey, opts.WriteOptions)
 		}()
 	}
 	wg.Wait()
@@ -319,7 +320,7 @@ func updateCopies(ctx context.Context, cluster *Cluster, targets []corev1.Secret
 	return updated, failed, errs
 }
 
-func updateCopy(ctx context.Context, cluster *Cluster, ns, name string, olds map[string]oldKey, newKey iam.Secret, dryRun bool) Step {
+func updateCopy(ctx context.Context, cluster *Cluster, ns, name string, olds map[string]oldKey, newKey iam.Secret, write registrykit.WriteOptions) Step {
 	ref := ns + "/" + name
 	secrets := cluster.Kube.CoreV1().Secrets(ns)
 	var replaced int
@@ -355,20 +356,16 @@ func updateCopy(ctx context.Context, cluster *Cluster, ns, name string, olds map
 		}
 		cur = cur.DeepCopy()
 		cur.Data[key] = data
-		uo := metav1.UpdateOptions{FieldManager: "registrykit"}
-		if dryRun {
-			uo.DryRun = []string{metav1.DryRunAll}
-		}
-		_, err = secrets.Update(ctx, cur, uo)
+		_, err = secrets.Update(ctx, cur, write.UpdateOptions())
 		return err
 	})
 	if err != nil {
 		return Step{Name: "secret", Object: ref, Err: fmt.Errorf("update secret %s: %w", ref, err)}
 	}
 	if replaced == 0 {
-		return Step{Name: "secret", Object: ref, Action: Unchanged, Reason: "no old key left"}
+		return Step{Name: "secret", Object: ref, Action: registrykit.Unchanged, Reason: "no old key left"}
 	}
-	return Step{Name: "secret", Object: ref, Action: Updated, Reason: fmt.Sprintf("new key in %d registries", replaced)}
+	return Step{Name: "secret", Object: ref, Action: registrykit.Updated, Reason: fmt.Sprintf("new key in %d registries", replaced)}
 }
 
 func deleteOldKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, keyName, newID string, olds map[string]oldKey, copies []corev1.Secret, rec *recorder) error {
@@ -385,7 +382,7 @@ func deleteOldKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, k
 		names[o.d.Name] = true
 		if ns := users[pw]; len(ns) > 0 {
 			inUse[o.d.ID] = true
-			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: Skipped,
+			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: registrykit.Skipped,
 				Reason: fmt.Sprintf("%s still used by copies outside the selection in %s", o.d.ID, strings.Join(ns, ", "))})
 		}
 	}
@@ -401,7 +398,7 @@ func deleteOldKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, k
 			errs = append(errs, rec.fail(ctx, "API key", k.Name, fmt.Errorf("delete old API key %s (%s): %w", k.Name, k.ID, err)))
 			continue
 		}
-		rec.add(ctx, Step{Name: "API key", Object: k.Name, Action: Deleted, Reason: k.ID + " no longer used by any copy"})
+		rec.add(ctx, Step{Name: "API key", Object: k.Name, Action: registrykit.Deleted, Reason: k.ID + " no longer used by any copy"})
 	}
 	return errors.Join(errs...)
 }

@@ -5,25 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-)
 
-// Action says what one step of a workflow did. The values are the lower-case
-// verbs that the lower packages (pullsecret, route, imagestream, build, iam)
-// report, plus Reused and Failed.
-type Action string
-
-// The actions a Step reports.
-const (
-	Created   Action = "created"
-	Updated   Action = "updated"
-	Unchanged Action = "unchanged"
-	Skipped   Action = "skipped"
-	Deleted   Action = "deleted"
-	// Reused: an existing API key was kept because IAM says it is still
-	// valid and belongs to the workflow's service ID; no key was minted.
-	Reused Action = "reused"
-	// Failed: the step returned an error (Step.Err).
-	Failed Action = "failed"
+	"github.com/registrykit/registrykit"
 )
 
 // Step is one thing a workflow did (or, in a dry run, would do): which kind
@@ -37,18 +20,36 @@ type Step struct {
 	// Object names what the step acted on, e.g. "cluster-c1",
 	// "default/all-icr-io", "Reader us-south".
 	Object string
-	Action Action
-	// Reason is a short human explanation; in a dry run it starts with
-	// "dry run".
+	// Action is what happened: registrykit.Created, registrykit.Updated, registrykit.Unchanged,
+	// registrykit.Skipped, registrykit.Deleted, registrykit.Reused, or Failed when Err is set.
+	Action registrykit.Action
+	// Skip says why a Skipped step was skipped. A skip whose reason is a
+	// warning (registrykit.SkipForeign: a same-named object this module did
+	// not make was left in place) means the workflow's goal was not reached
+	// for that object; Report.Warnings lists those steps.
+	Skip registrykit.SkipReason
+	// Reason is a short human explanation; in a dry run it says so.
 	Reason string
 	// DryRun is true when nothing was written (IAM was only read, and
 	// Kubernetes writes carried dryRun=All).
 	DryRun bool
-	// Err is set when the step failed (Action is then Failed).
+	// Err is set when the step failed (Action is then registrykit.Failed).
 	Err error
 }
 
-// String formats the step as one line: "<name> <object>: <action> (<reason>)".
+// stepOf turns the Result of a lower package's call into a Step.
+func stepOf(name, object string, r registrykit.Result) Step {
+	return Step{Name: name, Object: object, Action: r.Action, Skip: r.Skip, Reason: r.Reason}
+}
+
+// NeedsAttention reports whether the step failed or was skipped for a
+// reason that is a warning.
+func (s Step) NeedsAttention() bool {
+	return s.Err != nil || (s.Action == registrykit.Skipped && s.Skip.Warning())
+}
+
+// String formats the step as one line: "<name> <object>: <action>
+// [<skip reason>] (<reason>)", with ": <error>" for a failed step.
 func (s Step) String() string {
 	var b strings.Builder
 	b.WriteString(s.Name)
@@ -58,6 +59,11 @@ func (s Step) String() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(string(s.Action))
+	if s.Skip != "" {
+		b.WriteString(" [")
+		b.WriteString(string(s.Skip))
+		b.WriteString("]")
+	}
 	if s.Reason != "" {
 		b.WriteString(" (")
 		b.WriteString(s.Reason)
@@ -76,14 +82,35 @@ type Report struct {
 	Steps []Step
 }
 
-// String prints one line per step. It never contains a credential.
+// String prints one line per step, then one "warning: <step>" line per step
+// that Warnings returns. It never contains a credential.
 func (r Report) String() string {
 	var b strings.Builder
 	for _, s := range r.Steps {
 		b.WriteString(s.String())
 		b.WriteString("\n")
 	}
+	for _, s := range r.Warnings() {
+		b.WriteString("warning: ")
+		b.WriteString(s.String())
+		b.WriteString("\n")
+	}
 	return b.String()
+}
+
+// Warnings returns the steps that were skipped for a reason that needs
+// attention (registrykit.SkipReason.Warning): the run did not fail, but its
+// goal was not reached for those objects and a rerun will not change that
+// (for example a same-named secret that registrykit did not make was left in
+// place, so the service account was not given the copy).
+func (r Report) Warnings() []Step {
+	var out []Step
+	for _, s := range r.Steps {
+		if s.Err == nil && s.NeedsAttention() {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Err joins the errors of the failed steps, or returns nil.
@@ -109,29 +136,46 @@ func (r Report) Failed() []Step {
 }
 
 // Counts returns how many steps ended with each action.
-func (r Report) Counts() map[Action]int {
-	m := map[Action]int{}
+func (r Report) Counts() map[registrykit.Action]int {
+	m := map[registrykit.Action]int{}
 	for _, s := range r.Steps {
 		m[s.Action]++
 	}
 	return m
 }
 
-// recorder appends steps to a report and logs each one.
+// recorder appends steps to a report and logs each one: the one place a
+// workflow logs, so an object is logged once (the lower packages' calls get
+// no logger, see lower).
 type recorder struct {
 	report *Report
-	logger *slog.Logger
-	dryRun bool
+	opts   registrykit.WriteOptions
+}
+
+func newRecorder(rep *Report, o registrykit.WriteOptions) *recorder {
+	return &recorder{report: rep, opts: o}
+}
+
+// lower returns the write options of the lower packages' calls: the
+// workflow's dry run and field manager, without its logger, since every
+// result is logged here as a Step.
+func (rec *recorder) lower() registrykit.WriteOptions {
+	o := rec.opts
+	o.Logger = nil
+	return o
 }
 
 func (rec *recorder) add(ctx context.Context, s Step) Step {
 	if s.Err != nil {
-		s.Action = Failed
+		s.Action = registrykit.Failed
 	}
-	s.DryRun = s.DryRun || rec.dryRun
+	s.DryRun = s.DryRun || rec.opts.DryRun
 	rec.report.Steps = append(rec.report.Steps, s)
-	if rec.logger != nil {
+	if rec.opts.Logger != nil {
 		attrs := []any{slog.String("step", s.Name), slog.String("object", s.Object), slog.String("action", string(s.Action))}
+		if s.Skip != "" {
+			attrs = append(attrs, slog.String("skip", string(s.Skip)))
+		}
 		if s.Reason != "" {
 			attrs = append(attrs, slog.String("reason", s.Reason))
 		}
@@ -140,9 +184,11 @@ func (rec *recorder) add(ctx context.Context, s Step) Step {
 		}
 		if s.Err != nil {
 			attrs = append(attrs, slog.String("error", s.Err.Error()))
-			rec.logger.WarnContext(ctx, "registrykit step failed", attrs...)
+			rec.opts.Logger.WarnContext(ctx, "registrykit step failed", attrs...)
+		} else if s.NeedsAttention() {
+			rec.opts.Logger.WarnContext(ctx, "registrykit step needs attention", attrs...)
 		} else {
-			rec.logger.InfoContext(ctx, "registrykit step", attrs...)
+			rec.opts.Logger.InfoContext(ctx, "registrykit step", attrs...)
 		}
 	}
 	return s

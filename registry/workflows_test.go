@@ -8,15 +8,16 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/registry"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestValidation(t *testing.T) {
@@ -105,7 +106,7 @@ func TestValidation(t *testing.T) {
 func TestApplyClusterPullSecret(t *testing.T) {
 	ctx := context.Background()
 	fx := newFixture(t)
-	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", Logger: fx.logger})
+	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{Logger: fx.logger}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	if got := pullSecretsOf(t, fx.cluster, "default", "default"); !slices.Contains(got, "all-icr-io") {
 		t.Errorf("default SA imagePullSecrets = %v", got)
 	}
-	if rep.Counts()[registry.Failed] != 0 || len(rep.Steps) != 1+len(want)+3 {
+	if rep.Counts()[registrykit.Failed] != 0 || len(rep.Steps) != 1+len(want)+3 {
 		t.Errorf("report:\n%s", rep)
 	}
 
@@ -159,7 +160,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fx.srv.Calls(iamtest.OpCreateAPIKey) != creates || rep.Counts()[registry.Reused] != 1 {
+	if fx.srv.Calls(iamtest.OpCreateAPIKey) != creates || rep.Counts()[registrykit.Reused] != 1 {
 		t.Errorf("rerun minted a key:\n%s", rep)
 	}
 
@@ -177,7 +178,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Counts()[registry.Reused] != 0 || len(keysOf(fx.srv, "cluster-c1")) != 2 {
+	if rep.Counts()[registrykit.Reused] != 0 || len(keysOf(fx.srv, "cluster-c1")) != 2 {
 		t.Errorf("a foreign key was reused:\n%s", rep)
 	}
 }
@@ -185,7 +186,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 func TestApplyClusterPullSecretDryRun(t *testing.T) {
 	ctx := context.Background()
 	fx := newFixture(t)
-	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", DryRun: true})
+	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{DryRun: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestProjectCredentials(t *testing.T) {
 				t.Errorf("%s imagePullSecrets = %v", tt.wantSA, got)
 			}
 			rep, err = registry.ProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, tt.opts)
-			if err != nil || rep.Counts()[registry.Reused] != 1 || rep.Counts()[registry.Created] != 0 {
+			if err != nil || rep.Counts()[registrykit.Reused] != 1 || rep.Counts()[registrykit.Created] != 0 {
 				t.Errorf("rerun: %v\n%s", err, rep)
 			}
 		})
@@ -333,7 +334,7 @@ func TestCopyICRSecret(t *testing.T) {
 					t.Errorf("%s: copy differs from the source", ns)
 				}
 			}
-			if got := rep.Counts()[registry.Created]; got != len(tt.want) {
+			if got := rep.Counts()[registrykit.Created]; got != len(tt.want) {
 				t.Errorf("created %d, want %d:\n%s", got, len(tt.want), rep)
 			}
 		})
@@ -387,7 +388,7 @@ func TestRotateAPIKey(t *testing.T) {
 		t.Error("the copy with a foreign key was changed")
 	}
 	c := rep.Counts()
-	if c[registry.Updated] != 3 || c[registry.Deleted] != 1 || c[registry.Skipped] != 1 {
+	if c[registrykit.Updated] != 3 || c[registrykit.Deleted] != 1 || c[registrykit.Skipped] != 1 {
 		t.Errorf("report:\n%s", rep)
 	}
 

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
@@ -31,10 +32,9 @@ const (
 // host. Bound the wait with ctx. In dry-run mode nothing is persisted, so it
 // does not wait and returns an empty host. A cluster without the config
 // (3.11) gets an error matching ErrNoOperatorConfig.
-func EnableDefaultRoute(ctx context.Context, operator imageregistryclientset.Interface, routes routeclientset.Interface, opts Options) (string, Result, error) {
-	log := opts.LoggerOrDiscard().With("config", OperatorConfigName, "dryRun", opts.DryRun)
+func EnableDefaultRoute(ctx context.Context, operator imageregistryclientset.Interface, routes routeclientset.Interface, opts registrykit.WriteOptions) (string, registrykit.Result, error) {
 	client := operator.ImageregistryV1().Configs()
-	var res Result
+	var res registrykit.Result
 	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		cfg, err := client.Get(ctx, OperatorConfigName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -44,21 +44,21 @@ func EnableDefaultRoute(ctx context.Context, operator imageregistryclientset.Int
 			return err
 		}
 		if cfg.Spec.DefaultRoute {
-			res = Result{Action: Unchanged, Reason: "spec.defaultRoute is already true"}
+			res = registrykit.Result{Action: registrykit.Unchanged, Reason: "spec.defaultRoute is already true"}
 			return nil
 		}
 		cfg = cfg.DeepCopy()
 		cfg.Spec.DefaultRoute = true
-		if _, err := client.Update(ctx, cfg, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()}); err != nil {
+		if _, err := client.Update(ctx, cfg, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = Result{Action: Updated, Reason: "set spec.defaultRoute to true"}
+		res = registrykit.Result{Action: registrykit.Updated, Reason: "set spec.defaultRoute to true"}
 		return nil
 	})
 	if err != nil {
-		return "", Result{}, fmt.Errorf("enable default route on imageregistry config %s: %w", OperatorConfigName, err)
+		return "", registrykit.Result{}, fmt.Errorf("enable default route on imageregistry config %s: %w", OperatorConfigName, err)
 	}
-	log.Info("imageregistry config "+res.Action.String(), "reason", res.Reason)
+	res = kubewrite.Record(ctx, opts, "route", res, "config", OperatorConfigName)
 	if opts.DryRun {
 		return "", res, nil
 	}

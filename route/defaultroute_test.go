@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
 )
 
 func operatorConfig(defaultRoute bool) *imageregistryv1.Config {
@@ -34,29 +36,29 @@ func TestEnableDefaultRoute(t *testing.T) {
 	tests := []struct {
 		name       string
 		config     *imageregistryv1.Config
-		opts       Options
+		opts       registrykit.WriteOptions
 		wantHost   string
-		wantResult Result
+		wantResult registrykit.Result
 		wantWrites []string
 	}{
 		{
 			name:       "turns it on and waits for the route",
 			config:     operatorConfig(false),
 			wantHost:   "default-route-openshift-image-registry.apps.example.com",
-			wantResult: Result{Action: Updated, Reason: "set spec.defaultRoute to true"},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "set spec.defaultRoute to true"},
 			wantWrites: []string{"update configs"},
 		},
 		{
 			name:       "already on",
 			config:     operatorConfig(true),
 			wantHost:   "default-route-openshift-image-registry.apps.example.com",
-			wantResult: Result{Action: Unchanged, Reason: "spec.defaultRoute is already true"},
+			wantResult: registrykit.Result{Action: registrykit.Unchanged, Reason: "spec.defaultRoute is already true"},
 		},
 		{
 			name:       "dry run does not wait",
 			config:     operatorConfig(false),
-			opts:       Options{DryRun: true},
-			wantResult: Result{Action: Updated, Reason: "set spec.defaultRoute to true"},
+			opts:       registrykit.WriteOptions{DryRun: true},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "set spec.defaultRoute to true (dry run: not persisted)"},
 			wantWrites: []string{"update configs"},
 		},
 	}
@@ -109,11 +111,11 @@ func TestEnableDefaultRouteRetriesOnConflict(t *testing.T) {
 		first = false
 		return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "imageregistry.operator.openshift.io", Resource: "configs"}, "cluster", errors.New("modified"))
 	})
-	_, res, err := EnableDefaultRoute(t.Context(), operator, routefake.NewClientset(defaultRoute()), Options{})
+	_, res, err := EnableDefaultRoute(t.Context(), operator, routefake.NewClientset(defaultRoute()), registrykit.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Action != Updated {
+	if res.Action != registrykit.Updated {
 		t.Errorf("action = %v", res.Action)
 	}
 	if got := len(writes(t, operator.Actions())); got != 2 {
@@ -124,7 +126,7 @@ func TestEnableDefaultRouteRetriesOnConflict(t *testing.T) {
 func TestEnableDefaultRouteWithoutOperator(t *testing.T) {
 	operator := imageregistryfake.NewClientset()
 	routes := routefake.NewClientset()
-	_, _, err := EnableDefaultRoute(t.Context(), operator, routes, Options{})
+	_, _, err := EnableDefaultRoute(t.Context(), operator, routes, registrykit.WriteOptions{})
 	if !errors.Is(err, ErrNoOperatorConfig) || !apierrors.IsNotFound(err) {
 		t.Fatalf("err = %v, want ErrNoOperatorConfig and NotFound", err)
 	}

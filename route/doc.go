@@ -35,8 +35,9 @@
 //
 // Inputs are validated before any API call: the host must be a lower-case
 // DNS-1123 subdomain with labels of at most 63 characters (no scheme, port,
-// wildcard or trailing dot), and every problem is reported at once as
-// *FieldError values matching ErrInvalid. A registry service without the
+// wildcard or trailing dot), and every problem is reported at once as one
+// *registrykit.InvalidError of field errors, matching registrykit.ErrInvalid
+// (a host echoed in it has any userinfo removed). A registry service without the
 // registry port is a *PortError (ErrNoRegistryPort); no service at all is
 // ErrNoRegistryService.
 //

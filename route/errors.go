@@ -6,14 +6,12 @@ import (
 	"strings"
 
 	routev1 "github.com/openshift/api/route/v1"
-
-	"github.com/registrykit/registrykit/internal/kubewrite"
 )
 
-// Sentinel errors; every typed error below matches one of them with errors.Is.
+// Sentinel errors; every typed error below matches one of them with
+// errors.Is. Invalid input is a *registrykit.InvalidError matching
+// registrykit.ErrInvalid.
 var (
-	// ErrInvalid: an input failed validation; nothing was sent to the API server.
-	ErrInvalid = kubewrite.ErrInvalid
 	// ErrNoRegistryService: none of the well-known registry services exists
 	// (or the named one does not).
 	ErrNoRegistryService = errors.New("registry service not found")
@@ -25,10 +23,6 @@ var (
 	// not exist (OpenShift 3.11, or not an OpenShift cluster).
 	ErrNoOperatorConfig = errors.New("image registry operator config not found")
 )
-
-// FieldError reports one invalid input field (Field, Value, Detail). It
-// matches ErrInvalid.
-type FieldError = kubewrite.FieldError
 
 // PortError reports a registry service without the expected port. It matches
 // ErrNoRegistryPort.

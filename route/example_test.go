@@ -10,8 +10,10 @@ import (
 	routefake "github.com/openshift/client-go/route/clientset/versioned/fake"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/route"
 )
 
@@ -38,12 +40,14 @@ func ExampleExposeRegistry() {
 
 	// A bad host name is refused before any API call.
 	_, _, err = route.ExposeRegistry(ctx, routes, kube, route.ExposeOptions{Hostname: "https://registry"})
-	var fe *route.FieldError
-	fmt.Println(errors.Is(err, route.ErrInvalid), errors.As(err, &fe) && fe.Field == "Hostname")
+	var fe *field.Error
+	fmt.Println(errors.Is(err, registrykit.ErrInvalid), errors.As(err, &fe) && fe.Field == "hostname")
+	fmt.Println(err)
 	// Output:
 	// created openshift-image-registry/image-registry registry.apps.example.com reencrypt source
 	// unchanged
 	// true true
+	// invalid route.ExposeOptions: hostname: Invalid value: "https://registry": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')
 }
 
 func ExampleWaitForHost() {

@@ -15,10 +15,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 const (
@@ -78,68 +81,73 @@ type ExposeOptions struct {
 	// managed on update.
 	DestinationCACertificate string
 
-	Options
+	registrykit.WriteOptions
 }
 
 func (o ExposeOptions) balance() bool { return o.BalanceSource == nil || *o.BalanceSource }
 
 // Validate checks the options without any I/O and reports every problem at
-// once. Each problem is a *FieldError (errors.Is(err, ErrInvalid)).
+// once: nil, or a *registrykit.InvalidError (errors.Is(err,
+// registrykit.ErrInvalid)) whose field paths name the options ("hostname",
+// "service", ...). A host echoed in an error has any userinfo removed.
 func (o ExposeOptions) Validate() error {
-	var errs []error
+	return registrykit.Invalid("route.ExposeOptions", o.validate(nil))
+}
+
+func (o ExposeOptions) validate(fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	if o.Hostname != "" {
-		if err := validateHostname(o.Hostname); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, validateHostname(fld.Child("hostname"), o.Hostname)...)
 	}
 	if o.Namespace != "" {
 		for _, msg := range validation.IsDNS1123Label(o.Namespace) {
-			errs = append(errs, &FieldError{Field: "Namespace", Value: o.Namespace, Detail: msg})
+			errs = append(errs, field.Invalid(fld.Child("namespace"), redact.Userinfo(o.Namespace), msg))
 		}
 	}
 	if o.Service != "" {
 		for _, msg := range validation.IsDNS1035Label(o.Service) {
-			errs = append(errs, &FieldError{Field: "Service", Value: o.Service, Detail: msg})
+			errs = append(errs, field.Invalid(fld.Child("service"), redact.Userinfo(o.Service), msg))
 		}
 		if o.Namespace == "" {
-			errs = append(errs, &FieldError{Field: "Namespace", Detail: "required when Service is set"})
+			errs = append(errs, field.Required(fld.Child("namespace"), "required when service is set"))
 		}
 	}
 	if o.Name != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(o.Name) {
-			errs = append(errs, &FieldError{Field: "Name", Value: o.Name, Detail: msg})
+			errs = append(errs, field.Invalid(fld.Child("name"), redact.Userinfo(o.Name), msg))
 		}
 	}
 	switch o.InsecureEdgeTerminationPolicy {
 	case "", routev1.InsecureEdgeTerminationPolicyNone, routev1.InsecureEdgeTerminationPolicyAllow,
 		routev1.InsecureEdgeTerminationPolicyRedirect:
 	default:
-		errs = append(errs, &FieldError{Field: "InsecureEdgeTerminationPolicy",
-			Value: string(o.InsecureEdgeTerminationPolicy), Detail: "must be None, Allow or Redirect"})
+		errs = append(errs, field.NotSupported(fld.Child("insecureEdgeTerminationPolicy"),
+			redact.Userinfo(string(o.InsecureEdgeTerminationPolicy)), []string{"None", "Allow", "Redirect"}))
 	}
 	if o.DestinationCACertificate != "" {
 		if b, _ := pem.Decode([]byte(o.DestinationCACertificate)); b == nil || b.Type != "CERTIFICATE" {
-			errs = append(errs, &FieldError{Field: "DestinationCACertificate", Value: "(PEM omitted)",
-				Detail: "must be a PEM CERTIFICATE block"})
+			errs = append(errs, field.Invalid(fld.Child("destinationCACertificate"), field.OmitValueType{},
+				"must be a PEM CERTIFICATE block"))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // validateHostname applies the router's rules: a lower-case RFC 1123
 // subdomain of at most 253 characters whose labels have at most 63.
-func validateHostname(h string) error {
+func validateHostname(fld *field.Path, h string) field.ErrorList {
 	var details []string
 	details = append(details, validation.IsDNS1123Subdomain(h)...)
 	for label := range strings.SplitSeq(h, ".") {
 		if len(label) > validation.DNS1123LabelMaxLength {
-			details = append(details, fmt.Sprintf("label %q is longer than %d characters", label, validation.DNS1123LabelMaxLength))
+			details = append(details, fmt.Sprintf("a label is longer than %d characters", validation.DNS1123LabelMaxLength))
+			break
 		}
 	}
 	if len(details) == 0 {
 		return nil
 	}
-	return &FieldError{Field: "Hostname", Value: h, Detail: strings.Join(details, "; ")}
+	return field.ErrorList{field.Invalid(fld, redact.Userinfo(h), strings.Join(details, "; "))}
 }
 
 // FindRegistryService returns the integrated registry's Service and its
@@ -233,34 +241,33 @@ func routeTargetPort(p corev1.ServicePort) intstr.IntOrString {
 // fields (see the package documentation) already match is reported Unchanged
 // and not written; a drifted one is Updated in place with its other labels,
 // annotations and spec fields kept, re-reading and retrying on conflict.
-func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube kubernetes.Interface, opts ExposeOptions) (routev1.Route, Result, error) {
+func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube kubernetes.Interface, opts ExposeOptions) (routev1.Route, registrykit.Result, error) {
 	if err := opts.Validate(); err != nil {
-		return routev1.Route{}, Result{}, err
+		return routev1.Route{}, registrykit.Result{}, err
 	}
 	svc, port, err := FindRegistryService(ctx, kube, opts.Namespace, opts.Service)
 	if err != nil {
-		return routev1.Route{}, Result{}, err
+		return routev1.Route{}, registrykit.Result{}, err
 	}
 	name := opts.Name
 	if name == "" {
 		name = svc.Name
 	}
-	log := opts.LoggerOrDiscard().With("namespace", svc.Namespace, "route", name, "dryRun", opts.DryRun)
 	client := routes.RouteV1().Routes(svc.Namespace)
 
 	var (
 		out routev1.Route
-		res Result
+		res registrykit.Result
 	)
 	err = retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {
 		cur, err := client.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			want := desiredRoute(svc, port, name, opts)
-			created, err := client.Create(ctx, want, metav1.CreateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()})
+			created, err := client.Create(ctx, want, opts.CreateOptions())
 			if err != nil {
 				return err
 			}
-			out, res = *created, Result{Action: Created, Reason: "route did not exist"}
+			out, res = *created, registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"}
 			return nil
 		}
 		if err != nil {
@@ -269,20 +276,20 @@ func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube k
 		next := cur.DeepCopy()
 		drift := reconcile(next, svc, port, opts)
 		if len(drift) == 0 {
-			out, res = *cur, Result{Action: Unchanged, Reason: "route matches"}
+			out, res = *cur, registrykit.Result{Action: registrykit.Unchanged, Reason: "route matches"}
 			return nil
 		}
-		updated, err := client.Update(ctx, next, metav1.UpdateOptions{DryRun: opts.DryRunOption(), FieldManager: opts.FieldManagerOrDefault()})
+		updated, err := client.Update(ctx, next, opts.UpdateOptions())
 		if err != nil {
 			return err
 		}
-		out, res = *updated, Result{Action: Updated, Reason: "drifted: " + strings.Join(drift, ", ")}
+		out, res = *updated, registrykit.Result{Action: registrykit.Updated, Reason: "drifted: " + strings.Join(drift, ", ")}
 		return nil
 	})
 	if err != nil {
-		return routev1.Route{}, Result{}, fmt.Errorf("expose registry service %s/%s as route %s: %w", svc.Namespace, svc.Name, name, err)
+		return routev1.Route{}, registrykit.Result{}, fmt.Errorf("expose registry service %s/%s as route %s: %w", svc.Namespace, svc.Name, name, err)
 	}
-	log.Info("registry route "+res.Action.String(), "reason", res.Reason)
+	res = kubewrite.Record(ctx, opts.WriteOptions, "route", res, "route", svc.Namespace+"/"+name)
 	return out, res, nil
 }
 

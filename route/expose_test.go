@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
 )
 
 func service(ns, name string, ports ...corev1.ServicePort) *corev1.Service {
@@ -76,14 +78,14 @@ func TestExposeRegistry(t *testing.T) {
 		routes     []runtime.Object
 		opts       ExposeOptions
 		want       *routev1.Route
-		wantResult Result
+		wantResult registrykit.Result
 		wantWrites []string
 	}{
 		{
 			name:       "4.x registry detected, route created",
 			services:   []runtime.Object{registry4x(), registry311()},
 			want:       reencrypt(),
-			wantResult: Result{Action: Created, Reason: "route did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"},
 			wantWrites: []string{"create routes"},
 		},
 		{
@@ -92,7 +94,7 @@ func TestExposeRegistry(t *testing.T) {
 			want: reencrypt(func(r *routev1.Route) {
 				r.Namespace, r.Name, r.Spec.To.Name = "default", "docker-registry", "docker-registry"
 			}),
-			wantResult: Result{Action: Created, Reason: "route did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"},
 			wantWrites: []string{"create routes"},
 		},
 		{
@@ -107,7 +109,7 @@ func TestExposeRegistry(t *testing.T) {
 				r.Spec.TLS.InsecureEdgeTerminationPolicy = routev1.InsecureEdgeTerminationPolicyRedirect
 				r.Spec.TLS.DestinationCACertificate = testCA
 			}),
-			wantResult: Result{Action: Created, Reason: "route did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"},
 			wantWrites: []string{"create routes"},
 		},
 		{
@@ -115,7 +117,7 @@ func TestExposeRegistry(t *testing.T) {
 			services:   []runtime.Object{registry4x()},
 			opts:       ExposeOptions{BalanceSource: ptr(false)},
 			want:       reencrypt(func(r *routev1.Route) { r.Annotations = nil }),
-			wantResult: Result{Action: Created, Reason: "route did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"},
 			wantWrites: []string{"create routes"},
 		},
 		{
@@ -124,7 +126,7 @@ func TestExposeRegistry(t *testing.T) {
 			want: reencrypt(func(r *routev1.Route) {
 				r.Spec.Port.TargetPort = intstr.FromInt32(5000)
 			}),
-			wantResult: Result{Action: Created, Reason: "route did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"},
 			wantWrites: []string{"create routes"},
 		},
 		{
@@ -134,7 +136,7 @@ func TestExposeRegistry(t *testing.T) {
 			want: reencrypt(func(r *routev1.Route) {
 				r.Namespace, r.Name, r.Spec.To.Name = "team", "my-registry", "my-registry"
 			}),
-			wantResult: Result{Action: Created, Reason: "route did not exist"},
+			wantResult: registrykit.Result{Action: registrykit.Created, Reason: "route did not exist"},
 			wantWrites: []string{"create routes"},
 		},
 		{
@@ -150,7 +152,7 @@ func TestExposeRegistry(t *testing.T) {
 				r.Spec.To.Weight = ptr(int32(100))
 				r.Spec.WildcardPolicy = routev1.WildcardPolicyNone
 			}),
-			wantResult: Result{Action: Unchanged, Reason: "route matches"},
+			wantResult: registrykit.Result{Action: registrykit.Unchanged, Reason: "route matches"},
 		},
 		{
 			name:     "drifted route is repaired, others' labels and annotations kept",
@@ -169,7 +171,7 @@ func TestExposeRegistry(t *testing.T) {
 				r.Spec.Host = "registry.apps.example.com"
 				r.Spec.TLS.InsecureEdgeTerminationPolicy = routev1.InsecureEdgeTerminationPolicyAllow
 			}),
-			wantResult: Result{Action: Updated, Reason: "drifted: spec.port, spec.host, spec.tls.termination, annotation " + BalanceAnnotation},
+			wantResult: registrykit.Result{Action: registrykit.Updated, Reason: "drifted: spec.port, spec.host, spec.tls.termination, annotation " + BalanceAnnotation},
 			wantWrites: []string{"update routes"},
 		},
 	}
@@ -221,31 +223,31 @@ func TestExposeRegistryRejectsBadInputBeforeAnyCall(t *testing.T) {
 		opts       ExposeOptions
 		wantFields []string
 	}{
-		{"upper-case host", ExposeOptions{Hostname: "Registry.example.com"}, []string{"Hostname"}},
-		{"scheme in host", ExposeOptions{Hostname: "https://registry.example.com"}, []string{"Hostname"}},
-		{"wildcard host", ExposeOptions{Hostname: "*.apps.example.com"}, []string{"Hostname"}},
-		{"label over 63", ExposeOptions{Hostname: strings.Repeat("a", 64) + ".example.com"}, []string{"Hostname"}},
-		{"trailing dot", ExposeOptions{Hostname: "registry.example.com."}, []string{"Hostname"}},
-		{"service without namespace", ExposeOptions{Service: "image-registry"}, []string{"Namespace"}},
-		{"bad names", ExposeOptions{Namespace: "Bad_NS", Service: "9svc", Name: "x/y"}, []string{"Namespace", "Service", "Name"}},
-		{"bad insecure policy", ExposeOptions{InsecureEdgeTerminationPolicy: "redirect"}, []string{"InsecureEdgeTerminationPolicy"}},
-		{"CA not PEM", ExposeOptions{DestinationCACertificate: "not a cert"}, []string{"DestinationCACertificate"}},
-		{"every problem at once", ExposeOptions{Hostname: "A..b", InsecureEdgeTerminationPolicy: "x"}, []string{"Hostname", "InsecureEdgeTerminationPolicy"}},
+		{"upper-case host", ExposeOptions{Hostname: "Registry.example.com"}, []string{"hostname"}},
+		{"scheme in host", ExposeOptions{Hostname: "https://registry.example.com"}, []string{"hostname"}},
+		{"wildcard host", ExposeOptions{Hostname: "*.apps.example.com"}, []string{"hostname"}},
+		{"label over 63", ExposeOptions{Hostname: strings.Repeat("a", 64) + ".example.com"}, []string{"hostname"}},
+		{"trailing dot", ExposeOptions{Hostname: "registry.example.com."}, []string{"hostname"}},
+		{"service without namespace", ExposeOptions{Service: "image-registry"}, []string{"namespace"}},
+		{"bad names", ExposeOptions{Namespace: "Bad_NS", Service: "9svc", Name: "x/y"}, []string{"namespace", "service", "name"}},
+		{"bad insecure policy", ExposeOptions{InsecureEdgeTerminationPolicy: "redirect"}, []string{"insecureEdgeTerminationPolicy"}},
+		{"CA not PEM", ExposeOptions{DestinationCACertificate: "not a cert"}, []string{"destinationCACertificate"}},
+		{"every problem at once", ExposeOptions{Hostname: "A..b", InsecureEdgeTerminationPolicy: "x"}, []string{"hostname", "insecureEdgeTerminationPolicy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := kubefake.NewClientset(registry4x())
 			routes := routefake.NewClientset()
 			_, _, err := ExposeRegistry(t.Context(), routes, kube, tt.opts)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
+			if !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("err = %v, want registrykit.ErrInvalid", err)
+			}
+			var ie *registrykit.InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("%v is not a *registrykit.InvalidError", err)
 			}
 			var fields []string
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var fe *FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("%v is not a *FieldError", e)
-				}
+			for _, fe := range ie.Errs {
 				if len(fields) == 0 || fields[len(fields)-1] != fe.Field {
 					fields = append(fields, fe.Field)
 				}
@@ -333,8 +335,8 @@ func TestExposeRegistryRetriesOnConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Action != Updated {
-		t.Errorf("action = %v, want %v", res.Action, Updated)
+	if res.Action != registrykit.Updated {
+		t.Errorf("action = %v, want %v", res.Action, registrykit.Updated)
 	}
 	var verbs []string
 	for _, a := range routes.Actions() {
@@ -364,7 +366,7 @@ func TestExposeRegistryCreateRaceRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Result{Action: Unchanged, Reason: "route matches"}, res); diff != "" {
+	if diff := cmp.Diff(registrykit.Result{Action: registrykit.Unchanged, Reason: "route matches"}, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
 }
@@ -372,17 +374,17 @@ func TestExposeRegistryCreateRaceRetries(t *testing.T) {
 func TestExposeRegistryDryRunAndFieldManager(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
-		opts        Options
+		opts        registrykit.WriteOptions
 		wantDryRun  []string
 		wantManager string
 	}{
-		{"defaults", Options{}, nil, "registrykit"},
-		{"dry run with manager", Options{DryRun: true, FieldManager: "me"}, []string{metav1.DryRunAll}, "me"},
+		{"defaults", registrykit.WriteOptions{}, nil, "registrykit"},
+		{"dry run with manager", registrykit.WriteOptions{DryRun: true, FieldManager: "me"}, []string{metav1.DryRunAll}, "me"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := kubefake.NewClientset(registry4x())
 			routes := routefake.NewClientset()
-			if _, _, err := ExposeRegistry(t.Context(), routes, kube, ExposeOptions{Options: tt.opts}); err != nil {
+			if _, _, err := ExposeRegistry(t.Context(), routes, kube, ExposeOptions{WriteOptions: tt.opts}); err != nil {
 				t.Fatal(err)
 			}
 			var got *metav1.CreateOptions

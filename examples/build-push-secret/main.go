@@ -35,6 +35,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer env.Close()
 	opts := registry.BuildPushOptions{
 		Regions: exampleenv.SplitList(*regions), RegistryNamespace: *registryNS, SecretName: *secretName, Pull: *pull,
-		DryRun: env.DryRun, Logger: env.Logger,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
 	for _, f := range []struct {
 		name, value, demo string

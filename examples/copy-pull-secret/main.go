@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -94,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts := registry.CopyICROptions{
 		From:       types.NamespacedName{Namespace: *fromNS, Name: *secretName},
 		Namespaces: names, All: *all, ServiceAccount: *serviceAccount, Overwrite: *overwrite,
-		DryRun: env.DryRun, Logger: env.Logger,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
 	if *selector != "" {
 		opts.Selector = sel
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env.PrintCounts(rep)
 	var copied []string
 	for _, s := range rep.Steps {
-		if s.Name == "secret" && s.Action != registry.Skipped {
+		if s.Name == "secret" && s.Action != registrykit.Skipped {
 			ns, _, _ := strings.Cut(s.Object, "/")
 			copied = append(copied, ns)
 		}

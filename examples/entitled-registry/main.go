@@ -22,6 +22,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/registry"
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env.Printf("\nPull secret for the entitled registry %s (username %s) in %s\n", registry.EntitledDomain, registry.EntitledUsername, *namespace)
 	rep, err := registry.EntitledRegistry(ctx, env.Cluster, iam.NewSecret(key), registry.EntitledOptions{
 		Namespace: *namespace, SecretName: *secretName, ServiceAccount: *serviceAccount,
-		DryRun: env.DryRun, Logger: env.Logger,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	})
 	env.PrintReport(rep)
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env.Printf("\n")
 	host, rep, err := registry.ExposeInternalRegistry(ctx, env.Cluster, registry.ExposeInternalOptions{
 		Hostname: *hostname, Projects: names, ServiceAccount: *serviceAccount, Timeout: *timeout,
-		DryRun: env.DryRun, Logger: env.Logger,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	})
 	env.PrintReport(rep)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestExposeHostnameAndProjects(t *testing.T) {
 func TestExposeDryRun(t *testing.T) {
 	r := exampletest.Embedded(t, run, "--dry-run")
 	r.Steps(t,
-		"route                              openshift-image-registry/image-registry    created (route did not exist [dry run])",
+		"route                              openshift-image-registry/image-registry    created (route did not exist (dry run: not persisted))",
 		"route host                         openshift-image-registry/image-registry    skipped (dry run",
 		"secret                             team-a/default-registry-route              skipped (dry run: route host unknown)",
 		"Dry run: nothing was changed.",

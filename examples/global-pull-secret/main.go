@@ -37,6 +37,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/pullsecret"
@@ -70,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	opts := pullsecret.GlobalOptions{Options: pullsecret.Options{DryRun: env.DryRun, Logger: env.Logger}}
+	opts := pullsecret.GlobalOptions{WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger}}
 
 	var cfg *dockerconfig.Config
 	if !*remove {
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env.Printf("\nGlobal pull secret %s\n", globalRef)
 	printServers(env, "before", before)
 
-	var res pullsecret.Result
+	var res registrykit.Result
 	var after *dockerconfig.Config
 	if *remove {
 		after = before.Clone()
@@ -122,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch {
 	case env.DryRun:
 		env.Printf("\nDry run: nothing was changed.\n")
-	case res.Action == pullsecret.Unchanged:
+	case res.Action == registrykit.Unchanged:
 		env.Printf("\nNothing to do: the global pull secret already says this; nodes need nothing.\n")
 	default:
 		env.Printf("\nThe secret is changed, but nodes do not use it yet. On OpenShift 4 the Machine Config Operator\n" +

@@ -37,6 +37,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/imagestream"
@@ -101,7 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env.Printf("\nImport %s into %s (reference policy %s, scheduled %t)\n", source, dest, refPolicy, *scheduled)
 	digest, rep, err := registry.ImportImage(ctx, env.Cluster, source, dest, registry.ImportOptions{
 		ReferencePolicy: refPolicy, Scheduled: *scheduled, Insecure: *insecure, ImportMode: imagestream.ImportMode(*importMode),
-		Timeout: *timeout, NoWait: *noWait, DryRun: env.DryRun, Logger: env.Logger,
+		Timeout: *timeout, NoWait: *noWait,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	})
 	env.PrintReport(rep)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -51,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	opts := registry.ApplyOptions{ClusterID: id, Namespace: *namespace, SecretName: *secretName, DryRun: env.DryRun, Logger: env.Logger}
+	opts := registry.ApplyOptions{ClusterID: id, Namespace: *namespace, SecretName: *secretName, WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger}}
 
 	env.Printf("\n1. Apply the cluster pull secret (service ID, policies, API key, %s/%s, service account)\n", *namespace, *secretName)
 	if err := apply(ctx, env, opts); err != nil {
@@ -85,11 +86,11 @@ func apply(ctx context.Context, env *exampleenv.Env, opts registry.ApplyOptions)
 			continue
 		}
 		switch {
-		case s.Action == registry.Reused:
+		case s.Action == registrykit.Reused:
 			env.Printf("  API key %s reused: no new key was minted.\n", s.Object)
 		case s.DryRun:
 			env.Printf("  API key %s would be minted.\n", s.Object)
-		case s.Action == registry.Created:
+		case s.Action == registrykit.Created:
 			env.Printf("  API key %s minted; only the secret holds its value.\n", s.Object)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
@@ -53,7 +54,8 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 	// default/default.
 	env.Printf("\n1. Cluster access to IBM Cloud Container Registry (pull-secret apply)\n")
 	report, err := registry.ApplyClusterPullSecret(ctx, env.Cluster, env.IAM, registry.ApplyOptions{
-		ClusterID: clusterID, DryRun: env.DryRun, Logger: env.Logger,
+		ClusterID:    clusterID,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	})
 	env.PrintReport(report)
 	if err != nil {
@@ -69,7 +71,8 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 		env.Printf("  (dry run: default/all-icr-io was not stored, so there is nothing to copy yet; a real run copies it to %s)\n", strings.Join(targets, ", "))
 	default:
 		report, err = registry.CopyICRSecret(ctx, env.Cluster, registry.CopyICROptions{
-			Namespaces: targets, DryRun: env.DryRun, Logger: env.Logger,
+			Namespaces:   targets,
+			WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 		})
 		env.PrintReport(report)
 		if err != nil {

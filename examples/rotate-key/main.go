@@ -29,6 +29,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -62,7 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer env.Close()
 	opts := registry.RotateOptions{
 		ServiceIDName: *serviceIDName, KeyName: *keyName, SecretName: *secretName,
-		Namespaces: exampleenv.SplitList(*projects), All: *all, DryRun: env.DryRun, Logger: env.Logger,
+		Namespaces: exampleenv.SplitList(*projects), All: *all,
+		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
 	if *selector != "" {
 		opts.Selector = sel
@@ -89,11 +91,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var updated, deleted, kept []string
 	for _, s := range rep.Steps {
 		switch {
-		case s.Name == "secret" && s.Action == registry.Updated:
+		case s.Name == "secret" && s.Action == registrykit.Updated:
 			updated = append(updated, s.Object)
-		case s.Name == "API key" && s.Action == registry.Deleted:
+		case s.Name == "API key" && s.Action == registrykit.Deleted:
 			deleted = append(deleted, s.Object+" ("+s.Reason+")")
-		case s.Name == "API key" && s.Action == registry.Skipped:
+		case s.Name == "API key" && s.Action == registrykit.Skipped:
 			kept = append(kept, s.Object+" ("+s.Reason+")")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
@@ -131,7 +132,7 @@ func dockerconfigCalls(t *testing.T, c *corpus) {
 
 func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	kube := w.cluster.Kube
-	opts := pullsecret.Options{Logger: w.logger}
+	opts := registrykit.WriteOptions{Logger: w.logger}
 	cfg, err := registry.ICRConfig(sentinelPassword, []string{"us.icr.io", "de.icr.io"})
 	c.note("registry.ICRConfig", cfg, err)
 	if err != nil {
@@ -143,7 +144,7 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	c.note("pullsecret.Apply unchanged", res, err)
 	changed := cfg.Clone()
 	changed.Set("jp.icr.io", dockerconfig.Entry{Username: "iamapikey", Password: sentinelPassword})
-	res, err = pullsecret.Apply(ctx, kube, "default", "canary-pw", changed, pullsecret.Options{DryRun: true, Logger: w.logger})
+	res, err = pullsecret.Apply(ctx, kube, "default", "canary-pw", changed, registrykit.WriteOptions{DryRun: true, Logger: w.logger})
 	c.note("pullsecret.Apply dry run", res, err)
 
 	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "opaque-pw"}, Type: corev1.SecretTypeOpaque,
@@ -158,10 +159,10 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	res, err = pullsecret.Apply(ctx, kube, "no-such-ns", "canary-pw", cfg, opts)
 	c.note("pullsecret.Apply missing namespace", res, err)
 
-	gopts := pullsecret.GlobalOptions{Options: opts}
+	gopts := pullsecret.GlobalOptions{WriteOptions: opts}
 	res, err = pullsecret.MergeGlobal(ctx, kube, cfg, gopts)
 	c.note("pullsecret.MergeGlobal", res, err, gopts)
-	res, err = pullsecret.MergeGlobal(ctx, kube, cfg, pullsecret.GlobalOptions{Required: []string{"missing.example.com"}, Options: opts})
+	res, err = pullsecret.MergeGlobal(ctx, kube, cfg, pullsecret.GlobalOptions{Required: []string{"missing.example.com"}, WriteOptions: opts})
 	c.note("pullsecret.MergeGlobal requiring a registry that is not there", res, err)
 	res, err = pullsecret.RemoveFromGlobal(ctx, kube, []string{"quay.io"}, gopts)
 	failing(t, c, "pullsecret.RemoveFromGlobal required", err, res)
@@ -170,15 +171,15 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 
 	// Apply and Copy from a source that is not a pull secret.
 	rep, err := pullsecret.Copy(ctx, kube, types.NamespacedName{Namespace: "default", Name: "canary-pw"},
-		pullsecret.Targets{Namespaces: canaryNamespaces}, pullsecret.CopyOptions{Options: opts})
+		pullsecret.Targets{Namespaces: canaryNamespaces}, pullsecret.CopyOptions{WriteOptions: opts})
 	c.note("pullsecret.Copy", rep, err)
 	rep, err = pullsecret.Copy(ctx, kube, types.NamespacedName{Namespace: "default", Name: "opaque-pw"},
-		pullsecret.Targets{Namespaces: canaryNamespaces}, pullsecret.CopyOptions{Options: opts})
+		pullsecret.Targets{Namespaces: canaryNamespaces}, pullsecret.CopyOptions{WriteOptions: opts})
 	failing(t, c, "pullsecret.Copy Opaque", err, rep)
 
 	// The internal registry secret from the planted service account token,
 	// and from a generated secret that cannot be parsed.
-	iopts := pullsecret.InternalOptions{Host: "registry.apps.canary.example.com", Options: opts}
+	iopts := pullsecret.InternalOptions{Host: "registry.apps.canary.example.com", WriteOptions: opts}
 	res, err = pullsecret.InternalRegistrySecret(ctx, kube, "default", iopts)
 	c.note("pullsecret.InternalRegistrySecret", res, err, iopts)
 	if err != nil {
@@ -193,7 +194,7 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	if _, err := kube.CoreV1().Secrets("team-a").Create(ctx, broken, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = pullsecret.InternalRegistrySecret(ctx, kube, "team-a", pullsecret.InternalOptions{ServiceAccount: "builder", Host: "registry.apps.canary.example.com", Options: opts})
+	res, err = pullsecret.InternalRegistrySecret(ctx, kube, "team-a", pullsecret.InternalOptions{ServiceAccount: "builder", Host: "registry.apps.canary.example.com", WriteOptions: opts})
 	failing(t, c, "pullsecret.InternalRegistrySecret unparsable", err, res)
 
 	// Explain and Audit over good, Opaque and unparsable secrets.
@@ -203,7 +204,7 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 		t.Fatal(err)
 	}
 	for _, ref := range []struct{ ns, secret string }{{"default", "canary-pw"}, {"default", "opaque-pw"}, {"team-a", "canary-pw"}, {"team-a", "unparsable"}} {
-		res, err := pullsecret.AttachToServiceAccount(ctx, kube, ref.ns, "default", ref.secret, pullsecret.AttachOptions{Options: opts})
+		res, err := pullsecret.AttachToServiceAccount(ctx, kube, ref.ns, "default", ref.secret, pullsecret.AttachOptions{WriteOptions: opts})
 		c.note("pullsecret.AttachToServiceAccount", res, err)
 	}
 	res, err = pullsecret.Link(ctx, kube, "team-a", "builder", "canary-pw", pullsecret.For{Pull: true, Mount: true}, opts)
@@ -318,12 +319,12 @@ func validationCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 		cfg, err := registry.EntitledConfig(key)
 		c.note("registry.EntitledConfig "+name, cfg, err)
 	}
-	rep, err := registry.EntitledRegistry(ctx, w.cluster, iam.NewSecret(sentinelEntitlement), registry.EntitledOptions{Namespace: "-bad-", SecretName: "Bad_Name", Logger: w.logger})
+	rep, err := registry.EntitledRegistry(ctx, w.cluster, iam.NewSecret(sentinelEntitlement), registry.EntitledOptions{Namespace: "-bad-", SecretName: "Bad_Name", WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	failing(t, c, "registry.EntitledRegistry invalid options", err, rep)
-	rep, err = registry.EntitledRegistry(ctx, w.cluster, iam.NewSecret(sentinelEntitlement), registry.EntitledOptions{Namespace: "no-such-namespace", Logger: w.logger})
+	rep, err = registry.EntitledRegistry(ctx, w.cluster, iam.NewSecret(sentinelEntitlement), registry.EntitledOptions{Namespace: "no-such-namespace", WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	failing(t, c, "registry.EntitledRegistry missing namespace", err, rep)
-	rep, err = registry.ApplyClusterPullSecret(ctx, w.cluster, w.iam, registry.ApplyOptions{ClusterID: "Bad_ID", Domains: []string{"nowhere.example.com"}, Logger: w.logger})
+	rep, err = registry.ApplyClusterPullSecret(ctx, w.cluster, w.iam, registry.ApplyOptions{ClusterID: "Bad_ID", Domains: []string{"nowhere.example.com"}, WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	failing(t, c, "registry.ApplyClusterPullSecret invalid options", err, rep)
-	rep, err = registry.RotateAPIKey(ctx, w.cluster, w.iam, registry.RotateOptions{ClusterID: "never-applied", Logger: w.logger})
+	rep, err = registry.RotateAPIKey(ctx, w.cluster, w.iam, registry.RotateOptions{ClusterID: "never-applied", WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	failing(t, c, "registry.RotateAPIKey no service ID", err, rep)
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
@@ -293,7 +294,7 @@ func noteReport(w *world, where string, rep registry.Report, err error, extra ..
 // applyFirst runs ApplyClusterPullSecret for cluster c1: the pull secret
 // other workflows start from.
 func applyFirst(ctx context.Context, w *world) {
-	rep, err := registry.ApplyClusterPullSecret(ctx, w.cluster, w.iam, registry.ApplyOptions{ClusterID: "c1", Logger: w.logger})
+	rep, err := registry.ApplyClusterPullSecret(ctx, w.cluster, w.iam, registry.ApplyOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	if noteReport(w, "prepare apply", rep, err) != nil {
 		w.t.Fatalf("prepare: apply: %v", err)
 	}
@@ -328,7 +329,7 @@ func plantKeyToRotate(ctx context.Context, w *world) {
 	if _, err := w.cluster.Kube.CoreV1().Secrets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		w.t.Fatal(err)
 	}
-	rep, err := registry.CopyICRSecret(ctx, w.cluster, registry.CopyICROptions{Namespaces: canaryNamespaces, Logger: w.logger})
+	rep, err := registry.CopyICRSecret(ctx, w.cluster, registry.CopyICROptions{Namespaces: canaryNamespaces, WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	if noteReport(w, "prepare copy", rep, err) != nil {
 		w.t.Fatalf("prepare: copy: %v", err)
 	}
@@ -340,7 +341,7 @@ func workflows() []workflow {
 			name:    "ApplyClusterPullSecret",
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
-				opts := registry.ApplyOptions{ClusterID: "c1", DryRun: dry, Logger: w.logger}
+				opts := registry.ApplyOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.ApplyClusterPullSecret(ctx, w.cluster, w.iam, opts)
 				noteReport(w, "apply", rep, err, opts)
 				if err == nil && !dry { // the rerun reuses the key
@@ -355,7 +356,7 @@ func workflows() []workflow {
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				opts := registry.ProjectOptions{ClusterName: "prod", Project: "team-a", Role: iam.Writer,
-					Regions: []string{"us-south", "global"}, RegistryNamespace: "team-a-images", DryRun: dry, Logger: w.logger}
+					Regions: []string{"us-south", "global"}, RegistryNamespace: "team-a-images", WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.ProjectCredentials(ctx, w.cluster, w.iam, opts)
 				return noteReport(w, "project", rep, err, opts)
 			},
@@ -365,7 +366,7 @@ func workflows() []workflow {
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				opts := registry.BuildPushOptions{ClusterName: "prod", Project: "team-a", BuildConfig: "app",
-					Regions: []string{"us-south"}, Pull: true, DryRun: dry, Logger: w.logger}
+					Regions: []string{"us-south"}, Pull: true, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.BuildPushSecret(ctx, w.cluster, w.iam, opts)
 				return noteReport(w, "build push", rep, err, opts)
 			},
@@ -376,7 +377,7 @@ func workflows() []workflow {
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				sel, _ := labels.Parse("team=canary")
-				opts := registry.CopyICROptions{Selector: sel, Overwrite: true, DryRun: dry, Logger: w.logger}
+				opts := registry.CopyICROptions{Selector: sel, Overwrite: true, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.CopyICRSecret(ctx, w.cluster, opts)
 				return noteReport(w, "copy", rep, err, opts)
 			},
@@ -386,7 +387,7 @@ func workflows() []workflow {
 			handles: sentinelEntitlement,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				key := iam.NewSecret(sentinelEntitlement)
-				opts := registry.EntitledOptions{Namespace: "team-a", DryRun: dry, Logger: w.logger}
+				opts := registry.EntitledOptions{Namespace: "team-a", WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.EntitledRegistry(ctx, w.cluster, key, opts)
 				return noteReport(w, "entitled", rep, err, opts, key)
 			},
@@ -396,7 +397,7 @@ func workflows() []workflow {
 			handles: sentinelSAToken,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				opts := registry.ExposeInternalOptions{Hostname: "registry.apps.canary.example.com",
-					Projects: []string{"default"}, DryRun: dry, Logger: w.logger}
+					Projects: []string{"default"}, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				host, rep, err := registry.ExposeInternalRegistry(ctx, w.cluster, opts)
 				return noteReport(w, "expose", rep, err, opts, host)
 			},
@@ -405,7 +406,7 @@ func workflows() []workflow {
 			name: "ImportImage",
 			run: func(ctx context.Context, w *world, dry bool) error {
 				dest := imagestream.Ref{Namespace: "team-a", Stream: "app", Tag: "1"}
-				opts := registry.ImportOptions{ReferencePolicy: imagestream.LocalPolicy, DryRun: dry, Logger: w.logger}
+				opts := registry.ImportOptions{ReferencePolicy: imagestream.LocalPolicy, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				digest, rep, err := registry.ImportImage(ctx, w.cluster, "us.icr.io/team/app:1", dest, opts)
 				return noteReport(w, "import", rep, err, opts, digest, dest)
 			},
@@ -415,7 +416,7 @@ func workflows() []workflow {
 			prepare: plantKeyToRotate,
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
-				opts := registry.RotateOptions{ClusterID: "c1", DryRun: dry, Logger: w.logger}
+				opts := registry.RotateOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.RotateAPIKey(ctx, w.cluster, w.iam, opts)
 				return noteReport(w, "rotate", rep, err, opts)
 			},

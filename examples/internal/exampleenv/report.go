@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -72,7 +73,7 @@ func (e *Env) SeedICRSecret(ctx context.Context, clusterID string, projects []st
 		e.Printf(", copied to %s", strings.Join(projects, ", "))
 	}
 	e.Printf("\n")
-	rep, err := registry.ApplyClusterPullSecret(ctx, e.Cluster, e.IAM, registry.ApplyOptions{ClusterID: clusterID, Logger: e.Logger})
+	rep, err := registry.ApplyClusterPullSecret(ctx, e.Cluster, e.IAM, registry.ApplyOptions{ClusterID: clusterID, WriteOptions: registrykit.WriteOptions{Logger: e.Logger}})
 	e.PrintReport(rep)
 	if err != nil {
 		return fmt.Errorf("embedded setup: %w", err)
@@ -80,7 +81,7 @@ func (e *Env) SeedICRSecret(ctx context.Context, clusterID string, projects []st
 	if len(projects) == 0 {
 		return nil
 	}
-	rep, err = registry.CopyICRSecret(ctx, e.Cluster, registry.CopyICROptions{Namespaces: projects, Logger: e.Logger})
+	rep, err = registry.CopyICRSecret(ctx, e.Cluster, registry.CopyICROptions{Namespaces: projects, WriteOptions: registrykit.WriteOptions{Logger: e.Logger}})
 	e.PrintReport(rep)
 	if err != nil {
 		return fmt.Errorf("embedded setup: %w", err)

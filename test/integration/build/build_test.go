@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/build"
 )
 
@@ -46,12 +47,12 @@ func TestLinkBuilder(t *testing.T) {
 	kube := c.Kube
 
 	res, err := build.LinkBuilder(t.Context(), kube, ns, "icr", build.LinkOptions{Pull: true, Mount: true})
-	if err != nil || res.Action != build.Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("link: %v, %v", res, err)
 	}
 	counter.Reset()
 	res, err = build.LinkBuilder(t.Context(), kube, ns, "icr", build.LinkOptions{Pull: true, Mount: true})
-	if err != nil || res.Action != build.Unchanged {
+	if err != nil || res.Action != registrykit.Unchanged {
 		t.Errorf("relink: %v, %v", res, err)
 	}
 	if w := counter.Writes(); len(w) != 0 {
@@ -129,8 +130,8 @@ func TestSetSecrets(t *testing.T) {
 	create("docker", buildv1.BuildStrategy{Type: buildv1.DockerBuildStrategyType, DockerStrategy: &buildv1.DockerBuildStrategy{}})
 	create("pipeline", buildv1.BuildStrategy{Type: buildv1.JenkinsPipelineBuildStrategyType, JenkinsPipelineStrategy: &buildv1.JenkinsPipelineBuildStrategy{Jenkinsfile: "node {}"}})
 
-	res, err := build.SetSecrets(t.Context(), builds, ns, "docker", build.Secrets{Push: "icr", Pull: "icr"}, build.Options{})
-	if err != nil || res.Action != build.Updated {
+	res, err := build.SetSecrets(t.Context(), builds, ns, "docker", build.Secrets{Push: "icr", Pull: "icr"}, registrykit.WriteOptions{})
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("set: %v, %v", res, err)
 	}
 	bc, err := env.Builds.BuildV1().BuildConfigs(ns).Get(t.Context(), "docker", metav1.GetOptions{})
@@ -141,15 +142,15 @@ func TestSetSecrets(t *testing.T) {
 		bc.Spec.Strategy.DockerStrategy.PullSecret == nil || bc.Spec.Strategy.DockerStrategy.PullSecret.Name != "icr" {
 		t.Errorf("stored spec = %+v", bc.Spec)
 	}
-	if res, err := build.SetSecrets(t.Context(), builds, ns, "docker", build.Secrets{RemovePush: true}, build.Options{}); err != nil || res.Action != build.Updated {
+	if res, err := build.SetSecrets(t.Context(), builds, ns, "docker", build.Secrets{RemovePush: true}, registrykit.WriteOptions{}); err != nil || res.Action != registrykit.Updated {
 		t.Errorf("remove push: %v, %v", res, err)
 	}
 
 	counter.Reset()
-	if _, err := build.SetSecrets(t.Context(), builds, ns, "pipeline", build.Secrets{Pull: "icr"}, build.Options{}); !errors.Is(err, build.ErrUnsupportedStrategy) {
+	if _, err := build.SetSecrets(t.Context(), builds, ns, "pipeline", build.Secrets{Pull: "icr"}, registrykit.WriteOptions{}); !errors.Is(err, build.ErrUnsupportedStrategy) {
 		t.Errorf("pipeline: %v", err)
 	}
-	if _, err := build.SetSecrets(t.Context(), builds, ns, "absent", build.Secrets{Push: "icr"}, build.Options{}); !errors.Is(err, build.ErrNotFound) || !apierrors.IsNotFound(err) {
+	if _, err := build.SetSecrets(t.Context(), builds, ns, "absent", build.Secrets{Push: "icr"}, registrykit.WriteOptions{}); !errors.Is(err, build.ErrNotFound) || !apierrors.IsNotFound(err) {
 		t.Errorf("absent: %v", err)
 	}
 	if w := counter.Writes(); len(w) != 0 {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -158,7 +159,7 @@ func TestPodCreatedBeforeTheAccountWasPatched(t *testing.T) {
 
 	pullSecret(t, ns, "all-icr-io", "icr.io", "us.icr.io", "de.icr.io")
 	res, err := pullsecret.AttachToServiceAccount(t.Context(), env.Kube, ns, "default", "all-icr-io", pullsecret.AttachOptions{})
-	if err != nil || res.Action != pullsecret.Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("attach: %+v %v", res, err)
 	}
 	web2 := admitPod(t, ns, "web-2", "default")

@@ -13,7 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/imagestream"
 )
 
@@ -26,17 +28,17 @@ func TestTagUpsertsOneTag(t *testing.T) {
 	dest := imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}
 
 	res, err := imagestream.Tag(t.Context(), images, "us.icr.io/team/app:1", dest, imagestream.TagOptions{})
-	if err != nil || res.Action != imagestream.Created {
+	if err != nil || res.Action != registrykit.Created {
 		t.Fatalf("create: %v, %v", res, err)
 	}
 	other := imagestream.Ref{Namespace: ns, Stream: "app", Tag: "2"}
-	if res, err := imagestream.Tag(t.Context(), images, "us.icr.io/team/app:2", other, imagestream.TagOptions{Scheduled: true}); err != nil || res.Action != imagestream.Updated {
+	if res, err := imagestream.Tag(t.Context(), images, "us.icr.io/team/app:2", other, imagestream.TagOptions{Scheduled: true}); err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("second tag: %v, %v", res, err)
 	}
 
 	counter.Reset()
 	res, err = imagestream.Tag(t.Context(), images, "us.icr.io/team/app:1", dest, imagestream.TagOptions{})
-	if err != nil || res.Action != imagestream.Unchanged {
+	if err != nil || res.Action != registrykit.Unchanged {
 		t.Errorf("repeat: %v, %v", res, err)
 	}
 	if w := counter.Writes(); len(w) != 0 {
@@ -45,7 +47,7 @@ func TestTagUpsertsOneTag(t *testing.T) {
 
 	res, err = imagestream.Tag(t.Context(), images, "us.icr.io/team/app:1", dest,
 		imagestream.TagOptions{ReferencePolicy: imagestream.LocalPolicy, ImportMode: imagestream.ImportPreserveOriginal})
-	if err != nil || res.Action != imagestream.Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Errorf("policy change: %v, %v", res, err)
 	}
 
@@ -112,16 +114,16 @@ func TestUntagFallsBackToTheSpec(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := imagestream.Untag(t.Context(), images, imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}, imagestream.Options{})
-	if err != nil || res.Action != imagestream.Deleted {
+	res, err := imagestream.Untag(t.Context(), images, imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}, registrykit.WriteOptions{})
+	if err != nil || res.Action != registrykit.Deleted {
 		t.Fatalf("untag: %v, %v", res, err)
 	}
 	is, _ := env.Images.ImageV1().ImageStreams(ns).Get(t.Context(), "app", metav1.GetOptions{})
 	if len(is.Spec.Tags) != 1 || is.Spec.Tags[0].Name != "2" {
 		t.Errorf("spec.tags = %+v", is.Spec.Tags)
 	}
-	res, err = imagestream.Untag(t.Context(), images, imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}, imagestream.Options{})
-	if err != nil || res.Action != imagestream.Skipped {
+	res, err = imagestream.Untag(t.Context(), images, imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}, registrykit.WriteOptions{})
+	if err != nil || res.Action != registrykit.Skipped {
 		t.Errorf("second untag: %v, %v", res, err)
 	}
 }
@@ -130,8 +132,9 @@ func TestTagWithoutRegistryHostMakesNoRequest(t *testing.T) {
 	c, counter := env.Counted(t)
 	images := c.Images
 	_, err := imagestream.Tag(t.Context(), images, "team/app:1", imagestream.Ref{Namespace: "x", Stream: "app", Tag: "1"}, imagestream.TagOptions{})
-	if !errors.Is(err, imagestream.ErrNoRegistryHost) {
-		t.Errorf("err = %v", err)
+	var fe *field.Error
+	if !errors.Is(err, registrykit.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "source" {
+		t.Errorf("err = %v, want registrykit.ErrInvalid on field source", err)
 	}
 	if counter.Total() != 0 {
 		t.Errorf("requests: %v", counter.Snapshot())

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -25,8 +26,8 @@ func TestApplyRealServer(t *testing.T) {
 	ctx := t.Context()
 
 	// Dry run goes to the server (dryRun=All) and stores nothing.
-	res, err := pullsecret.Apply(ctx, kube, ns, "icr", icr(t, "us.icr.io"), pullsecret.Options{DryRun: true})
-	if err != nil || res.Action != pullsecret.Created {
+	res, err := pullsecret.Apply(ctx, kube, ns, "icr", icr(t, "us.icr.io"), registrykit.WriteOptions{DryRun: true})
+	if err != nil || res.Action != registrykit.Created {
 		t.Fatalf("dry run = %+v, %v", res, err)
 	}
 	if _, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, "icr", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -38,19 +39,19 @@ func TestApplyRealServer(t *testing.T) {
 
 	steps := []struct {
 		cfg  *dockerconfig.Config
-		want pullsecret.Action
+		want registrykit.Action
 	}{
-		{icr(t, "us.icr.io"), pullsecret.Created},
-		{icr(t, "us.icr.io"), pullsecret.Unchanged},
-		{icr(t, "us.icr.io", "de.icr.io"), pullsecret.Updated},
+		{icr(t, "us.icr.io"), registrykit.Created},
+		{icr(t, "us.icr.io"), registrykit.Unchanged},
+		{icr(t, "us.icr.io", "de.icr.io"), registrykit.Updated},
 	}
 	for _, s := range steps {
 		counter.Reset()
-		res, err := pullsecret.Apply(ctx, kube, ns, "icr", s.cfg, pullsecret.Options{})
+		res, err := pullsecret.Apply(ctx, kube, ns, "icr", s.cfg, registrykit.WriteOptions{})
 		if err != nil || res.Action != s.want {
 			t.Fatalf("Apply = %+v, %v; want %s", res, err, s.want)
 		}
-		if s.want == pullsecret.Unchanged && writes(counter, "secrets") != 0 {
+		if s.want == registrykit.Unchanged && writes(counter, "secrets") != 0 {
 			t.Errorf("unchanged Apply wrote: %v", counter.Snapshot())
 		}
 	}
@@ -95,7 +96,7 @@ func TestCopyRealServer(t *testing.T) {
 	if !errors.As(err, &nf) || nf.Kind != "namespace" || nf.Name != "no-such-namespace-x1" {
 		t.Fatalf("err = %v, want only the missing namespace", err)
 	}
-	want := map[string]pullsecret.Action{a: pullsecret.Created, b: pullsecret.Skipped, dying: pullsecret.Skipped, "no-such-namespace-x1": "error"}
+	want := map[string]registrykit.Action{a: registrykit.Created, b: registrykit.Skipped, dying: registrykit.Skipped, "no-such-namespace-x1": "error"}
 	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
@@ -122,13 +123,13 @@ func TestCopyRealServer(t *testing.T) {
 	// Rerun: no writes, still two reads.
 	counter.Reset()
 	rep, _ = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{a, b}}, pullsecret.CopyOptions{})
-	if c := rep.Counts(); c[pullsecret.Unchanged] != 1 || c[pullsecret.Skipped] != 1 || writes(counter, "secrets") != 0 {
+	if c := rep.Counts(); c[registrykit.Unchanged] != 1 || c[registrykit.Skipped] != 1 || writes(counter, "secrets") != 0 {
 		t.Errorf("rerun: %v, requests %v", c, counter.Snapshot())
 	}
 
 	// Overwrite takes over the foreign one.
 	rep, err = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{b}}, pullsecret.CopyOptions{Overwrite: true})
-	if err != nil || rep.Outcomes[0].Result.Action != pullsecret.Updated {
+	if err != nil || rep.Outcomes[0].Result.Action != registrykit.Updated {
 		t.Fatalf("overwrite = %+v, %v", rep, err)
 	}
 	if !bytes.Equal(getSecret(t, b, "all-icr-io").Data[corev1.DockerConfigJsonKey], data) {
@@ -161,9 +162,9 @@ func TestCopyBySelectorOnRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]pullsecret.Action{}
+	want := map[string]registrykit.Action{}
 	for _, ns := range targets {
-		want[ns] = pullsecret.Created
+		want[ns] = registrykit.Created
 	}
 	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
@@ -210,7 +211,7 @@ func TestCopyWithoutClusterWideList(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := types.NamespacedName{Namespace: srcNS, Name: "narrow"}
-	for _, want := range []pullsecret.Action{pullsecret.Created, pullsecret.Unchanged} {
+	for _, want := range []registrykit.Action{registrykit.Created, registrykit.Unchanged} {
 		rep, err := pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{a}}, pullsecret.CopyOptions{})
 		if err != nil || rep.Outcomes[0].Result.Action != want {
 			t.Fatalf("Copy = %+v, %v; want %s", rep.Outcomes, err, want)
@@ -218,8 +219,8 @@ func TestCopyWithoutClusterWideList(t *testing.T) {
 	}
 }
 
-func outcomeMap(r pullsecret.Report) map[string]pullsecret.Action {
-	m := map[string]pullsecret.Action{}
+func outcomeMap(r pullsecret.Report) map[string]registrykit.Action {
+	m := map[string]registrykit.Action{}
 	for _, o := range r.Outcomes {
 		a := o.Result.Action
 		if o.Err != nil {

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -58,7 +59,7 @@ func TestMergeGlobalRealServer(t *testing.T) {
 	kube, counter := counted(t)
 
 	res, err := pullsecret.MergeGlobal(ctx, kube, icr(t, "us.icr.io", "de.icr.io"), pullsecret.GlobalOptions{})
-	if err != nil || res.Action != pullsecret.Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("MergeGlobal = %+v, %v", res, err)
 	}
 	want := []string{"cloud.openshift.com", "de.icr.io", "quay.io", "registry.connect.redhat.com", "registry.redhat.io", "us.icr.io"}
@@ -66,12 +67,12 @@ func TestMergeGlobalRealServer(t *testing.T) {
 		t.Errorf("servers (-want +got):\n%s", diff)
 	}
 	counter.Reset()
-	if res, err := pullsecret.MergeGlobal(ctx, kube, icr(t, "us.icr.io"), pullsecret.GlobalOptions{}); err != nil || res.Action != pullsecret.Unchanged || writes(counter, "secrets") != 0 {
+	if res, err := pullsecret.MergeGlobal(ctx, kube, icr(t, "us.icr.io"), pullsecret.GlobalOptions{}); err != nil || res.Action != registrykit.Unchanged || writes(counter, "secrets") != 0 {
 		t.Errorf("rerun = %+v, %v, %v", res, err, counter.Snapshot())
 	}
 
 	// Remove, and refuse to remove what OpenShift needs.
-	if res, err := pullsecret.RemoveFromGlobal(ctx, kube, []string{"de.icr.io"}, pullsecret.GlobalOptions{}); err != nil || res.Action != pullsecret.Updated {
+	if res, err := pullsecret.RemoveFromGlobal(ctx, kube, []string{"de.icr.io"}, pullsecret.GlobalOptions{}); err != nil || res.Action != registrykit.Updated {
 		t.Errorf("remove = %+v, %v", res, err)
 	}
 	_, err = pullsecret.RemoveFromGlobal(ctx, kube, []string{"quay.io"}, pullsecret.GlobalOptions{})

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -34,7 +35,7 @@ func TestInternalRegistrySecretRealServer(t *testing.T) {
 
 	host := "default-route-openshift-image-registry.apps.example.com"
 	res, err := pullsecret.InternalRegistrySecret(ctx, env.Kube, ns, pullsecret.InternalOptions{Host: host, Name: "registry-route"})
-	if err != nil || res.Action != pullsecret.Created {
+	if err != nil || res.Action != registrykit.Created {
 		t.Fatalf("InternalRegistrySecret = %+v, %v", res, err)
 	}
 	s := getSecret(t, ns, "registry-route")
@@ -48,7 +49,7 @@ func TestInternalRegistrySecretRealServer(t *testing.T) {
 	if e, _ := c.Get(host); e.Username != "<token>" || e.Password != token {
 		t.Errorf("credential not carried over (user %q)", e.Username)
 	}
-	if res, err := pullsecret.InternalRegistrySecret(ctx, env.Kube, ns, pullsecret.InternalOptions{Host: host, Name: "registry-route"}); err != nil || res.Action != pullsecret.Unchanged {
+	if res, err := pullsecret.InternalRegistrySecret(ctx, env.Kube, ns, pullsecret.InternalOptions{Host: host, Name: "registry-route"}); err != nil || res.Action != registrykit.Unchanged {
 		t.Errorf("rerun = %+v, %v", res, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -41,8 +42,8 @@ func TestLinkRealServer(t *testing.T) {
 	ns := env.Namespace(t)
 	createSA(t, ns, "builder", "builder-dockercfg-abc")
 	kube, counter := counted(t)
-	for _, want := range []pullsecret.Action{pullsecret.Updated, pullsecret.Unchanged} {
-		res, err := pullsecret.Link(ctx, kube, ns, "builder", "icr", pullsecret.For{Pull: true, Mount: true}, pullsecret.Options{})
+	for _, want := range []registrykit.Action{registrykit.Updated, registrykit.Unchanged} {
+		res, err := pullsecret.Link(ctx, kube, ns, "builder", "icr", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 		if err != nil || res.Action != want {
 			t.Fatalf("Link = %+v, %v; want %s", res, err, want)
 		}
@@ -78,7 +79,7 @@ func TestAttachWaitsForServiceAccount(t *testing.T) {
 			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}, metav1.CreateOptions{})
 	}()
 	res, err := pullsecret.AttachToServiceAccount(ctx, env.Kube, ns, "default", "icr", pullsecret.AttachOptions{WaitForServiceAccount: 30 * time.Second})
-	if err != nil || res.Action != pullsecret.Updated {
+	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("with wait: %+v, %v", res, err)
 	}
 	if diff := cmp.Diff([]string{"icr"}, pullRefs(getSA(t, ns, "default"))); diff != "" {
@@ -102,7 +103,7 @@ func TestAttachToServiceAccountsRealServer(t *testing.T) {
 	if !errors.Is(err, pullsecret.ErrNotFound) {
 		t.Errorf("err = %v, want the missing account in the 4th namespace", err)
 	}
-	if c := rep.Counts(); c[pullsecret.Updated] != 3 || c["failed"] != 1 {
+	if c := rep.Counts(); c[registrykit.Updated] != 3 || c["failed"] != 1 {
 		t.Errorf("counts = %v", c)
 	}
 	// One cluster-wide List, plus one GET where the account was missing.
@@ -172,7 +173,7 @@ func TestAttachUnderConcurrentWriter(t *testing.T) {
 		res, err := pullsecret.AttachToServiceAccount(ctx, kube, ns, name, "mine", pullsecret.AttachOptions{})
 		close(stop)
 		wg.Wait()
-		if err != nil || res.Action != pullsecret.Updated {
+		if err != nil || res.Action != registrykit.Updated {
 			t.Fatalf("run %d: Attach = %+v, %v", run, res, err)
 		}
 		if writerErr != nil {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/build"
 	"github.com/registrykit/registrykit/imagestream"
 	"github.com/registrykit/registrykit/registry"
@@ -124,7 +125,7 @@ func init() {
 		_, err = env.ImageRegistry.ImageregistryV1().Configs().Update(t.Context(), cfg, metav1.UpdateOptions{})
 		must(t, err)
 		return map[Scope][]string{registry.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
-			_, _, err := route.EnableDefaultRoute(ctx, c.Operator, c.Routes, route.Options{})
+			_, _, err := route.EnableDefaultRoute(ctx, c.Operator, c.Routes, registrykit.WriteOptions{})
 			return err
 		}
 	}}
@@ -144,7 +145,7 @@ func init() {
 		ns := env.Namespace(t)
 		stream(t, ns, "app", "1", "us.icr.io/team/app:1", false)
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
-			_, err := imagestream.Untag(ctx, c.Images, imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}, imagestream.Options{})
+			_, err := imagestream.Untag(ctx, c.Images, imagestream.Ref{Namespace: ns, Stream: "app", Tag: "1"}, registrykit.WriteOptions{})
 			return err
 		}
 	}}
@@ -169,7 +170,7 @@ func init() {
 		ns := env.Namespace(t)
 		buildConfig(t, ns, "app")
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
-			_, err := build.SetSecrets(ctx, c.Builds, ns, "app", build.Secrets{Push: "push", Pull: "push"}, build.Options{})
+			_, err := build.SetSecrets(ctx, c.Builds, ns, "app", build.Secrets{Push: "push", Pull: "push"}, registrykit.WriteOptions{})
 			return err
 		}
 	}}

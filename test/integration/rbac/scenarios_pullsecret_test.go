@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
@@ -44,10 +45,10 @@ func init() {
 		ns := env.Namespace(t)
 		pullSecret(t, ns, "old", doc(t, "us.icr.io", "iamapikey", "old"))
 		return map[Scope][]string{registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
-			if _, err := pullsecret.Apply(ctx, c.Kube, ns, "new", icr("k"), pullsecret.Options{}); err != nil {
+			if _, err := pullsecret.Apply(ctx, c.Kube, ns, "new", icr("k"), registrykit.WriteOptions{}); err != nil {
 				return err
 			}
-			_, err := pullsecret.Apply(ctx, c.Kube, ns, "old", icr("k"), pullsecret.Options{})
+			_, err := pullsecret.Apply(ctx, c.Kube, ns, "old", icr("k"), registrykit.WriteOptions{})
 			return err
 		}
 	}}
@@ -73,7 +74,7 @@ func init() {
 		return err
 	})}
 	scenarios[registry.OpLink] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
-		_, err := pullsecret.Link(ctx, c.Kube, ns, "default", "all-icr-io", pullsecret.For{Pull: true, Mount: true}, pullsecret.Options{})
+		_, err := pullsecret.Link(ctx, c.Kube, ns, "default", "all-icr-io", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 		return err
 	})}
 	scenarios[registry.OpAttachToServiceAccounts] = scenario{conds: []registry.Condition{registry.WhenSelector}, setup: func(t *testing.T) (map[Scope][]string, call) {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
@@ -100,7 +101,7 @@ func TestApplyCopyRotate(t *testing.T) {
 	applyOpts := registry.ApplyOptions{ClusterID: "c1", Namespace: home}
 
 	// A dry run stores nothing, in IAM or in the cluster.
-	if _, err := registry.ApplyClusterPullSecret(ctx, cluster, client, registry.ApplyOptions{ClusterID: "c1", Namespace: home, DryRun: true}); err != nil {
+	if _, err := registry.ApplyClusterPullSecret(ctx, cluster, client, registry.ApplyOptions{ClusterID: "c1", Namespace: home, WriteOptions: registrykit.WriteOptions{DryRun: true}}); err != nil {
 		t.Fatalf("dry run: %v", err)
 	}
 	if len(srv.ServiceIDs()) != 0 || len(srv.Policies()) != 0 {
@@ -119,7 +120,7 @@ func TestApplyCopyRotate(t *testing.T) {
 		t.Fatalf("apply: secret holds keys %v", old)
 	}
 	rep, err = registry.ApplyClusterPullSecret(ctx, cluster, client, applyOpts)
-	if err != nil || rep.Counts()[registry.Reused] != 1 {
+	if err != nil || rep.Counts()[registrykit.Reused] != 1 {
 		t.Fatalf("apply rerun did not reuse the key: %v\n%s", err, rep)
 	}
 
@@ -173,7 +174,7 @@ func TestApplyCopyRotate(t *testing.T) {
 			t.Errorf("%s/default: imagePullSecrets %v", ns, sa.ImagePullSecrets)
 		}
 	}
-	if c := rep.Counts(); c[registry.Updated] != projects+1 || c[registry.Deleted] != 1 {
+	if c := rep.Counts(); c[registrykit.Updated] != projects+1 || c[registrykit.Deleted] != 1 {
 		t.Errorf("rotate report counts %v:\n%s", c, rep)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/route"
 )
 
@@ -59,7 +60,7 @@ func TestExposeRegistryIsAcceptedAndIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ExposeRegistry: %v", err)
 			}
-			if res.Action != route.Created {
+			if res.Action != registrykit.Created {
 				t.Errorf("first call: %v, want created", res)
 			}
 			got, err := env.Routes.RouteV1().Routes("openshift-image-registry").Get(t.Context(), tt.opts.Name, metav1.GetOptions{})
@@ -79,7 +80,7 @@ func TestExposeRegistryIsAcceptedAndIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Action != route.Unchanged {
+			if res.Action != registrykit.Unchanged {
 				t.Errorf("second call: %v, want unchanged", res)
 			}
 			if w := counter.Writes(); len(w) != 0 {
@@ -115,7 +116,7 @@ func TestExposeRegistryRepairsDriftKeepingOthersEdits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := route.Result{Action: route.Updated, Reason: "drifted: spec.tls.termination, annotation " + route.BalanceAnnotation}
+	want := registrykit.Result{Action: registrykit.Updated, Reason: "drifted: spec.tls.termination, annotation " + route.BalanceAnnotation}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
@@ -136,12 +137,12 @@ func TestExposeRegistryDryRunPersistsNothing(t *testing.T) {
 	registryService(t)
 	c, _ := env.Counted(t)
 	kube, routes := c.Kube, c.Routes
-	opts := route.ExposeOptions{Name: "expose-dry", Options: route.Options{DryRun: true}}
+	opts := route.ExposeOptions{Name: "expose-dry", WriteOptions: registrykit.WriteOptions{DryRun: true}}
 	r, res, err := route.ExposeRegistry(t.Context(), routes, kube, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Action != route.Created || r.Spec.WildcardPolicy != routev1.WildcardPolicyNone {
+	if res.Action != registrykit.Created || r.Spec.WildcardPolicy != routev1.WildcardPolicyNone {
 		t.Errorf("dry run: %v, server-defaulted spec %+v", res, r.Spec)
 	}
 	if _, err := env.Routes.RouteV1().Routes("openshift-image-registry").Get(t.Context(), opts.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -153,7 +154,7 @@ func TestExposeRegistryBadInputMakesNoRequest(t *testing.T) {
 	c, counter := env.Counted(t)
 	kube, routes := c.Kube, c.Routes
 	for _, h := range []string{"Registry.Apps.Example.com", "https://registry.example.com", "*.apps.example.com"} {
-		if _, _, err := route.ExposeRegistry(t.Context(), routes, kube, route.ExposeOptions{Hostname: h}); !errors.Is(err, route.ErrInvalid) {
+		if _, _, err := route.ExposeRegistry(t.Context(), routes, kube, route.ExposeOptions{Hostname: h}); !errors.Is(err, registrykit.ErrInvalid) {
 			t.Errorf("%q: err = %v, want ErrInvalid", h, err)
 		}
 	}
@@ -280,11 +281,11 @@ func TestEnableDefaultRoute(t *testing.T) {
 		}
 		admit(ctx, t, route.DefaultRouteNamespace, route.DefaultRouteName, "default-route-openshift-image-registry.apps.example.com")
 	}()
-	host, res, err := route.EnableDefaultRoute(ctx, env.ImageRegistry, env.Routes, route.Options{})
+	host, res, err := route.EnableDefaultRoute(ctx, env.ImageRegistry, env.Routes, registrykit.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if host != "default-route-openshift-image-registry.apps.example.com" || res.Action != route.Updated {
+	if host != "default-route-openshift-image-registry.apps.example.com" || res.Action != registrykit.Updated {
 		t.Errorf("got %q, %v", host, res)
 	}
 	got, err := configs.Get(t.Context(), "cluster", metav1.GetOptions{})
@@ -296,8 +297,8 @@ func TestEnableDefaultRoute(t *testing.T) {
 	}
 
 	// Again: no write, same host.
-	host, res, err = route.EnableDefaultRoute(ctx, env.ImageRegistry, env.Routes, route.Options{})
-	if err != nil || res.Action != route.Unchanged || host == "" {
+	host, res, err = route.EnableDefaultRoute(ctx, env.ImageRegistry, env.Routes, registrykit.WriteOptions{})
+	if err != nil || res.Action != registrykit.Unchanged || host == "" {
 		t.Errorf("second call: %q, %v, %v", host, res, err)
 	}
 }
