@@ -167,7 +167,7 @@ func TestClientKeepsValidTokenThroughOutage(t *testing.T) {
 		t.Fatalf("call during the outage, with a valid token cached: %v", err)
 	}
 	waitFor(t, func() bool { return srv.Calls(iamtest.OpGetToken) == 2 }) // the background renewal, held
-	srv.Resume(iamtest.OpGetToken)                                         // answered 503: the old token stays
+	srv.Resume(iamtest.OpGetToken)                                        // answered 503: the old token stays
 
 	// A later call renews in the background again, and this time it works.
 	waitFor(t, func() bool {
