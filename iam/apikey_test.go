@@ -18,7 +18,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := f.client.CreateAPIKey(ctx(t), sid.IAMID, "pull", "cluster pull secret")
+	key, err := f.client.CreateAPIKey(ctx(t), sid.IAMID, iam.APIKeyOptions{Name: "pull", Description: "cluster pull secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	}
 	stored := f.srv.APIKeys()[1] // [0] is the owner's key
 	want := iam.APIKey{ID: stored.ID, Name: "pull", Description: "cluster pull secret", IAMID: sid.IAMID,
-		AccountID: f.srv.AccountID(), CRN: stored.CRN}
+		AccountID: f.srv.AccountID(), CRN: stored.CRN, ActionWhenLeaked: iam.LeakDisable}
 	ignore := cmpopts.IgnoreFields(iam.APIKey{}, "CreatedAt", "Value")
 	if diff := cmp.Diff(want, key, ignore); diff != "" {
 		t.Errorf("created key (-want +got):\n%s", diff)
@@ -48,7 +48,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDetails := iam.APIKeyDetails{ID: key.ID, Name: "pull", IAMID: sid.IAMID, AccountID: f.srv.AccountID(), CRN: key.CRN, CreatedAt: key.CreatedAt}
+	wantDetails := iam.APIKeyDetails{ID: key.ID, Name: "pull", Description: "cluster pull secret", IAMID: sid.IAMID, AccountID: f.srv.AccountID(), CRN: key.CRN, CreatedAt: key.CreatedAt}
 	if diff := cmp.Diff(wantDetails, details); diff != "" {
 		t.Errorf("details (-want +got):\n%s", diff)
 	}
@@ -60,10 +60,10 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		t.Errorf("disabled key: Valid=%v err=%v, want invalid", d.Valid(), err)
 	}
 
-	if err := f.client.DeleteAPIKey(ctx(t), key.ID); err != nil {
+	if _, err := f.client.DeleteAPIKey(ctx(t), key.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.DeleteAPIKey(ctx(t), key.ID); err != nil {
+	if _, err := f.client.DeleteAPIKey(ctx(t), key.ID); err != nil {
 		t.Errorf("second delete: %v, want nil", err)
 	}
 	if _, err := f.client.APIKeyDetails(ctx(t), key.Value); !errors.Is(err, iam.ErrNotFound) {
@@ -105,7 +105,7 @@ func TestCreateAPIKeyFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.srv.Inject(tt.fault)
-			_, err := f.client.CreateAPIKey(ctx(t), "IBMid-3000", "k", "")
+			_, err := f.client.CreateAPIKey(ctx(t), "IBMid-3000", iam.APIKeyOptions{Name: "k"})
 			switch {
 			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 				t.Errorf("error = %v, want %v", err, tt.wantErr)
@@ -126,13 +126,13 @@ func TestCreateAPIKeyFailures(t *testing.T) {
 
 func TestAPIKeyValidation(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.client.CreateAPIKey(ctx(t), "", "", "")
+	_, err := f.client.CreateAPIKey(ctx(t), "", iam.APIKeyOptions{Name: ""})
 	if !errors.Is(err, registrykit.ErrInvalid) || fmt.Sprint(err) == "" {
 		t.Errorf("CreateAPIKey: %v, want ErrInvalid", err)
 	}
 	for name, err := range map[string]error{
 		"list":    func() error { _, err := f.client.ListAPIKeys(ctx(t), ""); return err }(),
-		"delete":  f.client.DeleteAPIKey(ctx(t), ""),
+		"delete":  func() error { _, err := f.client.DeleteAPIKey(ctx(t), ""); return err }(),
 		"details": func() error { _, err := f.client.APIKeyDetails(ctx(t), iam.Secret{}); return err }(),
 	} {
 		if !errors.Is(err, registrykit.ErrInvalid) {

@@ -44,18 +44,36 @@
 //
 // # Idempotence
 //
-// EnsureServiceID finds a service ID by exact name through every page
-// before creating one, and after an ambiguous failure of the create (a 5xx
-// or no answer) lists again before retrying, so one name never becomes two
-// service IDs. EnsureRegistryPolicy treats an equal existing policy and
-// IAM's 409 policy_conflict_error as Unchanged. Outcomes are the module's
-// one vocabulary, registrykit.Action. Deletes are idempotent.
+// EnsureServiceID (like FindServiceID) asks IAM for the service IDs of the
+// wanted name only, compares names exactly, and after an ambiguous failure
+// of the create (a 5xx or no answer) lists again before retrying, so one
+// name never becomes two service IDs. EnsureRegistryPolicy reads the
+// subject's policies through the v2 API, so a grant made in the console
+// (v2; a mere placeholder in the v1 listing) is recognised, and treats an
+// equal existing policy and IAM's 409 policy_conflict_error as Unchanged;
+// it creates policies in the v1 shape. Outcomes are the module's one
+// vocabulary, registrykit.Action. Deletes are idempotent: Deleted, or
+// Skipped when the object is already gone.
+//
+// # Lifecycle
+//
+// Everything registrykit creates it can find again: Mark appends Marker
+// to a description, and APIKey.Marked and ServiceID.Marked tell such
+// objects apart. ListPolicies, DeletePolicy, CountAPIKeys, DeleteAPIKey
+// and DeleteServiceID are the pieces of teardown and of key pruning.
+// APIKeyOptions carry what security teams ask of a key: an expiry
+// (ExpiresAt; APIKey.ExpiresWithin is the "rotate now" test), the entity
+// lock, and what IAM does when it finds the key leaked (disable, by
+// default).
 //
 // # Errors
 //
 // Failed requests return *APIError (operation, HTTP status, IAM error code,
 // trace id), which matches ErrNotFound, ErrConflict, ErrUnauthorized,
-// ErrForbidden or ErrRateLimited with errors.Is and unwraps to the SDK's
+// ErrForbidden or ErrRateLimited with errors.Is, and ErrKeyLimit,
+// ErrServiceIDLimit or ErrPolicyLimit when IAM refused a create for one of
+// its account limits (the message then states the limit and the way out),
+// and unwraps to the SDK's
 // error (and to the context's error when ctx ended the call). A call that
 // could not get a token reports the token service's answer. An error
 // never holds a credential the client holds or has held: the API key,
@@ -77,7 +95,11 @@
 //     left behind unreadable; find it with ListAPIKeys and delete it.
 //   - EnsureRegistryPolicy never narrows, replaces or deletes other
 //     policies; it only adds. Only attributes it writes itself are
-//     recognised as equal (no wildcards, tags or resource groups).
+//     recognised as equal (no wildcards, tags, resource groups or
+//     conditions).
+//   - IAM's codes for the service ID and policy limits are not documented;
+//     those refusals are recognised by their wording (a limit, a quota, a
+//     maximum number), the API key limit by its code BXNIM0151E.
 //   - AccountID is not discovered from the token; it must be given.
 //   - go-sdk-core has a process-wide logger (core.SetLogger); this package
 //     never changes it. At debug level it logs requests with credentials

@@ -25,7 +25,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil || res != registrykit.Created {
 		t.Fatalf("EnsureRegistryPolicy = %v, %v", res, err)
 	}
-	key, err := c.CreateAPIKey(ctx(t), sid.IAMID, "cluster-c0ffee", "pull")
+	key, err := c.CreateAPIKey(ctx(t), sid.IAMID, iam.APIKeyOptions{Name: "cluster-c0ffee", Description: "pull"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +68,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("issued tokens = %d, want 2 (owner, service ID)", n)
 	}
 
-	if err := c.DeletePolicy(ctx(t), p.ID); err != nil {
+	if _, err := c.DeletePolicy(ctx(t), p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteServiceID(ctx(t), sid.ID); err != nil {
+	if _, err := c.DeleteServiceID(ctx(t), sid.ID); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(1, len(f.srv.APIKeys())); diff != "" {

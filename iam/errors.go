@@ -31,6 +31,72 @@ var (
 	ErrRateLimited = errors.New("iam: rate limited")
 )
 
+// IAM's account limits (IBM Cloud docs, "IBM Cloud IAM limits" and
+// "Increasing account limits"). A create that IAM refuses because one is
+// reached returns an *APIError matching the sentinel; its message states
+// the limit and the way out.
+const (
+	// DefaultAPIKeyLimit is how many API keys one identity (a user or a
+	// service ID) may hold unless IBM raised the account's limit.
+	DefaultAPIKeyLimit = 20
+	// DefaultServiceIDLimit is how many service IDs one account may hold
+	// unless IBM raised the account's limit.
+	DefaultServiceIDLimit = 2000
+	// PolicyLimit is how many access policies one account may hold; IBM
+	// recommends staying under 1,000.
+	PolicyLimit = 4020
+)
+
+// The limit sentinels.
+var (
+	// ErrKeyLimit: the identity holds as many API keys as IAM allows.
+	ErrKeyLimit = errors.New("iam: API key limit reached: IAM allows 20 API keys per identity by default; " +
+		"delete keys of this identity that nothing uses any more (keys registrykit made carry " + Marker +
+		" in their description) or ask IBM to raise the limit (IBM Cloud docs: Increasing account limits)")
+	// ErrServiceIDLimit: the account holds as many service IDs as IAM
+	// allows.
+	ErrServiceIDLimit = errors.New("iam: service ID limit reached: IAM allows 2,000 service IDs per account by default; " +
+		"delete service IDs that nothing uses any more (those registrykit made carry " + Marker +
+		" in their description) or ask IBM to raise the limit (IBM Cloud docs: Increasing account limits)")
+	// ErrPolicyLimit: the account holds as many access policies as IAM
+	// allows.
+	ErrPolicyLimit = errors.New("iam: access policy limit reached: IAM allows 4,020 access policies per account " +
+		"(1,000 recommended); delete policies that grant nothing needed, grant through access groups " +
+		"instead of per service ID, and keep registrykit's default of one Container Registry policy per service ID")
+)
+
+// codeAPIKeyLimit is IAM Identity's message code for a create past the
+// API keys per identity limit, answered with status 422 (IBM's IAM team in
+// IBM-Cloud/terraform-provider-ibm issue 3626: "BXNIM0151E.msg=The limit
+// of supported API keys is reached").
+const codeAPIKeyLimit = "BXNIM0151E"
+
+// markLimit records on e that it is the answer of a create that IAM
+// refused for reaching a limit, if it is one: status 400, 403, 409 or 422
+// and, for API keys, IAM's code BXNIM0151E; for every kind, an IAM code or
+// message that speaks of a limit, a quota or a maximum number. IAM's codes
+// for the service ID and policy limits are not documented where this
+// package could read them, so those two are recognised by their wording.
+func (e *APIError) markLimit(sentinel error) *APIError {
+	switch e.StatusCode {
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity:
+	default:
+		return e
+	}
+	if sentinel == ErrKeyLimit && (e.Code == codeAPIKeyLimit || e.messageCode == codeAPIKeyLimit) {
+		e.limit = sentinel
+		return e
+	}
+	text := strings.ToLower(e.Code + " " + e.messageCode + " " + e.Message)
+	for _, w := range []string{"limit", "quota", "maximum number"} {
+		if strings.Contains(text, w) {
+			e.limit = sentinel
+			break
+		}
+	}
+	return e
+}
+
 // Invalid input is reported before any request is sent, every problem at
 // once, as a *registrykit.InvalidError (errors.Is(err,
 // registrykit.ErrInvalid)) whose field paths name the argument or option:
@@ -57,6 +123,12 @@ type APIError struct {
 
 	retryAfter time.Duration
 	errs       []error
+	// messageCode is IAM Identity's message_code (BXNIM...), when the
+	// body's code field holds something else.
+	messageCode string
+	// limit is ErrKeyLimit, ErrServiceIDLimit or ErrPolicyLimit when IAM
+	// refused a create for a reached limit.
+	limit error
 	// notSent: the request never left, for want of a token.
 	notSent bool
 }
@@ -75,6 +147,10 @@ func (e *APIError) Error() string {
 		b.WriteString(" ")
 		b.WriteString(e.Code)
 	}
+	if e.messageCode != "" && e.messageCode != e.Code {
+		b.WriteString(" ")
+		b.WriteString(e.messageCode)
+	}
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
@@ -83,6 +159,10 @@ func (e *APIError) Error() string {
 		b.WriteString(" (trace ")
 		b.WriteString(e.TraceID)
 		b.WriteString(")")
+	}
+	if e.limit != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.limit.Error(), "iam: "))
 	}
 	return b.String()
 }
@@ -105,6 +185,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusForbidden
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
+	case ErrKeyLimit, ErrServiceIDLimit, ErrPolicyLimit:
+		return e.limit == target
 	}
 	return false
 }
@@ -131,6 +213,7 @@ func (c *Client) newAPIError(ctx context.Context, op string, resp *core.Detailed
 		e.StatusCode = resp.StatusCode
 		if m, ok := resp.Result.(map[string]any); ok {
 			e.Code, e.Message, e.TraceID = errorFields(m)
+			e.messageCode = messageCode(m)
 		}
 		if e.TraceID == "" {
 			for _, h := range []string{"Transaction-Id", "X-Request-Id", "X-Correlation-Id"} {
@@ -160,6 +243,7 @@ func (c *Client) newAPIError(ctx context.Context, op string, resp *core.Detailed
 	e.Message = c.scrub(e.Message)
 	e.Code = c.scrub(e.Code)
 	e.TraceID = c.scrub(e.TraceID)
+	e.messageCode = c.scrub(e.messageCode)
 	return e
 }
 
@@ -197,6 +281,17 @@ func errorFields(m map[string]any) (code, msg, trace string) {
 		}
 	}
 	return code, msg, trace
+}
+
+// messageCode returns errors[0].message_code of an IAM Identity error body.
+func messageCode(m map[string]any) string {
+	list, _ := m["errors"].([]any)
+	if len(list) == 0 {
+		return ""
+	}
+	first, _ := list[0].(map[string]any)
+	mc, _ := first["message_code"].(string)
+	return mc
 }
 
 // scrub removes the client's own credentials from a server-supplied string.

@@ -44,7 +44,7 @@ func Example() {
 		fmt.Printf("policy %s region=%q %s\n", p.Access.Role, p.Access.Region, res)
 	}
 
-	key, err := client.CreateAPIKey(ctx, sid.IAMID, "cluster-abc-pull", "")
+	key, err := client.CreateAPIKey(ctx, sid.IAMID, iam.APIKeyOptions{Name: "cluster-abc-pull"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -70,11 +70,11 @@ func ExampleClient_APIKeyDetails() {
 	})
 	ctx := context.Background()
 
-	key, _ := client.CreateAPIKey(ctx, "IBMid-100000ABCD", "ci", "")
+	key, _ := client.CreateAPIKey(ctx, "IBMid-100000ABCD", iam.APIKeyOptions{Name: "ci"})
 	d, err := client.APIKeyDetails(ctx, key.Value)
 	fmt.Println(d.Name, d.IAMID, d.Valid(), err)
 
-	_ = client.DeleteAPIKey(ctx, key.ID)
+	_, _ = client.DeleteAPIKey(ctx, key.ID)
 	_, err = client.APIKeyDetails(ctx, key.Value)
 	fmt.Println(errors.Is(err, iam.ErrNotFound))
 	// Output:

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
@@ -91,3 +93,5 @@ func invalidFields(t *testing.T, err error) []string {
 	}
 	return out
 }
+
+func fieldPath(name string) *field.Path { return field.NewPath(name) }

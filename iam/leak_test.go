@@ -51,7 +51,7 @@ func TestNothingLeaks(t *testing.T) {
 		p, res, err := c.EnsureRegistryPolicy(ctx(t), sid.IAMID, a)
 		note(p, res, err)
 	}
-	key, err := c.CreateAPIKey(ctx(t), sid.IAMID, "k", "")
+	key, err := c.CreateAPIKey(ctx(t), sid.IAMID, iam.APIKeyOptions{Name: "k"})
 	note(key, err)
 	secrets = append(secrets, key.Value.Reveal())
 	keys, err := c.ListAPIKeys(ctx(t), sid.IAMID)

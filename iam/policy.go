@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,20 +20,49 @@ const (
 	codePolicyConflict   = "policy_conflict_error"
 )
 
-// Policy is a container-registry access policy of one subject.
+// Policy is an IAM access policy whose one subject is an IAM ID.
 type Policy struct {
 	ID string
 	// IAMID is the policy subject.
 	IAMID     string
 	AccountID string
-	// Access is the granted access. Access.Role is the role asked for in
-	// EnsureRegistryPolicy, or the first of Roles in a listing.
+	// Registry reports a Container Registry policy that grants exactly
+	// Access: its resource attributes are only those this package writes
+	// (accountId, serviceName=container-registry, region or
+	// geography=global, resourceType=namespace with resource), all
+	// stringEquals, without tags and without a rule. Only such a policy
+	// counts as granting an Access.
+	Registry bool
+	// Access is the granted access when Registry. Access.Role is the role
+	// asked for in EnsureRegistryPolicy, or the first of Roles in a
+	// listing.
 	Access Access
-	// Roles are all the container-registry roles the policy grants.
+	// Roles are the names of the roles the policy grants ("Reader",
+	// "Viewer", ...).
 	Roles []string
 	// RoleCRNs are the CRNs of Roles.
-	RoleCRNs  []string
-	CreatedAt time.Time
+	RoleCRNs []string
+	// Resource holds the resource attributes, name → value, as listed.
+	Resource map[string]string
+	// Conditional reports a policy whose grant is not what its attributes
+	// say at face value: it has a rule (a time-based condition), resource
+	// tags, or attributes with an operator other than stringEquals (such
+	// as a wildcard). Such policies are made through the v2 API, typically
+	// in the console.
+	Conditional bool
+	Description string
+	CreatedAt   time.Time
+}
+
+// Grants reports whether p is a Registry policy that grants access (in
+// any spelling Access accepts): the same region and namespace, and the
+// role among p's roles.
+func (p Policy) Grants(access Access) bool {
+	a, errs := access.normalize(nil)
+	if len(errs) > 0 || !p.Registry {
+		return false
+	}
+	return p.Access.Region == a.Region && p.Access.Namespace == a.Namespace && slices.Contains(p.Roles, a.Role)
 }
 
 // EnsureRegistryPolicy makes sure iamID holds access on Container Registry
@@ -108,7 +138,10 @@ func (c *Client) EnsureRegistryPolicies(ctx context.Context, iamID string, acces
 // ensurePolicy grants a (normalised, role CRN crn) unless existing already
 // holds it.
 func (c *Client) ensurePolicy(ctx context.Context, iamID string, a Access, crn string, existing []Policy) (Policy, registrykit.Action, error) {
-	want := Policy{IAMID: iamID, AccountID: c.accountID, Access: a, Roles: []string{a.Role}, RoleCRNs: []string{crn}}
+	want := Policy{
+		IAMID: iamID, AccountID: c.accountID, Registry: true, Access: a,
+		Roles: []string{a.Role}, RoleCRNs: []string{crn}, Resource: a.attributes(c.accountID),
+	}
 	if p, ok := matchPolicy(existing, a, crn); ok {
 		c.log.DebugContext(ctx, "policy exists", "iam_id", iamID, "id", p.ID)
 		return p, registrykit.Unchanged, nil
@@ -139,7 +172,7 @@ func (c *Client) ensurePolicy(ctx context.Context, iamID string, a Access, crn s
 		c.log.InfoContext(ctx, "created policy", "iam_id", iamID, "id", want.ID, "role", a.Role)
 		return want, registrykit.Created, nil
 	}
-	apiErr := c.newAPIError(ctx, "create policy", resp, err)
+	apiErr := c.newAPIError(ctx, "create policy", resp, err).markLimit(ErrPolicyLimit)
 	if apiErr.StatusCode != 409 {
 		return Policy{}, registrykit.Failed, apiErr
 	}
@@ -196,11 +229,11 @@ func (c *Client) findPolicy(ctx context.Context, iamID string, a Access, crn str
 	return p, ok, nil
 }
 
-// matchPolicy finds the policy among all with exactly a's region and
-// namespace that grants the role crn.
+// matchPolicy finds the Registry policy among all with exactly a's region
+// and namespace that grants the role crn.
 func matchPolicy(all []Policy, a Access, crn string) (Policy, bool) {
 	for _, p := range all {
-		if p.Access.Region != a.Region || p.Access.Namespace != a.Namespace {
+		if !p.Registry || p.Access.Region != a.Region || p.Access.Namespace != a.Namespace {
 			continue
 		}
 		for i, rc := range p.RoleCRNs {
@@ -213,11 +246,34 @@ func matchPolicy(all []Policy, a Access, crn string) (Policy, bool) {
 	return Policy{}, false
 }
 
-// ListRegistryPolicies returns the container-registry access policies whose
-// only subject is iamID (all pages). Policies with attributes this package
-// does not write (other services, tags, wildcards) are not included.
+// ListRegistryPolicies returns the Registry policies (see Policy.Registry)
+// whose only subject is iamID. Like ListPolicies it reads the v2 API, so a
+// grant made in the console counts.
 func (c *Client) ListRegistryPolicies(ctx context.Context, iamID string) ([]Policy, error) {
 	if err := invalid("ListRegistryPolicies", requireID(field.NewPath("iamID"), iamID)); err != nil {
+		return nil, err
+	}
+	all, err := c.listPolicies(ctx, iamID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Policy
+	for _, p := range all {
+		if p.Registry {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ListPolicies returns every active access policy whose only subject is
+// iamID, of any service, oldest first as IAM lists them: what a service ID
+// holds, to converge it to a desired set or to remove it. Policies are read
+// through the v2 API (GET /v2/policies): policies made in the console use
+// v2 and appear in the v1 listing only as placeholders without roles or
+// resources, so a v1 reader would not recognise them.
+func (c *Client) ListPolicies(ctx context.Context, iamID string) ([]Policy, error) {
+	if err := invalid("ListPolicies", requireID(field.NewPath("iamID"), iamID)); err != nil {
 		return nil, err
 	}
 	return c.listPolicies(ctx, iamID)
@@ -227,8 +283,9 @@ func (c *Client) listPolicies(ctx context.Context, iamID string) ([]Policy, erro
 	var out []Policy
 	var start *string
 	for {
-		res, resp, err := c.policy.ListPoliciesWithContext(ctx, &iampolicymanagementv1.ListPoliciesOptions{
+		res, resp, err := c.policy.ListV2PoliciesWithContext(ctx, &iampolicymanagementv1.ListV2PoliciesOptions{
 			AccountID: ptr(c.accountID), IamID: ptr(iamID), Type: ptr(policyTypeAccess),
+			State: ptr(iampolicymanagementv1.ListV2PoliciesOptionsStateActiveConst),
 			Limit: ptr(int64(pageSize)), Start: start,
 		})
 		if err != nil {
@@ -249,44 +306,47 @@ func (c *Client) listPolicies(ctx context.Context, iamID string) ([]Policy, erro
 	}
 }
 
-// policyFrom converts a listed policy; ok is false for anything but an
-// active container-registry access policy of exactly iamID.
-func (c *Client) policyFrom(p *iampolicymanagementv1.PolicyTemplateMetaData, iamID string) (Policy, bool) {
+// policyFrom converts a v2 listed policy; ok is false for anything but an
+// active access policy whose only subject is iam_id=iamID.
+func (c *Client) policyFrom(p *iampolicymanagementv1.V2PolicyTemplateMetaData, iamID string) (Policy, bool) {
 	if deref(p.Type) != policyTypeAccess || (p.State != nil && *p.State != "active") {
 		return Policy{}, false
 	}
-	if len(p.Subjects) != 1 || len(p.Subjects[0].Attributes) != 1 {
+	if p.Subject == nil || len(p.Subject.Attributes) != 1 {
 		return Policy{}, false
 	}
-	subj := p.Subjects[0].Attributes[0]
-	if deref(subj.Name) != "iam_id" || deref(subj.Value) != iamID {
+	subj := p.Subject.Attributes[0]
+	if v, _ := subj.Value.(string); deref(subj.Key) != "iam_id" || v != iamID ||
+		(subj.Operator != nil && *subj.Operator != operatorStringEquals) {
 		return Policy{}, false
 	}
-	if len(p.Resources) != 1 || len(p.Resources[0].Tags) != 0 {
-		return Policy{}, false
+	out := Policy{
+		ID: deref(p.ID), IAMID: iamID, AccountID: c.accountID, Description: deref(p.Description),
+		Resource:    map[string]string{},
+		Conditional: p.Rule != nil || deref(p.Pattern) != "",
 	}
-	attrs := map[string]string{}
-	for _, at := range p.Resources[0].Attributes {
-		if op := deref(at.Operator); op != "" && op != operatorStringEquals {
-			return Policy{}, false
+	if p.Resource != nil {
+		out.Conditional = out.Conditional || len(p.Resource.Tags) > 0
+		for _, at := range p.Resource.Attributes {
+			v, isString := at.Value.(string)
+			if !isString {
+				v = fmt.Sprint(at.Value)
+			}
+			if op := deref(at.Operator); !isString || (op != "" && op != operatorStringEquals) {
+				out.Conditional = true
+			}
+			out.Resource[deref(at.Key)] = v
 		}
-		attrs[deref(at.Name)] = deref(at.Value)
 	}
-	if attrs["accountId"] != c.accountID {
-		return Policy{}, false
-	}
-	access, ok := accessFromAttributes(attrs)
-	if !ok {
-		return Policy{}, false
-	}
-	out := Policy{ID: deref(p.ID), IAMID: iamID, AccountID: c.accountID, Access: access}
-	for _, r := range p.Roles {
-		crn := deref(r.RoleID)
+	for _, crn := range grantedRoles(p.Control) {
 		out.RoleCRNs = append(out.RoleCRNs, crn)
-		out.Roles = append(out.Roles, c.roleName(crn, deref(r.DisplayName)))
+		out.Roles = append(out.Roles, c.roleName(crn, ""))
 	}
-	if len(out.Roles) > 0 {
-		out.Access.Role = out.Roles[0]
+	if access, ok := accessFromAttributes(out.Resource); ok && !out.Conditional && out.Resource["accountId"] == c.accountID {
+		out.Registry, out.Access = true, access
+		if len(out.Roles) > 0 {
+			out.Access.Role = out.Roles[0]
+		}
 	}
 	if p.CreatedAt != nil {
 		out.CreatedAt = time.Time(*p.CreatedAt).UTC()
@@ -294,22 +354,50 @@ func (c *Client) policyFrom(p *iampolicymanagementv1.PolicyTemplateMetaData, iam
 	return out, true
 }
 
-// DeletePolicy deletes the policy with the given id. A policy that does not
-// exist is not an error (the delete is idempotent).
-func (c *Client) DeletePolicy(ctx context.Context, id string) error {
-	if err := invalid("DeletePolicy", requireID(field.NewPath("id"), id)); err != nil {
-		return err
+// grantedRoles returns the role CRNs of a v2 policy's control.
+func grantedRoles(ctl iampolicymanagementv1.ControlResponseIntf) []string {
+	var out []string
+	switch g := ctl.(type) {
+	case *iampolicymanagementv1.ControlResponse:
+		if g.Grant != nil {
+			for _, r := range g.Grant.Roles {
+				out = append(out, deref(r.RoleID))
+			}
+		}
+	case *iampolicymanagementv1.ControlResponseControl:
+		if g.Grant != nil {
+			for _, r := range g.Grant.Roles {
+				out = append(out, deref(r.RoleID))
+			}
+		}
+	case *iampolicymanagementv1.ControlResponseControlWithEnrichedRoles:
+		if g.Grant != nil {
+			for _, r := range g.Grant.Roles {
+				out = append(out, deref(r.RoleID))
+			}
+		}
 	}
-	resp, err := c.policy.DeletePolicyWithContext(ctx, &iampolicymanagementv1.DeletePolicyOptions{PolicyID: ptr(id)})
+	return out
+}
+
+// DeletePolicy deletes the policy with the given id through the v2 API,
+// which serves policies made through v1 and v2 alike: Deleted, or Skipped
+// when there is no such policy (the delete is idempotent; the skip reason
+// is registrykit.SkipNotFound).
+func (c *Client) DeletePolicy(ctx context.Context, id string) (registrykit.Action, error) {
+	if err := invalid("DeletePolicy", requireID(field.NewPath("id"), id)); err != nil {
+		return registrykit.Failed, err
+	}
+	resp, err := c.policy.DeleteV2PolicyWithContext(ctx, &iampolicymanagementv1.DeleteV2PolicyOptions{ID: ptr(id)})
 	if err != nil {
 		e := c.newAPIError(ctx, fmt.Sprintf("delete policy %s", id), resp, err)
 		if errors.Is(e, ErrNotFound) {
-			return nil
+			return registrykit.Skipped, nil
 		}
-		return e
+		return registrykit.Failed, e
 	}
 	c.log.InfoContext(ctx, "deleted policy", "id", id)
-	return nil
+	return registrykit.Deleted, nil
 }
 
 // roleCRN resolves a canonical container-registry role name to its CRN

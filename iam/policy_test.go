@@ -109,9 +109,13 @@ func TestEnsureRegistryPolicyRequestBody(t *testing.T) {
 			if diff := cmp.Diff(tt.wantRes, b.Resources[0].Attributes); diff != "" {
 				t.Errorf("resource attributes (-want +got):\n%s", diff)
 			}
+			resource := map[string]string{}
+			for _, a := range tt.wantRes {
+				resource[a.Name] = a.Value
+			}
 			want := iam.Policy{
-				ID: f.srv.Policies()[0].ID, IAMID: subject, AccountID: account, Access: tt.wantOut,
-				Roles: []string{tt.wantRole}, RoleCRNs: []string{iamtest.RoleCRN(tt.wantRole)},
+				ID: f.srv.Policies()[0].ID, IAMID: subject, AccountID: account, Registry: true, Access: tt.wantOut,
+				Roles: []string{tt.wantRole}, RoleCRNs: []string{iamtest.RoleCRN(tt.wantRole)}, Resource: resource,
 			}
 			if diff := cmp.Diff(want, p, cmpopts.IgnoreFields(iam.Policy{}, "CreatedAt")); diff != "" {
 				t.Errorf("policy (-want +got):\n%s", diff)
@@ -274,11 +278,11 @@ func TestListAndDeleteRegistryPolicies(t *testing.T) {
 		t.Errorf("listed access (-want +got):\n%s", diff)
 	}
 	for _, p := range got {
-		if err := f.client.DeletePolicy(ctx(t), p.ID); err != nil {
+		if _, err := f.client.DeletePolicy(ctx(t), p.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := f.client.DeletePolicy(ctx(t), got[0].ID); err != nil {
+	if _, err := f.client.DeletePolicy(ctx(t), got[0].ID); err != nil {
 		t.Errorf("deleting again: %v, want nil", err)
 	}
 	if n := len(f.srv.Policies()); n != 1 {
@@ -310,7 +314,7 @@ func TestEnsureRegistryPoliciesListsOnce(t *testing.T) {
 	if last := results[len(results)-1]; last != registrykit.Unchanged || pols[len(pols)-1].ID != pols[1].ID {
 		t.Errorf("repeated access: %v %s, want unchanged %s", last, pols[len(pols)-1].ID, pols[1].ID)
 	}
-	if n := f.srv.Calls(iamtest.OpListPolicies); n != 1 {
+	if n := f.srv.Calls(iamtest.OpListV2Policies); n != 1 {
 		t.Errorf("ListPolicies calls = %d, want 1", n)
 	}
 	if got, want := len(f.srv.Policies()), len(iam.Regions()); got != want {
@@ -328,7 +332,7 @@ func TestEnsureRegistryPoliciesListsOnce(t *testing.T) {
 			t.Errorf("rerun access %d: %v", i, r)
 		}
 	}
-	if n := f.srv.Calls(iamtest.OpListPolicies); n != 2 {
+	if n := f.srv.Calls(iamtest.OpListV2Policies); n != 2 {
 		t.Errorf("ListPolicies calls after rerun = %d, want 2", n)
 	}
 	if n := f.srv.Calls(iamtest.OpCreatePolicy); n != before {

@@ -33,6 +33,10 @@ type ServiceID struct {
 	CreatedAt   time.Time
 }
 
+// Marked reports whether the service ID's description carries Marker:
+// registrykit made it.
+func (s ServiceID) Marked() bool { return IsMarked(s.Description) }
+
 func serviceIDFrom(s *iamidentityv1.ServiceID) ServiceID {
 	out := ServiceID{
 		ID:          deref(s.ID),
@@ -126,9 +130,25 @@ func (c *Client) createServiceID(ctx context.Context, name, description string) 
 	}
 	res, resp, err := c.identityOnce.CreateServiceIDWithContext(ctx, opts)
 	if err != nil {
-		return ServiceID{}, c.newAPIError(ctx, "create service ID", resp, err)
+		return ServiceID{}, c.newAPIError(ctx, "create service ID", resp, err).markLimit(ErrServiceIDLimit)
 	}
 	return serviceIDFrom(res), nil
+}
+
+// FindServiceID returns the service ID of the account named exactly name;
+// ok is false if there is none. It asks IAM for that name only (the list
+// API's name filter) and compares names exactly itself, so it costs one
+// request however many service IDs the account holds. If several carry
+// the name, the oldest is returned, as EnsureServiceID does.
+func (c *Client) FindServiceID(ctx context.Context, name string) (sid ServiceID, ok bool, err error) {
+	if err := invalid("FindServiceID", validateServiceIDName(field.NewPath("name"), name)); err != nil {
+		return ServiceID{}, false, err
+	}
+	sid, ok, err = c.findServiceID(ctx, name)
+	if err != nil {
+		return ServiceID{}, false, fmt.Errorf("find service ID %q: %w", name, err)
+	}
+	return sid, ok, nil
 }
 
 // findServiceID lists every page of service IDs matching name and returns
@@ -200,23 +220,26 @@ func (c *Client) GetServiceID(ctx context.Context, id string) (ServiceID, error)
 	return serviceIDFrom(res), nil
 }
 
-// DeleteServiceID deletes a service ID and, as IAM does, its API keys. A
-// service ID that does not exist is not an error
-// (the delete is idempotent).
-func (c *Client) DeleteServiceID(ctx context.Context, id string) error {
+// DeleteServiceID deletes a service ID (by its id, "ServiceId-...") and,
+// as IAM does, its API keys: Deleted, or Skipped when there is no such
+// service ID (the delete is idempotent; the skip reason is
+// registrykit.SkipNotFound). Delete its access policies first
+// (ListPolicies, DeletePolicy): this call does not. A locked service ID is
+// refused by IAM.
+func (c *Client) DeleteServiceID(ctx context.Context, id string) (registrykit.Action, error) {
 	if err := invalid("DeleteServiceID", requireID(field.NewPath("id"), id)); err != nil {
-		return err
+		return registrykit.Failed, err
 	}
 	resp, err := c.identity.DeleteServiceIDWithContext(ctx, &iamidentityv1.DeleteServiceIDOptions{ID: ptr(id)})
 	if err != nil {
 		e := c.newAPIError(ctx, fmt.Sprintf("delete service ID %s", id), resp, err)
 		if errors.Is(e, ErrNotFound) {
-			return nil
+			return registrykit.Skipped, nil
 		}
-		return e
+		return registrykit.Failed, e
 	}
 	c.log.InfoContext(ctx, "deleted service ID", "id", id)
-	return nil
+	return registrykit.Deleted, nil
 }
 
 // pageToken extracts the pagetoken query parameter of an IAM "next" link.

@@ -106,12 +106,18 @@ func TestEnsureServiceID(t *testing.T) {
 
 func TestEnsureServiceIDPaging(t *testing.T) {
 	f := newFixture(t)
-	// 250 service IDs whose names contain the wanted one (the name filter is
-	// a substring match), then the wanted one: it is on the third page.
-	for i := range 250 {
+	// IAM does not keep names unique: 250 service IDs named cluster-abc
+	// (made by a tool that did not look first) fill three pages of the
+	// name-filtered list; the oldest is the one to use, and every page is
+	// read to be sure of that. Names that merely contain the name are not
+	// listed at all.
+	want := f.srv.AddServiceID("cluster-abc", "the one")
+	for range 249 {
+		f.srv.AddServiceID("cluster-abc", "")
+	}
+	for i := range 50 {
 		f.srv.AddServiceID(fmt.Sprintf("cluster-abc-%03d", i), "")
 	}
-	want := f.srv.AddServiceID("cluster-abc", "the one")
 
 	sid, res, err := f.client.EnsureServiceID(ctx(t), "cluster-abc", "")
 	if err != nil {
@@ -120,8 +126,8 @@ func TestEnsureServiceIDPaging(t *testing.T) {
 	if res != registrykit.Unchanged || sid.ID != want.ID {
 		t.Errorf("got %v %s, want unchanged %s", res, sid.ID, want.ID)
 	}
-	if n := len(f.srv.ServiceIDs()); n != 251 {
-		t.Errorf("service IDs = %d, want 251 (no duplicate)", n)
+	if n := len(f.srv.ServiceIDs()); n != 300 {
+		t.Errorf("service IDs = %d, want 300 (no new one)", n)
 	}
 	var tokens []string
 	for _, r := range f.srv.Requests() {
@@ -200,13 +206,13 @@ func TestGetListDeleteServiceID(t *testing.T) {
 	if err != nil || len(all) != 1 {
 		t.Errorf("ListServiceIDs = %v, %v; want one", all, err)
 	}
-	if _, err := f.client.CreateAPIKey(ctx(t), sid.IAMID, "k", ""); err != nil {
+	if _, err := f.client.CreateAPIKey(ctx(t), sid.IAMID, iam.APIKeyOptions{Name: "k"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.DeleteServiceID(ctx(t), sid.ID); err != nil {
+	if _, err := f.client.DeleteServiceID(ctx(t), sid.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.DeleteServiceID(ctx(t), sid.ID); err != nil {
+	if _, err := f.client.DeleteServiceID(ctx(t), sid.ID); err != nil {
 		t.Errorf("second delete: %v, want nil (idempotent)", err)
 	}
 	if _, err := f.client.GetServiceID(ctx(t), sid.ID); !errors.Is(err, iam.ErrNotFound) {

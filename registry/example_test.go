@@ -166,6 +166,6 @@ func ExampleProjectCredentials() {
 	// API key prod-team-a-key created
 	// secret team-a/team-a-icr-io created
 	// service account team-a/default updated
-	// [crn:v1:bluemix:public:container-registry::::serviceRole:Reader]
+	// [crn:v1:bluemix:public:iam::::serviceRole:Reader]
 	// container-registry us-south namespace team-a-images
 }

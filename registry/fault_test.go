@@ -201,7 +201,7 @@ func TestApplyClusterPullSecretFaults(t *testing.T) {
 			return allowed
 		}, []fault{
 			iamFault(iamtest.OpListServiceIDs, 1, 500, false),
-			iamFault(iamtest.OpListPolicies, 1, 403, false),
+			iamFault(iamtest.OpListV2Policies, 1, 403, false),
 			iamFault(iamtest.OpGetAPIKeysDetails, 1, 500, false),
 			iamFault(iamtest.OpListAPIKeys, 1, 500, false),
 			iamFault(iamtest.OpCreateAPIKey, 1, 403, false),

@@ -162,23 +162,11 @@ func ensureServiceID(ctx context.Context, client *iam.Client, p provisionPlan, r
 	return sid, true, nil
 }
 
+// findServiceID finds the service ID named exactly name with one
+// name-filtered request (the oldest of several, as iam.EnsureServiceID
+// picks), not a listing of every service ID of the account.
 func findServiceID(ctx context.Context, client *iam.Client, name string) (iam.ServiceID, bool, error) {
-	all, err := client.ListServiceIDs(ctx)
-	if err != nil {
-		return iam.ServiceID{}, false, fmt.Errorf("list service IDs: %w", err)
-	}
-	var found []iam.ServiceID
-	for _, s := range all {
-		if s.Name == name {
-			found = append(found, s)
-		}
-	}
-	if len(found) == 0 {
-		return iam.ServiceID{}, false, nil
-	}
-	// Several of one name: the oldest, as iam.EnsureServiceID picks.
-	slices.SortStableFunc(found, func(a, b iam.ServiceID) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return found[0], true, nil
+	return client.FindServiceID(ctx, name)
 }
 
 func ensurePolicies(ctx context.Context, client *iam.Client, p provisionPlan, sid iam.ServiceID, exists bool, rec *recorder) error {
@@ -275,7 +263,7 @@ func mintKey(ctx context.Context, client *iam.Client, iamID, name, description s
 	if err != nil {
 		return iam.APIKey{}, rec.fail(ctx, "API key", name, fmt.Errorf("list API keys before creating %s: %w", name, err))
 	}
-	k, err := client.CreateAPIKey(ctx, iamID, name, description)
+	k, err := client.CreateAPIKey(ctx, iamID, iam.APIKeyOptions{Name: name, Description: description})
 	if err == nil {
 		rec.add(ctx, Step{Name: "API key", Object: name, Action: registrykit.Created, Reason: k.ID})
 		return k, nil
@@ -291,7 +279,7 @@ func mintKey(ctx context.Context, client *iam.Client, iamID, name, description s
 		if a.Name != name || slices.ContainsFunc(before, func(b iam.APIKey) bool { return b.ID == a.ID }) {
 			continue
 		}
-		if derr := client.DeleteAPIKey(cctx, a.ID); derr != nil {
+		if _, derr := client.DeleteAPIKey(cctx, a.ID); derr != nil {
 			err = errors.Join(err, rec.fail(ctx, "API key", name, fmt.Errorf("delete API key %s (%s) left by the failed create: %w", name, a.ID, derr)))
 			continue
 		}
@@ -304,7 +292,7 @@ func mintKey(ctx context.Context, client *iam.Client, iamID, name, description s
 func rollbackKey(ctx context.Context, client *iam.Client, id, name, why string, rec *recorder) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := client.DeleteAPIKey(cctx, id); err != nil {
+	if _, err := client.DeleteAPIKey(cctx, id); err != nil {
 		return rec.fail(ctx, "API key", name, fmt.Errorf("roll back API key %s (%s): %w", name, id, err))
 	}
 	rec.add(ctx, Step{Name: "API key", Object: name, Action: registrykit.Deleted, Reason: "rolled back: " + why})

@@ -394,7 +394,7 @@ func deleteOldKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, k
 		if k.ID == newID || inUse[k.ID] || !names[k.Name] {
 			continue
 		}
-		if err := client.DeleteAPIKey(ctx, k.ID); err != nil {
+		if _, err := client.DeleteAPIKey(ctx, k.ID); err != nil {
 			errs = append(errs, rec.fail(ctx, "API key", k.Name, fmt.Errorf("delete old API key %s (%s): %w", k.Name, k.ID, err)))
 			continue
 		}

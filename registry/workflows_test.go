@@ -473,8 +473,8 @@ func TestApplyClusterPullSecretIAMRequestCounts(t *testing.T) {
 	regions := len(registry.Regions())
 	want := []map[string]int{
 		{iamtest.OpGetToken: 1, iamtest.OpListServiceIDs: 1, iamtest.OpCreateServiceID: 1, iamtest.OpListRoles: 1,
-			iamtest.OpListPolicies: 1, iamtest.OpCreatePolicy: regions, iamtest.OpListAPIKeys: 1, iamtest.OpCreateAPIKey: 1},
-		{iamtest.OpListServiceIDs: 1, iamtest.OpListPolicies: 1, iamtest.OpGetAPIKeysDetails: 1},
+			iamtest.OpListV2Policies: 1, iamtest.OpCreatePolicy: regions, iamtest.OpListAPIKeys: 1, iamtest.OpCreateAPIKey: 1},
+		{iamtest.OpListServiceIDs: 1, iamtest.OpListV2Policies: 1, iamtest.OpGetAPIKeysDetails: 1},
 	}
 	for run, w := range want {
 		before := len(fx.srv.Requests())

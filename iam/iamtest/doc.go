@@ -35,21 +35,30 @@
 //   - TokenValidAt and TokenExpiry say whether, and until when, the server
 //     accepts an access token, so a test can check every token it finds
 //     written somewhere.
-//   - /v1/serviceids/: create, list (account_id required; name filter is
-//     a case-insensitive substring match, so clients must compare names;
-//     pagesize ≤ 100, default 20; pagetoken from the next link), get,
-//     delete (which deletes the service ID's API keys).
+//   - /v1/serviceids/: create, list (account_id required; the name filter
+//     matches the whole name exactly; pagesize ≤ 100, default 20;
+//     pagetoken from the next link), get, delete (which deletes the
+//     service ID's API keys). A create past the account's service ID
+//     limit (DefaultServiceIDLimit, WithServiceIDLimit) is answered 422.
 //   - /v1/apikeys: create (the value is in this answer only; like every
 //     key the server mints, it is KeyPrefix followed by random characters,
-//     so tests can scan any output for KeyPrefix), list by
+//     so tests can scan any output for KeyPrefix; action_when_leaked,
+//     expires_at and the Entity-Lock header are kept and echoed; a create
+//     past the identity's key limit, DefaultAPIKeyLimit or
+//     WithAPIKeyLimit, is answered 422 BXNIM0151E as IAM does), list by
 //     iam_id (paged like service IDs), get, delete, and GET
 //     /v1/apikeys/details by the IAM-ApiKey header.
-//   - /v1/policies: create (an equal policy — same type, subjects, roles
-//     and resources — is answered 409 policy_conflict_error with
-//     errors[0].details.conflicts_with.policy), list by iam_id and type
-//     (limit ≤ 100, default 50; start from next.start), get, delete.
+//   - /v1/policies: create (a policy whose subjects and resources equal an
+//     existing one's and that grants one of its roles is answered 409
+//     policy_conflict_error with errors[0].details.conflicts_with naming
+//     the policy and the role; region=global is refused 400, global being
+//     a geography), list by iam_id and type (limit ≤ 100, default 50;
+//     start from next.start), get, delete. Policies made through v2
+//     appear here only as placeholders without roles or resources.
+//   - /v2/policies: list (every policy, in the v2 shape), get, delete.
+//     AddV2Policy seeds a policy as the console makes it.
 //   - /v2/roles: container-registry's Reader, Writer and Manager service
-//     roles (CRNs crn:v1:bluemix:public:container-registry::::serviceRole:<Role>)
+//     roles (IAM's generic CRNs crn:v1:bluemix:public:iam::::serviceRole:<Role>)
 //     and the platform roles.
 //
 // Requests() is a log of what the client sent, with every credential
@@ -64,12 +73,15 @@
 // # Limits
 //
 // One account; no access control beyond "a valid token of this account"
-// (a wrong account_id is 403). No locking, API key expiry, service ID
-// groups, trusted profile APIs (profiles are seeded, and trust is a list
-// of subjects rather than links and rules), access groups, policy
-// templates, v2 policies or custom roles. Deleting a service ID does not
-// delete its policies. Error codes other than BXNIM0415E and
-// policy_conflict_error (those of the cr-token grant included) are
-// plausible, not copied from IAM. Lists are immediately consistent, which
-// real IAM does not promise.
+// (a wrong account_id is 403). Locks and expiry of API keys are kept and
+// shown but not enforced (a locked key can be deleted, an expired one
+// still gets tokens). No service ID groups, trusted profile APIs
+// (profiles are seeded, and trust is a list of subjects rather than links
+// and rules), access groups, policy templates, v2 policy creation through
+// the API (AddV2Policy seeds them), the account's policy limit, or custom
+// roles. Deleting a service ID does not delete its policies. Error codes
+// other than BXNIM0415E, BXNIM0151E and policy_conflict_error (those of
+// the cr-token grant, the service ID limit, region=global and the v1
+// placeholder's content included) are plausible, not copied from IAM.
+// Lists are immediately consistent, which real IAM does not promise.
 package iamtest

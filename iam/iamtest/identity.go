@@ -28,7 +28,15 @@ type APIKey struct {
 	AccountID   string
 	CRN         string
 	Disabled    bool
-	CreatedAt   time.Time
+	// Locked is the entity lock (the Entity-Lock header of the create).
+	Locked bool
+	// ExpiresAt is the expires_at of the create; zero if the key does not
+	// expire.
+	ExpiresAt time.Time
+	// ActionWhenLeaked is the action_when_leaked of the create ("none",
+	// "disable" or "delete"); empty if none was sent.
+	ActionWhenLeaked string
+	CreatedAt        time.Time
 }
 
 type serviceID struct {
@@ -59,19 +67,21 @@ type serviceIDJSON struct {
 // apiKeyJSON is IAM Identity's APIKey model (iamidentityv1.APIKey). Apikey
 // is set only in the create answer.
 type apiKeyJSON struct {
-	ID          string `json:"id"`
-	EntityTag   string `json:"entity_tag"`
-	CRN         string `json:"crn"`
-	Locked      bool   `json:"locked"`
-	Disabled    bool   `json:"disabled"`
-	CreatedAt   string `json:"created_at"`
-	CreatedBy   string `json:"created_by"`
-	ModifiedAt  string `json:"modified_at"`
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	IAMID       string `json:"iam_id"`
-	AccountID   string `json:"account_id"`
-	Apikey      string `json:"apikey,omitempty"`
+	ID               string `json:"id"`
+	EntityTag        string `json:"entity_tag"`
+	CRN              string `json:"crn"`
+	Locked           bool   `json:"locked"`
+	Disabled         bool   `json:"disabled"`
+	ExpiresAt        string `json:"expires_at,omitempty"`
+	ActionWhenLeaked string `json:"action_when_leaked,omitempty"`
+	CreatedAt        string `json:"created_at"`
+	CreatedBy        string `json:"created_by"`
+	ModifiedAt       string `json:"modified_at"`
+	Name             string `json:"name"`
+	Description      string `json:"description,omitempty"`
+	IAMID            string `json:"iam_id"`
+	AccountID        string `json:"account_id"`
+	Apikey           string `json:"apikey,omitempty"`
 }
 
 type listContext struct {
@@ -89,12 +99,37 @@ func (sid *serviceID) json() serviceIDJSON {
 
 func (k *apiKey) json() apiKeyJSON {
 	ts := timestamp(k.CreatedAt)
-	return apiKeyJSON{
-		ID: k.ID, EntityTag: "1-" + k.ID[len(k.ID)-12:], CRN: k.CRN, Disabled: k.Disabled,
-		CreatedAt: ts, CreatedBy: k.createdBy, ModifiedAt: ts, Name: k.Name, Description: k.Description,
+	out := apiKeyJSON{
+		ID: k.ID, EntityTag: "1-" + k.ID[len(k.ID)-12:], CRN: k.CRN, Disabled: k.Disabled, Locked: k.Locked,
+		ActionWhenLeaked: k.ActionWhenLeaked,
+		CreatedAt:        ts, CreatedBy: k.createdBy, ModifiedAt: ts, Name: k.Name, Description: k.Description,
 		IAMID: k.IAMID, AccountID: k.AccountID,
 	}
+	if !k.ExpiresAt.IsZero() {
+		out.ExpiresAt = k.ExpiresAt.UTC().Format(expiresAtLayout)
+	}
+	return out
 }
+
+// ---- limits ----
+
+// The default IAM Identity limits (IBM Cloud docs, "IBM Cloud IAM
+// limits"; both can be raised on request, see "Increasing account
+// limits").
+const (
+	// DefaultAPIKeyLimit is how many API keys one identity may hold.
+	DefaultAPIKeyLimit = 20
+	// DefaultServiceIDLimit is how many service IDs one account may hold.
+	DefaultServiceIDLimit = 2000
+)
+
+// WithAPIKeyLimit sets how many API keys one identity may hold (default
+// DefaultAPIKeyLimit). A create past it is answered 422 BXNIM0151E.
+func WithAPIKeyLimit(n int) Option { return func(s *Server) { s.apiKeyLimit = n } }
+
+// WithServiceIDLimit sets how many service IDs the account may hold
+// (default DefaultServiceIDLimit). A create past it is answered 422.
+func WithServiceIDLimit(n int) Option { return func(s *Server) { s.serviceIDLimit = n } }
 
 // ---- seeding and snapshots ----
 
@@ -122,6 +157,16 @@ func (s *Server) AddAPIKeyValue(iamID, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.newAPIKey(iamID, "seeded", "", value, iamID)
+}
+
+// AddAPIKeyNamed creates an API key for iamID with a name and description
+// directly (no request is logged) and returns it with its value: seed keys
+// that a workflow should find (or leave alone) this way.
+func (s *Server) AddAPIKeyNamed(iamID, name, description string) (APIKey, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := newKeyValue()
+	return s.newAPIKey(iamID, name, description, v, iamID).APIKey, v
 }
 
 // DisableAPIKey marks a key disabled: it no longer gets tokens.
@@ -212,10 +257,11 @@ func (s *Server) serviceIDByID(id string) (int, *serviceID) {
 // ---- service IDs ----
 
 // listServiceIDs implements GET /v1/serviceids/. account_id is required.
-// The name filter matches case-insensitively anywhere in the name (the
-// documentation does not promise an exact match, so clients must compare
-// names themselves). Pages: pagesize (default 20, at most 100), pagetoken
-// from the previous answer's next link.
+// The name filter matches the whole name exactly, case included: the IAM
+// Identity API reference (List service IDs, parameter name: "Name of the
+// service ID(s) to query") filters by the name, not a pattern; issue 12
+// item 9. Pages: pagesize (default 20, at most 100), pagetoken from the
+// previous answer's next link.
 func (s *Server) listServiceIDs(w http.ResponseWriter, r *http.Request, _ []byte, _ string) {
 	q := r.URL.Query()
 	if q.Get("account_id") == "" {
@@ -226,10 +272,10 @@ func (s *Server) listServiceIDs(w http.ResponseWriter, r *http.Request, _ []byte
 		s.writeError(w, http.StatusForbidden, "forbidden", "not authorized for account "+q.Get("account_id"))
 		return
 	}
-	name := strings.ToLower(q.Get("name"))
+	name := q.Get("name")
 	var match []serviceIDJSON
 	for _, sid := range s.serviceIDs {
-		if name == "" || strings.Contains(strings.ToLower(sid.Name), name) {
+		if name == "" || sid.Name == name {
 			match = append(match, sid.json())
 		}
 	}
@@ -269,6 +315,10 @@ func (s *Server) createServiceID(w http.ResponseWriter, _ *http.Request, body []
 	}
 	if in.AccountID != s.accountID {
 		s.writeError(w, http.StatusForbidden, "forbidden", "not authorized for account "+in.AccountID)
+		return
+	}
+	if len(s.serviceIDs) >= s.serviceIDLimit {
+		s.writeLimit(w, "", "The limit of supported service IDs is reached.")
 		return
 	}
 	sid := s.newServiceID(in.Name, in.Description)
@@ -326,12 +376,21 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, _ []byte, c
 }
 
 // createAPIKey implements POST /v1/apikeys; the answer carries the value.
-func (s *Server) createAPIKey(w http.ResponseWriter, _ *http.Request, body []byte, caller string) {
+// It keeps action_when_leaked ("none", "disable" or "delete"), expires_at
+// (yyyy-MM-ddTHH:mm+0000, as iamidentityv1.CreateAPIKeyOptions documents)
+// and the Entity-Lock header, and echoes them in every answer. An identity
+// that already holds the limit of keys (20 by default, WithAPIKeyLimit) is
+// answered 422 BXNIM0151E "The limit of supported API keys is reached":
+// the status and message code IBM's IAM team gave for this limit
+// (IBM-Cloud/terraform-provider-ibm issue 3626).
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, body []byte, caller string) {
 	var in struct {
-		Name        string `json:"name"`
-		IAMID       string `json:"iam_id"`
-		Description string `json:"description"`
-		AccountID   string `json:"account_id"`
+		Name             string `json:"name"`
+		IAMID            string `json:"iam_id"`
+		Description      string `json:"description"`
+		AccountID        string `json:"account_id"`
+		ActionWhenLeaked string `json:"action_when_leaked"`
+		ExpiresAt        string `json:"expires_at"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.Name == "" || in.IAMID == "" {
 		s.writeError(w, http.StatusBadRequest, "invalid_request", "name and iam_id are required")
@@ -341,16 +400,57 @@ func (s *Server) createAPIKey(w http.ResponseWriter, _ *http.Request, body []byt
 		s.writeError(w, http.StatusForbidden, "forbidden", "not authorized for account "+in.AccountID)
 		return
 	}
+	switch in.ActionWhenLeaked {
+	case "", "none", "disable", "delete":
+	default:
+		s.writeError(w, http.StatusBadRequest, "invalid_request", "action_when_leaked must be none, disable or delete")
+		return
+	}
+	var expires time.Time
+	if in.ExpiresAt != "" {
+		t, err := time.Parse(expiresAtLayout, in.ExpiresAt)
+		if err != nil {
+			s.writeError(w, http.StatusBadRequest, "invalid_request", "expires_at must be yyyy-MM-ddTHH:mm+0000")
+			return
+		}
+		expires = t.UTC()
+	}
 	if strings.HasPrefix(in.IAMID, "iam-ServiceId-") {
 		if _, sid := s.serviceIDByID(strings.TrimPrefix(in.IAMID, "iam-")); sid == nil {
 			s.writeErrorItem(w, http.StatusNotFound, errorItem{Code: "not_found", MessageCode: "BXNIM0102E", Message: "Service ID not found."})
 			return
 		}
 	}
+	held := 0
+	for _, k := range s.apiKeys {
+		if k.IAMID == in.IAMID {
+			held++
+		}
+	}
+	if held >= s.apiKeyLimit {
+		s.writeLimit(w, "BXNIM0151E", "The limit of supported API keys is reached.")
+		return
+	}
 	k := s.newAPIKey(in.IAMID, in.Name, in.Description, newKeyValue(), caller)
+	k.Locked = strings.EqualFold(r.Header.Get("Entity-Lock"), "true")
+	k.ExpiresAt = expires
+	k.ActionWhenLeaked = in.ActionWhenLeaked
 	out := k.json()
 	out.Apikey = k.value
 	s.writeJSON(w, http.StatusCreated, out)
+}
+
+// expiresAtLayout is the expires_at format of IAM Identity
+// (iamidentityv1.CreateAPIKeyOptions: "yyyy-MM-ddTHH:mm+0000").
+const expiresAtLayout = "2006-01-02T15:04-0700"
+
+// writeLimit answers a create past an IAM Identity limit: 422 with IAM
+// Identity's error shape. messageCode is empty where IAM's own code for
+// the limit is not known (the service ID limit: its answer is modelled on
+// the API key limit's, and only the 422 status and the message's meaning
+// are assumed).
+func (s *Server) writeLimit(w http.ResponseWriter, messageCode, msg string) {
+	s.writeErrorItem(w, http.StatusUnprocessableEntity, errorItem{Code: "unprocessable_entity", MessageCode: messageCode, Message: msg})
 }
 
 func (s *Server) apiKeyByID(id string) (int, *apiKey) {

@@ -39,6 +39,9 @@ const (
 	OpGetPolicy         = "GetPolicy"
 	OpDeletePolicy      = "DeletePolicy"
 	OpListRoles         = "ListRoles"
+	OpListV2Policies    = "ListV2Policies"
+	OpGetV2Policy       = "GetV2Policy"
+	OpDeleteV2Policy    = "DeleteV2Policy"
 )
 
 const redacted = "[REDACTED]"
@@ -68,6 +71,9 @@ type Server struct {
 	profiles      []*TrustedProfile
 	crTokens      map[string]crToken // compute-resource token → what it vouches for
 	outages       map[string]*outage // operation → its outage
+
+	apiKeyLimit    int // API keys per identity
+	serviceIDLimit int // service IDs per account
 }
 
 // Option configures a Server.
@@ -88,6 +94,9 @@ func NewServer(opts ...Option) *Server {
 		tokenLifetime: DefaultTokenLifetime,
 		crTokens:      map[string]crToken{},
 		outages:       map[string]*outage{},
+
+		apiKeyLimit:    DefaultAPIKeyLimit,
+		serviceIDLimit: DefaultServiceIDLimit,
 	}
 	for _, o := range opts {
 		o(s)
@@ -110,6 +119,9 @@ func NewServer(opts ...Option) *Server {
 	s.route(mux, "GET /v1/policies/{id}", OpGetPolicy, true, s.getPolicy)
 	s.route(mux, "DELETE /v1/policies/{id}", OpDeletePolicy, true, s.deletePolicy)
 	s.route(mux, "GET /v2/roles", OpListRoles, true, s.listRoles)
+	s.route(mux, "GET /v2/policies", OpListV2Policies, true, s.listV2Policies)
+	s.route(mux, "GET /v2/policies/{id}", OpGetV2Policy, true, s.getV2Policy)
+	s.route(mux, "DELETE /v2/policies/{id}", OpDeleteV2Policy, true, s.deletePolicy)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -103,7 +103,7 @@ func TestServiceIDPagingAndFilter(t *testing.T) {
 	s.AddServiceID("other", "")
 	h := bearer(s.IssueToken("IBMid-1"))
 	var got []string
-	path := "/v1/serviceids/?account_id=" + s.AccountID() + "&name=SVC&pagesize=20"
+	path := "/v1/serviceids/?account_id=" + s.AccountID() + "&pagesize=20"
 	for pages := 0; path != ""; pages++ {
 		if pages > 5 {
 			t.Fatal("paging does not end")
@@ -121,8 +121,19 @@ func TestServiceIDPagingAndFilter(t *testing.T) {
 			path = u.RequestURI()
 		}
 	}
-	if len(got) != 45 || got[0] != "svc-00" || got[44] != "svc-44" {
+	if len(got) != 46 || got[0] != "svc-00" || got[44] != "svc-44" || got[45] != "other" {
 		t.Errorf("listed %d: %v", len(got), got)
+	}
+	// The name filter matches the whole name exactly, case included.
+	for filter, want := range map[string][]string{"svc-07": {"svc-07"}, "SVC-07": nil, "svc": nil, "svc-0": nil} {
+		_, _, m := do(t, s, call{"GET", "/v1/serviceids/?account_id=" + s.AccountID() + "&name=" + filter, h, ""})
+		var names []string
+		for _, item := range m["serviceids"].([]any) {
+			names = append(names, item.(map[string]any)["name"].(string))
+		}
+		if diff := cmp.Diff(want, names); diff != "" {
+			t.Errorf("name=%s (-want +got):\n%s", filter, diff)
+		}
 	}
 	if status, _, _ := do(t, s, call{"GET", "/v1/serviceids/", h, ""}); status != 400 {
 		t.Errorf("list without account_id: %d, want 400", status)
@@ -153,7 +164,7 @@ func TestPolicyConflict(t *testing.T) {
 	if e["code"] != "policy_conflict_error" || conflict["id"] != first["id"] {
 		t.Errorf("409 body = %v, want policy_conflict_error naming %v", m, first["id"])
 	}
-	bad := strings.Replace(body, iamtest.RoleCRN("Reader"), "crn:v1:bluemix:public:container-registry::::serviceRole:Owner", 1)
+	bad := strings.Replace(body, iamtest.RoleCRN("Reader"), "crn:v1:bluemix:public:iam::::serviceRole:Owner", 1)
 	if status, _, _ := do(t, s, call{"POST", "/v1/policies", h, bad}); status != 400 {
 		t.Errorf("unknown role: %d, want 400", status)
 	}
@@ -169,9 +180,9 @@ func TestRolesOfContainerRegistry(t *testing.T) {
 		got = append(got, role["display_name"].(string)+"="+role["crn"].(string))
 	}
 	want := []string{
-		"Reader=crn:v1:bluemix:public:container-registry::::serviceRole:Reader",
-		"Writer=crn:v1:bluemix:public:container-registry::::serviceRole:Writer",
-		"Manager=crn:v1:bluemix:public:container-registry::::serviceRole:Manager",
+		"Reader=crn:v1:bluemix:public:iam::::serviceRole:Reader",
+		"Writer=crn:v1:bluemix:public:iam::::serviceRole:Writer",
+		"Manager=crn:v1:bluemix:public:iam::::serviceRole:Manager",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("service roles (-want +got):\n%s", diff)

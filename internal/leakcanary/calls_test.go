@@ -232,7 +232,7 @@ func iamCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 
 	sid, res, err := w.iam.EnsureServiceID(ctx, "canary-sid", "d")
 	c.note("iam.EnsureServiceID", sid, res, err)
-	key, err := w.iam.CreateAPIKey(ctx, sid.IAMID, "canary-key", "d")
+	key, err := w.iam.CreateAPIKey(ctx, sid.IAMID, iam.APIKeyOptions{Name: "canary-key", Description: "d"})
 	c.note("iam.CreateAPIKey", key, err, key.Value)
 	if err != nil || !strings.HasPrefix(key.Value.Reveal(), iamtest.KeyPrefix) {
 		t.Fatalf("CreateAPIKey: %v (value has KeyPrefix: %t)", err, strings.HasPrefix(key.Value.Reveal(), iamtest.KeyPrefix))
@@ -249,9 +249,10 @@ func iamCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 		failing(t, c, fmt.Sprintf("iam.APIKeyDetails %d", status), err, d)
 	}
 	w.srv.Fail(iamtest.OpCreateAPIKey, 1, http.StatusInternalServerError)
-	k, err := w.iam.CreateAPIKey(ctx, sid.IAMID, "canary-key-2", "")
+	k, err := w.iam.CreateAPIKey(ctx, sid.IAMID, iam.APIKeyOptions{Name: "canary-key-2"})
 	failing(t, c, "iam.CreateAPIKey 500", err, k)
-	c.note("iam.DeleteAPIKey", w.iam.DeleteAPIKey(ctx, key.ID))
+	act, err := w.iam.DeleteAPIKey(ctx, key.ID)
+	c.note("iam.DeleteAPIKey", act, err)
 
 	// A client whose own key IAM does not know, and one whose token call fails.
 	for name, value := range map[string]string{"unknown caller key": sentinelPlantedKey, "token call fails": sentinelCallerKey} {
@@ -281,7 +282,7 @@ func TestIAMErrorEchoingTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := w.iam.CreateAPIKey(ctx, sid.IAMID, "k", "")
+	key, err := w.iam.CreateAPIKey(ctx, sid.IAMID, iam.APIKeyOptions{Name: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}

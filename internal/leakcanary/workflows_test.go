@@ -237,6 +237,7 @@ var iamOps = []string{
 	iamtest.OpDeleteServiceID, iamtest.OpListAPIKeys, iamtest.OpCreateAPIKey, iamtest.OpGetAPIKey,
 	iamtest.OpGetAPIKeysDetails, iamtest.OpDeleteAPIKey, iamtest.OpListPolicies, iamtest.OpCreatePolicy,
 	iamtest.OpGetPolicy, iamtest.OpDeletePolicy, iamtest.OpListRoles,
+	iamtest.OpListV2Policies, iamtest.OpGetV2Policy, iamtest.OpDeleteV2Policy,
 }
 
 func (w *world) iamCalls() map[string]int {
