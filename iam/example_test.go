@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
@@ -100,4 +101,34 @@ func ExampleSecret() {
 	// Output:
 	// [REDACTED] [REDACTED] [REDACTED] iam.Secret("[REDACTED]")
 	// 16
+}
+
+// Automation rotates a key once it is about to expire: keys created with
+// APIKeyOptions.ExpiresAt plus a periodic check give a bounded key
+// lifetime.
+func ExampleAPIKey_ExpiresWithin() {
+	now := time.Date(2030, 3, 1, 9, 0, 0, 0, time.UTC)
+	keys := []iam.APIKey{
+		{Name: "cluster-a-pull", ExpiresAt: now.Add(3 * 24 * time.Hour)},
+		{Name: "cluster-b-pull", ExpiresAt: now.Add(60 * 24 * time.Hour)},
+		{Name: "legacy-pull"}, // no expiry
+	}
+	for _, k := range keys {
+		fmt.Println(k.Name, "rotate:", k.ExpiresWithin(14*24*time.Hour, now))
+	}
+	// Output:
+	// cluster-a-pull rotate: true
+	// cluster-b-pull rotate: false
+	// legacy-pull rotate: false
+}
+
+// Keys made by registrykit carry Marker in their description, so pruning
+// and teardown can leave everyone else's keys alone.
+func ExampleMark() {
+	desc := iam.Mark("API key for cluster c0ffee access to IBM Cloud Container Registry")
+	fmt.Println(desc)
+	fmt.Println(iam.APIKey{Description: desc}.Marked(), iam.APIKey{Description: "made by hand"}.Marked())
+	// Output:
+	// API key for cluster c0ffee access to IBM Cloud Container Registry [registrykit]
+	// true false
 }
