@@ -11,8 +11,6 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"github.com/registrykit/registrykit"
 )
 
 // NewAuthenticatorTokenSource returns a TokenSource backed by a go-sdk-core
@@ -39,14 +37,14 @@ import (
 func NewAuthenticatorTokenSource(a core.Authenticator) (TokenSource, error) {
 	p := field.NewPath("authenticator")
 	if a == nil || core.IsNil(a) {
-		return nil, registrykit.Invalid("iam.NewAuthenticatorTokenSource input", field.ErrorList{field.Required(p, "")})
+		return nil, invalid("NewAuthenticatorTokenSource", field.ErrorList{field.Required(p, "")})
 	}
 	creds := &credentials{}
 	rememberAuthenticatorSecrets(creds, a)
 	if err := a.Validate(); err != nil {
 		// The SDK's messages name properties, never their values; scrub
 		// anyway.
-		return nil, registrykit.Invalid("iam.NewAuthenticatorTokenSource input",
+		return nil, invalid("NewAuthenticatorTokenSource",
 			field.ErrorList{field.Invalid(p, field.OmitValueType{}, creds.scrub(err.Error()))})
 	}
 	return authenticatorSource(a, creds), nil

@@ -13,8 +13,6 @@ import (
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
 	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"github.com/registrykit/registrykit"
 )
 
 // Endpoints of IBM Cloud IAM.
@@ -142,7 +140,7 @@ func New(opts Options) (*Client, error) {
 	} {
 		errs = append(errs, validEndpoint(field.NewPath(u.name), u.value)...)
 	}
-	if err := registrykit.Invalid("iam.Options input", errs); err != nil {
+	if err := invalid("Options", errs); err != nil {
 		return nil, err
 	}
 
@@ -194,7 +192,7 @@ func New(opts Options) (*Client, error) {
 		rememberAuthenticatorSecrets(creds, opts.Authenticator)
 		if err := opts.Authenticator.Validate(); err != nil {
 			// The SDK's messages name properties, never their values.
-			return nil, registrykit.Invalid("iam.Options input", field.ErrorList{
+			return nil, invalid("Options", field.ErrorList{
 				field.Invalid(field.NewPath("Authenticator"), field.OmitValueType{}, creds.scrub(err.Error())),
 			})
 		}
@@ -227,7 +225,7 @@ func New(opts Options) (*Client, error) {
 	c.identity = newIdentity()
 	c.identityOnce = newIdentity()
 	if err != nil {
-		return nil, registrykit.Invalid("iam.Options input", field.ErrorList{
+		return nil, invalid("Options", field.ErrorList{
 			field.Invalid(field.NewPath("IdentityURL"), field.OmitValueType{}, c.scrub(err.Error())),
 		})
 	}
@@ -235,7 +233,7 @@ func New(opts Options) (*Client, error) {
 		URL: pick(opts.PolicyURL), Authenticator: auth,
 	})
 	if err != nil {
-		return nil, registrykit.Invalid("iam.Options input", field.ErrorList{
+		return nil, invalid("Options", field.ErrorList{
 			field.Invalid(field.NewPath("PolicyURL"), field.OmitValueType{}, c.scrub(err.Error())),
 		})
 	}

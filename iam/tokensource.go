@@ -15,7 +15,6 @@ import (
 	"github.com/IBM/go-sdk-core/v5/core"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/redact"
 )
 
@@ -90,7 +89,7 @@ func NewAPIKeyTokenSource(apiKey Secret, opts TokenOptions) (TokenSource, error)
 	var errs field.ErrorList
 	errs = append(errs, validAPIKey(field.NewPath("apiKey"), apiKey)...)
 	errs = append(errs, validEndpoint(field.NewPath("opts", "URL"), opts.URL)...)
-	if err := registrykit.Invalid("iam.NewAPIKeyTokenSource input", errs); err != nil {
+	if err := invalid("NewAPIKeyTokenSource", errs); err != nil {
 		return nil, err
 	}
 	return newAPIKeySource(apiKey, tokenOptionsExchanger("get token (API key)", opts)), nil
@@ -105,9 +104,8 @@ func newAPIKeySource(apiKey Secret, x *exchanger) *cachingSource {
 
 // NewTrustedProfileTokenSource returns a TokenSource for a trusted
 // profile: it reads the compute-resource token from opts.CRTokenFile (or
-// takes opts.CRToken) and
-// exchanges it, with the profile's id, name or CRN, for an access token
-// of the profile. The workload needs no API key; the profile must trust
+// takes opts.CRToken) and exchanges it, with the profile's id, name or
+// CRN, for an access token of the profile. The workload needs no API key; the profile must trust
 // the compute resource (a link or a trust rule). IAM issues no refresh
 // token for this grant; the source asks again at each renewal. It
 // validates its input but does not read the file or contact IAM.
@@ -130,7 +128,7 @@ func NewTrustedProfileTokenSource(opts TrustedProfileOptions) (TokenSource, erro
 		errs = append(errs, field.Forbidden(p.Child("CRToken"), "set only one of CRToken or CRTokenFile"))
 	}
 	errs = append(errs, validEndpoint(p.Child("URL"), opts.URL)...)
-	if err := registrykit.Invalid("iam.NewTrustedProfileTokenSource input", errs); err != nil {
+	if err := invalid("NewTrustedProfileTokenSource", errs); err != nil {
 		return nil, err
 	}
 	op := "get token (trusted profile " + strings.TrimSpace(opts.ProfileID+opts.ProfileName+opts.ProfileCRN) + ")"

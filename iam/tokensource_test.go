@@ -15,7 +15,6 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	"github.com/google/go-cmp/cmp"
-	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 )
@@ -165,7 +164,7 @@ func TestAPIKeyTokenSourceErrors(t *testing.T) {
 	}
 
 	_, err = iam.NewAPIKeyTokenSource(iam.Secret{}, iam.TokenOptions{URL: "http://u:not-a-key@iam.example.com"})
-	if diff := cmp.Diff([]string{"apiKey", "opts.URL", "opts.URL"}, fieldPaths(t, err)); diff != "" {
+	if diff := cmp.Diff([]string{"apiKey", "opts.URL", "opts.URL"}, invalidFields(t, err)); diff != "" {
 		t.Errorf("field errors (-want +got):\n%s", diff)
 	}
 }
@@ -318,7 +317,7 @@ func TestTrustedProfileTokenSourceValidates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := iam.NewTrustedProfileTokenSource(tt.opts)
-			if diff := cmp.Diff(tt.want, fieldPaths(t, err)); diff != "" {
+			if diff := cmp.Diff(tt.want, invalidFields(t, err)); diff != "" {
 				t.Errorf("field errors (-want +got):\n%s", diff)
 			}
 		})
@@ -395,7 +394,7 @@ func TestAuthenticatorTokenSource(t *testing.T) {
 	t.Run("invalid", func(t *testing.T) {
 		for _, a := range []core.Authenticator{nil, &core.IamAuthenticator{}, (*core.IamAuthenticator)(nil)} {
 			_, err := iam.NewAuthenticatorTokenSource(a)
-			if diff := cmp.Diff([]string{"authenticator"}, fieldPaths(t, err)); diff != "" {
+			if diff := cmp.Diff([]string{"authenticator"}, invalidFields(t, err)); diff != "" {
 				t.Errorf("%T: field errors (-want +got):\n%s", a, diff)
 			}
 		}
@@ -424,18 +423,4 @@ func (blockingAuthenticator) Validate() error            { return nil }
 func (b blockingAuthenticator) Authenticate(*http.Request) error {
 	<-b.release
 	return errors.New("released")
-}
-
-// fieldPaths returns the field paths of an invalid-input error, in order.
-func fieldPaths(t *testing.T, err error) []string {
-	t.Helper()
-	var ie *registrykit.InvalidError
-	if !errors.As(err, &ie) || !errors.Is(err, registrykit.ErrInvalid) {
-		t.Fatalf("error = %v, want a *registrykit.InvalidError", err)
-	}
-	var out []string
-	for _, fe := range ie.Errs {
-		out = append(out, fe.Field)
-	}
-	return out
 }
