@@ -179,7 +179,9 @@ func (p *policyJSON) target() string {
 }
 
 // conflict returns an existing policy of in's target that grants one of
-// in's roles, and that role.
+// in's roles, and that role. A policy with a rule (a condition) grants
+// less than the unconditional one, and is taken not to conflict with it:
+// whether IAM refuses that pair is not documented.
 func (s *Server) conflict(in *policyJSON) (*policy, string) {
 	target := in.target()
 	for _, p := range s.policies {
