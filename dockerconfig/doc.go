@@ -2,7 +2,7 @@
 // documents: the .dockerconfigjson data of a kubernetes.io/dockerconfigjson
 // Secret (also ~/.docker/config.json) and the older .dockercfg of a
 // kubernetes.io/dockercfg Secret. It is pure: no I/O, no Kubernetes
-// imports, standard library only.
+// imports, the standard library only (and the module's internal/redact).
 //
 // # What is kept
 //
@@ -74,11 +74,19 @@
 //
 // # Secrets
 //
-// Entry and Config implement String, GoString, fmt.Formatter and
-// slog.LogValuer: every format verb shows server keys and usernames only,
-// never a password, auth or token, nor the value of an unknown key. Errors
-// are *ParseError values (or a *SecretTypeError) wrapping a sentinel such as
-// ErrInvalidAuth; they name the registry and the field, never a value.
+// Entry and Config implement String, GoString, fmt.Formatter,
+// json.Marshaler and slog.LogValuer, so however they are reached (at the top
+// level, or inside a slice, a map, a struct field or an interface, such as
+// the Matches of Lookup or cfg.Auths) every format verb, encoding/json and
+// both log/slog handlers show server keys and usernames only, never a
+// password, auth or token, nor the value of an unknown key. json.Marshal of
+// an Entry or a Config writes that redacted text as a JSON string, never
+// the document: the ways out of a secret are explicit, Entry's exported
+// fields, Marshal and MarshalLegacy. User information in a server key
+// ("https://user:password@host") is shown as "https://REDACTED@host" in
+// String forms and errors. Errors are *ParseError values (or a
+// *SecretTypeError) wrapping a sentinel such as ErrInvalidAuth; they name
+// the registry and the field, never a value.
 //
 // # Limits
 //
@@ -95,5 +103,10 @@
 //     kubelet cannot parse for other reasons still gets an answer.
 //   - Credential helpers ("credsStore", "credHelpers") are kept but not
 //     run: this package never reads files or starts programs.
+//   - fmt prints an unexported field of a struct type of yours without
+//     calling its methods (true of every Go type), so an Entry or a Config
+//     kept in one is printed in clear by %v; keep them in exported fields
+//     or behind a pointer. The keys of cfg.Auths, a plain map, are printed
+//     as they are.
 //   - A Config is not safe for concurrent mutation.
 package dockerconfig

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Entry is the credential for one registry, as found under a server key of
@@ -111,11 +113,11 @@ func (e *Entry) check(server string) []error {
 	var errs []error
 	if e.hasUserPass() {
 		if strings.IndexByte(e.Username, ':') >= 0 {
-			errs = append(errs, &ParseError{Registry: safeServer(server), Field: "username", Err: errUserColon})
+			errs = append(errs, &ParseError{Registry: redact.Userinfo(server), Field: "username", Err: errUserColon})
 		}
 	} else if e.Auth != "" {
 		if _, _, _, err := decodeAuth(nil, []byte(e.Auth)); err != nil {
-			errs = append(errs, &ParseError{Registry: safeServer(server), Field: "auth", Err: err})
+			errs = append(errs, &ParseError{Registry: redact.Userinfo(server), Field: "auth", Err: err})
 		}
 	}
 	return errs

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Sentinel errors. Every error returned by this package wraps one of them,
@@ -59,7 +61,7 @@ func (e *ParseError) Error() string {
 	var b strings.Builder
 	b.WriteString("dockerconfig: ")
 	if e.Registry != "" || isEntryField(e.Field) {
-		fmt.Fprintf(&b, "registry %q: ", safeServer(e.Registry))
+		fmt.Fprintf(&b, "registry %q: ", redact.Userinfo(e.Registry))
 	}
 	if e.Field != "" {
 		fmt.Fprintf(&b, "field %q: ", e.Field)
@@ -88,24 +90,6 @@ func (e *SecretTypeError) Error() string {
 
 // Unwrap returns ErrUnsupportedSecretType.
 func (e *SecretTypeError) Unwrap() error { return ErrUnsupportedSecretType }
-
-// safeServer hides anything that looks like user information
-// ("user:pass@host") in a server key before it is put in an error message.
-func safeServer(s string) string {
-	rest := s
-	prefix := ""
-	if i := strings.Index(rest, "://"); i >= 0 {
-		prefix, rest = rest[:i+3], rest[i+3:]
-	}
-	host := rest
-	if i := strings.IndexByte(host, '/'); i >= 0 {
-		host = host[:i]
-	}
-	if i := strings.LastIndexByte(host, '@'); i >= 0 {
-		return prefix + "REDACTED@" + rest[i+1:]
-	}
-	return s
-}
 
 func isEntryField(f string) bool {
 	for _, n := range fieldNames {

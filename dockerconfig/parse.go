@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // MaxSize is the largest document Parse accepts and Marshal produces: the
@@ -181,7 +183,7 @@ func (d *docScan) scanAuths(b []byte, i int, legacy bool, scratch *[]byte) int {
 		m.norm = norm
 		if b[it.i] != '{' {
 			it.skip()
-			d.authErrs = append(d.authErrs, &ParseError{Registry: safeServer(string(key)), Err: ErrNotObject})
+			d.authErrs = append(d.authErrs, &ParseError{Registry: redact.Userinfo(string(key)), Err: ErrNotObject})
 			continue
 		}
 		start := it.i
@@ -189,7 +191,7 @@ func (d *docScan) scanAuths(b []byte, i int, legacy bool, scratch *[]byte) int {
 		it.i = end
 		for _, p := range probs {
 			if p.err != nil {
-				d.authErrs = append(d.authErrs, &ParseError{Registry: safeServer(string(key)), Field: fieldNames[p.field], Err: p.err})
+				d.authErrs = append(d.authErrs, &ParseError{Registry: redact.Userinfo(string(key)), Field: fieldNames[p.field], Err: p.err})
 			}
 		}
 		m.val, m.preserve = b[start:end], preserve

@@ -1,10 +1,13 @@
 package dockerconfig
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Redacted is what String, GoString and Format print in place of a secret.
@@ -24,6 +27,12 @@ func (e Entry) Format(f fmt.State, verb rune) { format(f, verb, e.String(), e.Go
 // LogValue implements slog.LogValuer with the redacted form, so JSON log
 // handlers never marshal the secret fields.
 func (e Entry) LogValue() slog.Value { return slog.StringValue(e.String()) }
+
+// MarshalJSON writes the redacted form, String, as a JSON string, so an
+// Entry inside anything encoding/json writes (a log record, an API answer)
+// shows no secret. An Entry does not round-trip through encoding/json;
+// Config.Marshal writes the credential document.
+func (e Entry) MarshalJSON() ([]byte, error) { return json.Marshal(e.String()) }
 
 func (e Entry) describe(goSyntax bool) string {
 	var b strings.Builder
@@ -61,8 +70,9 @@ func (e Entry) describe(goSyntax bool) string {
 	return b.String()
 }
 
-// String shows the server keys with their usernames and the names of the
-// unknown top-level keys; never a secret, never an unknown key's value.
+// String shows the server keys (any user information in them replaced by
+// REDACTED) with their usernames and the names of the unknown top-level
+// keys; never a secret, never an unknown key's value.
 func (c Config) String() string { return c.describe(false) }
 
 // GoString is String in Go syntax, with the same redaction.
@@ -73,6 +83,11 @@ func (c Config) Format(f fmt.State, verb rune) { format(f, verb, c.String(), c.G
 
 // LogValue implements slog.LogValuer with the redacted form.
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON writes the redacted form, String, as a JSON string: json.Marshal
+// of a Config (or of anything holding one) is never the credential
+// document. Marshal writes the document.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 func (c Config) describe(goSyntax bool) string {
 	var b strings.Builder
@@ -87,14 +102,14 @@ func (c Config) describe(goSyntax bool) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(strconv.Quote(k))
+			b.WriteString(strconv.Quote(redact.Userinfo(k)))
 			b.WriteString(": ")
 			b.WriteString(e.GoString())
 		} else {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
-			b.WriteString(k)
+			b.WriteString(redact.Userinfo(k))
 			b.WriteByte(':')
 			b.WriteString(e.String())
 		}

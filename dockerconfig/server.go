@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // NormalizeServer returns the registry a server key denotes, computed the
@@ -84,7 +86,7 @@ func normalizeFast[S ~string | ~[]byte](s S) (S, bool) {
 }
 
 func invalidServer(s, reason string) error {
-	return &ParseError{Registry: safeServer(s), Err: fmt.Errorf("%w: %s", ErrInvalidServer, reason)}
+	return &ParseError{Registry: redact.Userinfo(s), Err: fmt.Errorf("%w: %s", ErrInvalidServer, reason)}
 }
 
 func normalizeSlow(s string) (string, error) {

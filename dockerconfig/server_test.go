@@ -53,15 +53,21 @@ func TestNormalizeServer(t *testing.T) {
 	}
 }
 
-func TestSafeServerHidesUserInfo(t *testing.T) {
+func TestErrorsHideUserInfo(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://u:" + secret + "@r.io/v1/": "https://REDACTED@r.io/v1/",
 		"u:" + secret + "@r.io":             "REDACTED@r.io",
-		"r.io/a@b":                          "r.io/a@b",
 	} {
-		if got := safeServer(in); got != want {
-			t.Errorf("safeServer(%q) = %q, want %q", in, got, want)
+		_, err := NormalizeServer(in)
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Registry != want {
+			t.Errorf("NormalizeServer(%q) error names registry %q, want %q", in, pe.Registry, want)
 		}
+	}
+	// An '@' in the path is no user information: the key is echoed as is.
+	_, err := Parse([]byte(`{"auths":{"r.io/a@b":{"auth":"!"}}}`))
+	if !hasParseError(err, "r.io/a@b", "auth", ErrInvalidAuth) {
+		t.Errorf("Parse error %v does not name r.io/a@b", err)
 	}
 }
 

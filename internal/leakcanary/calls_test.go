@@ -120,14 +120,42 @@ func dockerconfigCalls(t *testing.T, c *corpus) {
 	p, err = dockerconfig.Parse(big)
 	failing(t, c, "dockerconfig.Parse too large", err, p)
 
-	// Credentials pasted into a server name, as in a URL.
+	// Credentials pasted into a server name, as in a URL: the key is stored
+	// (Set takes any key), and every String, JSON and error names it
+	// redacted.
 	for _, server := range []string{
 		"https://iamapikey:" + sentinelPassword + "@us.icr.io",
 		"iamapikey:" + sentinelPassword + "@us.icr.io/v2/",
 	} {
 		n, err := dockerconfig.NormalizeServer(server)
 		c.note("dockerconfig.NormalizeServer userinfo", n, err)
+		withUserinfo := parsed.Clone()
+		withUserinfo.Set(server, dockerconfig.Entry{Username: "iamapikey", Password: sentinelPassword})
+		_, merr := withUserinfo.Marshal()
+		c.note("dockerconfig userinfo key", withUserinfo, *withUserinfo, withUserinfo.Validate(), merr)
+		c.logged("dockerconfig userinfo key", "cfg", withUserinfo, "nested", []*dockerconfig.Config{withUserinfo})
 	}
+
+	// The same values nested at depth two and more, as a caller's report,
+	// a log attribute or an API answer would hold them.
+	type holder struct {
+		Matches []dockerconfig.Match
+		Configs map[string]*dockerconfig.Config
+		Entries map[string][]dockerconfig.Entry
+		Any     []any
+	}
+	matches := cfg.Lookup("us.icr.io/team/app:1")
+	if len(matches) == 0 {
+		t.Fatal("Lookup found nothing: the nested Matches would be empty")
+	}
+	nested := struct{ Report holder }{holder{
+		Matches: matches,
+		Configs: map[string]*dockerconfig.Config{"built": cfg, "parsed": parsed, "merged": dockerconfig.Merge(parsed, cfg)},
+		Entries: map[string][]dockerconfig.Entry{"auths": {entry, got, parsed.Auths["us.icr.io"]}},
+		Any:     []any{entry, &entry, *cfg, cfg, cfg.Auths, parsed.Auths, matches},
+	}}
+	c.note("dockerconfig nested", nested, &nested, []any{[]any{nested}}, [][]dockerconfig.Match{matches}, map[string]map[string]dockerconfig.Entry{"a": cfg.Auths})
+	c.logged("dockerconfig", "entry", entry, "cfg", cfg, "config", *cfg, "auths", cfg.Auths, "matches", matches, "nested", nested)
 }
 
 func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {

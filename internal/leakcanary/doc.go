@@ -4,9 +4,12 @@
 // recognisable sentinel credentials, on the registrytest fakes and an
 // iamtest server, and scans everything a user could see for them: every
 // error string (the whole wrapped tree), every log record (a capturing
-// slog.Handler that resolves LogValuers), the %v, %+v, %#v, %s and JSON
-// forms of every returned value (nested pointers followed), and the
-// examples' stdout and stderr. A credential counts as found raw, as hex or
+// slog.Handler that resolves LogValuers), the %v, %+v, %#v, %s, %q and
+// JSON forms of every returned value and of everything it reaches through
+// exported fields, elements and pointers (credential documents included:
+// json.Marshal of a dockerconfig.Config is redacted too), what log/slog's
+// own text and JSON handlers write for dockerconfig values nested at depth
+// two and more, and the examples' stdout and stderr. A credential counts as found raw, as hex or
 // as the decimal bytes fmt prints for a []byte, and in base64 at any of
 // the three byte alignments it can take inside a registry auth
 // (base64("user:" + password)). The test passes only with zero hits.

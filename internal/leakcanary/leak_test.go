@@ -1,6 +1,7 @@
 package leakcanary_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -14,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/registrykit/registrykit/dockerconfig"
 )
 
 // ---- what is looked for ----
@@ -179,52 +178,22 @@ func (c *corpus) hitsLocked(sc *scanner) []hit {
 	return hits
 }
 
-// note records every way a user could print vs: %v, %+v, %#v, %s, JSON;
-// for an error also each error of its wrapped tree; and the same for every
-// value reachable through exported fields, elements and pointers (which fmt
-// prints as addresses only).
+// note records every way a user could print vs: %v, %+v, %#v, %s, %q,
+// JSON; for an error also each error of its wrapped tree; and the same for
+// every value reachable through exported fields, elements and pointers
+// (which fmt prints as addresses only). Credential documents are no
+// exception: json.Marshal of a dockerconfig.Config or Entry is redacted
+// too (Config.Marshal is the explicit way to the document).
 func (c *corpus) note(where string, vs ...any) {
 	for i, v := range vs {
 		w := &walker{c: c, where: fmt.Sprintf("%s [%d]", where, i), seen: map[uintptr]bool{}}
 		w.walk(reflect.ValueOf(v), 0, "")
-		if v != nil && !isCredentialDocument(v) {
+		if v != nil {
 			if b, err := json.Marshal(v); err == nil {
 				c.add(w.where+" json", string(b))
 			}
 		}
 	}
-}
-
-// isCredentialDocument reports whether v's type holds a dockerconfig.Entry
-// (a Config, a Match of Lookup, ...): its JSON form is, by design, the
-// credential document a secret holds, so only its fmt forms are scanned.
-func isCredentialDocument(v any) bool {
-	return holdsEntry(reflect.TypeOf(v), map[reflect.Type]bool{})
-}
-
-var entryType = reflect.TypeFor[dockerconfig.Entry]()
-
-func holdsEntry(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == nil || seen[t] {
-		return false
-	}
-	seen[t] = true
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return t == entryType || holdsEntry(t.Elem(), seen)
-	case reflect.Map:
-		return holdsEntry(t.Key(), seen) || holdsEntry(t.Elem(), seen)
-	case reflect.Struct:
-		if t == entryType {
-			return true
-		}
-		for i := range t.NumField() {
-			if holdsEntry(t.Field(i).Type, seen) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 type walker struct {
@@ -244,7 +213,7 @@ var (
 // format records the fmt forms of v, found at path (a Go expression
 // suffix such as ".Steps[0].Err").
 func (w *walker) format(v any, path string) {
-	w.c.add(w.where+path, fmt.Sprintf("%v\n%+v\n%#v\n%s", v, v, v, v))
+	w.c.add(w.where+path, fmt.Sprintf("%v\n%+v\n%#v\n%s\n%q", v, v, v, v, v))
 }
 
 // walk formats v and what it reaches. A value with its own formatting
@@ -436,6 +405,30 @@ func renderAttr(prefix string, a slog.Attr) []string {
 	return []string{prefix + a.Key + "=" + s}
 }
 
+// logged records what log/slog's own text and JSON handlers write for
+// args (key-value pairs as for Logger.Info): as record attributes, inside
+// a group and as logger attributes. The text handler prints values with
+// %+v (or MarshalText), the JSON handler with json.Marshal, each resolving
+// only a top-level LogValuer, so nested values go through their fmt and
+// JSON methods.
+func (c *corpus) logged(where string, args ...any) {
+	for name, h := range map[string]func(*bytes.Buffer) slog.Handler{
+		"slog text": func(b *bytes.Buffer) slog.Handler {
+			return slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})
+		},
+		"slog JSON": func(b *bytes.Buffer) slog.Handler {
+			return slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})
+		},
+	} {
+		var b bytes.Buffer
+		log := slog.New(h(&b))
+		log.Info("record", args...)
+		log.Info("group", slog.Group("g", args...))
+		log.With(args...).Info("with")
+		c.add(where+" "+name, b.String())
+	}
+}
+
 // ---- the canary can fail ----
 
 // TestScannerFindsEveryForm is the negative control of the scanner: a
@@ -498,12 +491,38 @@ func (e *leakyError) Unwrap() error { return e.err }
 
 type leakyValuer struct{ v string }
 
+// quoteLeaky prints its value only for %q.
+type quoteLeaky struct{ v string }
+
+func (l quoteLeaky) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", l.v)
+		return
+	}
+	fmt.Fprint(f, "[hidden]")
+}
+
+// jsonLeaky prints redacted but marshals its value.
+type jsonLeaky struct{ v string }
+
+func (l jsonLeaky) String() string               { return "[hidden]" }
+func (l jsonLeaky) MarshalJSON() ([]byte, error) { return json.Marshal(l.v) }
+
+// textLeaky prints and marshals redacted, but slog's text handler writes
+// its MarshalText.
+type textLeaky struct{ v string }
+
+func (l textLeaky) String() string               { return "[hidden]" }
+func (l textLeaky) MarshalJSON() ([]byte, error) { return []byte(`"[hidden]"`), nil }
+func (l textLeaky) MarshalText() ([]byte, error) { return []byte(l.v), nil }
+
 func (l leakyValuer) LogValue() slog.Value { return slog.StringValue(l.v) }
 
 // TestCorpusCatchesLeaks is the negative control of the collection: a
 // credential that leaks through each channel the canary watches — a nested
 // error, a field behind a pointer, a slog attribute of each kind, a
-// LogValuer, a handler attribute, a group — is found.
+// LogValuer, a handler attribute, a group, the %q verb alone, JSON alone at
+// depth 3, slog's own text and JSON handlers — is found.
 func TestCorpusCatchesLeaks(t *testing.T) {
 	const secret = "LEAKCANARY-control-9876543210"
 	sc := newScanner(needle{"control", secret})
@@ -529,6 +548,14 @@ func TestCorpusCatchesLeaks(t *testing.T) {
 		"slog group": func(c *corpus) {
 			newCaptureLogger(c, "l").WithGroup("g").Info("m", slog.Group("h", "k", leakyValuer{secret}))
 		},
+		// Only the %q form shows it.
+		"%q verb": func(c *corpus) { c.note("v", []any{quoteLeaky{secret}}) },
+		// Only JSON shows it, at depth 3 behind redacting fmt methods.
+		"JSON at depth": func(c *corpus) {
+			c.note("v", struct{ A struct{ B []jsonLeaky } }{struct{ B []jsonLeaky }{[]jsonLeaky{{secret}}}})
+		},
+		"slog text handler": func(c *corpus) { c.logged("l", "k", textLeaky{secret}) },
+		"slog JSON handler": func(c *corpus) { c.logged("l", "k", []struct{ Token string }{{secret}}) },
 	}
 	for name, leak := range cases {
 		c := &corpus{}
