@@ -11,8 +11,10 @@
 //
 // Package map (imports only point down):
 //
-//	registry       the guide's workflows and the IBM Cloud Container Registry
-//	               region and domain data (ICRConfig, Domains, DetectInternal)
+//	registry       the guide's workflows (ApplyClusterPullSecret, CopyICRSecret,
+//	               RotateAPIKey, ...), DetectInternal, the Cluster bundle
+//	icr            IBM Cloud Container Registry data: regions, domains, the
+//	               iamapikey, entitlement and short-lived iambearer documents
 //	pullsecret     Kubernetes image pull secrets: Apply, Copy to projects,
 //	               attach to service accounts, MergeGlobal, Audit
 //	route          expose the internal registry with a reencrypt route

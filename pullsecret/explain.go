@@ -598,7 +598,7 @@ func secretProblem(e *Explanation, list []ConsideredSecret, noMatch bool, hints 
 	if s, ok := closestNoMatch(list, e.Registry, hints); ok {
 		fix := "add an entry for " + e.Registry
 		if icr {
-			fix += " (registry.ICRConfig with that region's domain, or all-icr-io, which has every region)"
+			fix += " (icr.APIKeyConfig with that region's domain, or all-icr-io, which has every region)"
 		}
 		if h, ok := hints[s.Name]; ok {
 			fix = h

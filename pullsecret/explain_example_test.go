@@ -43,7 +43,7 @@ func ExampleExplain() {
 	// image de.icr.io/team/app:1 (registry de.icr.io) for a new pod of service account default in namespace team-a
 	// image pull secrets, in order:
 	//   1. default-us-icr-io        no-match   no entry for de.icr.io (has us.icr.io)
-	// verdict: secret default-us-icr-io has no entry for de.icr.io: add an entry for de.icr.io (registry.ICRConfig with that region's domain, or all-icr-io, which has every region)
+	// verdict: secret default-us-icr-io has no entry for de.icr.io: add an entry for de.icr.io (icr.APIKeyConfig with that region's domain, or all-icr-io, which has every region)
 	// true [secret default-us-icr-io, key us.icr.io, user iamapikey]
 }
 

@@ -65,7 +65,7 @@ func TestExplain(t *testing.T) {
 			},
 			image:       "de.icr.io/team/app:1",
 			wantStates:  []string{"default-dockercfg-x7k2p=no-match", "default-us-icr-io=no-match"},
-			wantVerdict: "secret default-us-icr-io has no entry for de.icr.io: add an entry for de.icr.io (registry.ICRConfig with that region's domain, or all-icr-io, which has every region)",
+			wantVerdict: "secret default-us-icr-io has no entry for de.icr.io: add an entry for de.icr.io (icr.APIKeyConfig with that region's domain, or all-icr-io, which has every region)",
 		},
 		{
 			name: "a copy that became Opaque",

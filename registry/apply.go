@@ -7,6 +7,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/icr"
 )
 
 // Defaults of the workflows' options.
@@ -29,7 +30,7 @@ type ApplyOptions struct {
 	// means "default".
 	ServiceAccount string
 	// Domains in the secret; empty means every public and private icr.io
-	// domain (Domains(DomainOptions{})).
+	// domain (icr.Domains(icr.DomainOptions{})).
 	Domains []string
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (OpenShift creates "default" shortly after a project).
@@ -64,10 +65,10 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 	}
 	domains := o.Domains
 	if len(domains) == 0 {
-		domains, _ = Domains(DomainOptions{})
+		domains, _ = icr.Domains(icr.DomainOptions{})
 	}
 	var accesses []iam.Access
-	for _, r := range Regions() {
+	for _, r := range icr.Regions() {
 		accesses = append(accesses, iam.Access{Role: iam.Reader, Region: r.Name})
 	}
 	name := ServiceIDName(o.ClusterID)
@@ -90,7 +91,7 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 // does for a cluster:
 //
 //  1. service ID "cluster-<ClusterID>" (found by exact name, else created);
-//  2. a Reader policy on container-registry for every region of Regions(),
+//  2. a Reader policy on container-registry for every region of icr.Regions(),
 //     global included;
 //  3. an API key "cluster-<ClusterID>" — unless the existing secret already
 //     holds a key that IAM says is valid, not locked, and owned by that

@@ -22,14 +22,8 @@
 //
 // Data and helpers:
 //
-//   - IBM Cloud Container Registry data: Regions, LookupRegion,
-//     RegionForDomain, DomainForRegion and Domains list every region with its
-//     public domain (us.icr.io), private domain (private.us.icr.io), older
-//     region names (uk-south for eu-gb) and retired domains
-//     (registry.ng.bluemix.net, never returned by Domains).
-//   - ICRConfig builds the all-icr-io document (username iamapikey, every
-//     public and private domain by default); EntitledConfig builds the
-//     document for the entitled registry cp.icr.io (username cp).
+//   - IBM Cloud Container Registry data (regions, domains, the API key,
+//     entitlement and iambearer documents) lives in package icr.
 //   - DetectInternal and Storage describe the cluster's internal registry.
 //   - Cluster bundles the clients; NewCluster raises client-go's default
 //     rate limits; registrytest gives fakes.
@@ -46,8 +40,4 @@
 // What no library call can do: after the global pull secret changes, the
 // nodes must pick it up (on IBM Cloud, a worker reload or replace); the
 // workflows report that a reload is needed instead.
-//
-// The region table is data as IBM Cloud documents it; a region IBM adds later
-// is unknown here until the table is updated (LookupRegion reports it as
-// unknown rather than guessing a domain).
 package registry

@@ -7,6 +7,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -46,9 +47,9 @@ func EntitledRegistry(ctx context.Context, cluster *Cluster, entitlementKey iam.
 	p.label("Namespace", ns)
 	p.subdomain("SecretName", name)
 	p.subdomain("ServiceAccount", sa)
-	cfg, err := EntitledConfig(entitlementKey.Reveal())
+	cfg, err := icr.EntitledConfig(entitlementKey.Reveal())
 	if err != nil {
-		p.add("entitlementKey", "", "required", ErrEmptyCredential)
+		p.add("entitlementKey", "", "required", icr.ErrEmptyCredential)
 	}
 	if err := p.err(); err != nil {
 		return rep, fmt.Errorf("entitled registry: %w", err)

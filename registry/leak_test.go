@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -19,7 +20,7 @@ func TestNoKeyLeaks(t *testing.T) {
 	fx := rotateFixture(t)
 	sid := fx.srv.ServiceIDs()[0]
 	fx.srv.AddAPIKeyValue(sid.IAMID, sentinel)
-	cfg, _ := registry.ICRConfig(sentinel, nil)
+	cfg, _ := icr.APIKeyConfig(sentinel, nil)
 	for _, ns := range append([]string{"default"}, rotateNamespaces...) {
 		if _, err := applySecretIn(ctx, fx, ns, cfg); err != nil {
 			t.Fatal(err)

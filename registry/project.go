@@ -7,6 +7,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/icr"
 )
 
 // ProjectOptions configure ProjectCredentials. ClusterName and Project are
@@ -20,7 +21,7 @@ type ProjectOptions struct {
 	// iam.Manager.
 	Role string
 	// Regions the policy covers, one policy per region (names or aliases,
-	// GlobalRegion for icr.io). Empty means every region.
+	// icr.GlobalRegion for icr.io). Empty means every region.
 	Regions []string
 	// RegistryNamespace limits the policies to one registry namespace;
 	// empty means every namespace.
@@ -69,13 +70,13 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 	var accesses []iam.Access
 	regions := o.Regions
 	if len(regions) == 0 {
-		for _, r := range Regions() {
+		for _, r := range icr.Regions() {
 			regions = append(regions, r.Name)
 		}
 	}
 	seen := map[string]bool{}
 	for _, name := range regions {
-		r, ok := LookupRegion(name)
+		r, ok := icr.LookupRegion(name)
 		if !ok || seen[r.Name] {
 			continue
 		}
@@ -89,7 +90,7 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 	}
 	domains := o.Domains
 	if len(domains) == 0 {
-		domains, _ = Domains(DomainOptions{Regions: o.Regions})
+		domains, _ = icr.Domains(icr.DomainOptions{Regions: o.Regions})
 	}
 	return provisionPlan{
 		serviceID: ProjectServiceIDName(o.ClusterName, o.Project),

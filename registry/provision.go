@@ -14,6 +14,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -111,7 +112,7 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	}
 
 	// 4. Secret.
-	cfg, err := ICRConfig(out.key.Reveal(), p.domains)
+	cfg, err := icr.APIKeyConfig(out.key.Reveal(), p.domains)
 	if err == nil {
 		var res registrykit.Result
 		res, err = pullsecret.Apply(ctx, cluster.Kube, p.namespace, p.secretName, cfg, rec.lower())
@@ -248,7 +249,7 @@ func apiKeysIn(s *corev1.Secret) []string {
 	var out []string
 	for _, server := range servers {
 		e := cfg.Auths[server]
-		if e.Username == APIKeyUsername && e.Password != "" && !slices.Contains(out, e.Password) {
+		if e.Username == icr.APIKeyUsername && e.Password != "" && !slices.Contains(out, e.Password) {
 			out = append(out, e.Password)
 		}
 	}

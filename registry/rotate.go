@@ -16,6 +16,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/icr"
 )
 
 // ErrNoKeyToRotate is returned by RotateAPIKey when no copy of the secret
@@ -335,7 +336,7 @@ func updateCopy(ctx context.Context, cluster *Cluster, ns, name string, olds map
 		}
 		replaced = 0
 		for server, e := range cfg.Auths {
-			if _, ok := olds[e.Password]; ok && e.Username == APIKeyUsername {
+			if _, ok := olds[e.Password]; ok && e.Username == icr.APIKeyUsername {
 				cfg.Set(server, dockerconfig.Entry{Username: e.Username, Password: newKey.Reveal(), Email: e.Email})
 				replaced++
 			}

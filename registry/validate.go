@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/icr"
 )
 
 // ErrInvalid matches every input problem a workflow finds before its first
@@ -19,7 +20,7 @@ var ErrInvalid = errors.New("invalid input")
 var ErrServiceIDNotFound = errors.New("service ID not found")
 
 // FieldError is one invalid input. It matches ErrInvalid, and unwraps to an
-// underlying error (such as ErrUnknownRegion or ErrEmptyCredential) if any.
+// underlying error (such as icr.ErrUnknownRegion or icr.ErrEmptyCredential) if any.
 // Value is never a credential.
 type FieldError struct {
 	Field  string // the option, e.g. "ClusterID"
@@ -90,8 +91,8 @@ func (p *problems) domains(field string, ds []string) {
 
 func (p *problems) regions(field string, rs []string) {
 	for _, r := range rs {
-		if _, ok := LookupRegion(r); !ok {
-			p.add(field, r, "not an IBM Cloud Container Registry region", ErrUnknownRegion)
+		if _, ok := icr.LookupRegion(r); !ok {
+			p.add(field, r, "not an IBM Cloud Container Registry region", icr.ErrUnknownRegion)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -127,7 +128,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 		regions = append(regions, r)
 	}
 	var want []string
-	for _, r := range registry.Regions() {
+	for _, r := range icr.Regions() {
 		want = append(want, r.Name)
 	}
 	if diff := cmp.Diff(want, regions); diff != "" {
@@ -138,7 +139,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 		t.Fatalf("keys = %+v", keys)
 	}
 	cfg := secretConfig(t, fx.cluster, "default", "all-icr-io")
-	domains, _ := registry.Domains(registry.DomainOptions{})
+	domains, _ := icr.Domains(icr.DomainOptions{})
 	if got := len(cfg.Auths); got != len(domains) {
 		t.Errorf("secret has %d registries, want %d", got, len(domains))
 	}
@@ -170,7 +171,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	if _, err := registry.EntitledRegistry(ctx, &fx.cluster.Cluster, iam.NewSecret("x"), registry.EntitledOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cfg2, _ := registry.ICRConfig("foreign-key-value", nil)
+	cfg2, _ := icr.APIKeyConfig("foreign-key-value", nil)
 	if _, err := applySecret(ctx, fx, cfg2); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestProjectCredentials(t *testing.T) {
 			}
 			pols := fx.srv.Policies()
 			if tt.wantRegions == nil {
-				if len(pols) != len(registry.Regions()) {
+				if len(pols) != len(icr.Regions()) {
 					t.Errorf("%d policies, want one per region", len(pols))
 				}
 			} else {
@@ -367,7 +368,7 @@ func TestRotateAPIKey(t *testing.T) {
 	// A copy with a foreign key is left alone.
 	foreign := fx.srv.AddServiceID("other", "")
 	fx.srv.AddAPIKeyValue(foreign.IAMID, "foreign-key")
-	cfg, _ := registry.ICRConfig("foreign-key", []string{"us.icr.io"})
+	cfg, _ := icr.APIKeyConfig("foreign-key", []string{"us.icr.io"})
 	if _, err := applySecretIn(ctx, fx, "team-c", cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +471,7 @@ func TestRotateAPIKeyForbiddenCopyKeepsOldKey(t *testing.T) {
 func TestApplyClusterPullSecretIAMRequestCounts(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	regions := len(registry.Regions())
+	regions := len(icr.Regions())
 	want := []map[string]int{
 		{iamtest.OpGetToken: 1, iamtest.OpListServiceIDs: 1, iamtest.OpCreateServiceID: 1, iamtest.OpListRoles: 1,
 			iamtest.OpListV2Policies: 1, iamtest.OpCreatePolicy: regions, iamtest.OpListAPIKeys: 1, iamtest.OpCreateAPIKey: 1},

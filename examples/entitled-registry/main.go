@@ -25,6 +25,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -61,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		key = exampleenv.DemoEntitlementKey
 	}
 
-	env.Printf("\nPull secret for the entitled registry %s (username %s) in %s\n", registry.EntitledDomain, registry.EntitledUsername, *namespace)
+	env.Printf("\nPull secret for the entitled registry %s (username %s) in %s\n", icr.EntitledDomain, icr.EntitledUsername, *namespace)
 	rep, err := registry.EntitledRegistry(ctx, env.Cluster, iam.NewSecret(key), registry.EntitledOptions{
 		Namespace: *namespace, SecretName: *secretName, ServiceAccount: *serviceAccount,
 		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if env.DryRun {
 		env.Printf("\nDry run: nothing was changed.\n")
 	} else {
-		env.Printf("\nDone: pods in %s that use the %s service account can pull %s/cp/<image>.\n", *namespace, *serviceAccount, registry.EntitledDomain)
+		env.Printf("\nDone: pods in %s that use the %s service account can pull %s/cp/<image>.\n", *namespace, *serviceAccount, icr.EntitledDomain)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/examples/internal/exampletest"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -78,8 +79,8 @@ func entry(t *testing.T, r *exampletest.Result, ns, name string) dockerconfig.En
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, ok := cfg.Get(registry.EntitledDomain)
-	if !ok || e.Username != registry.EntitledUsername {
+	e, ok := cfg.Get(icr.EntitledDomain)
+	if !ok || e.Username != icr.EntitledUsername {
 		t.Fatalf("no cp.icr.io entry with username cp in %s/%s", ns, name)
 	}
 	return e

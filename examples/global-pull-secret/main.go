@@ -40,8 +40,8 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/pullsecret"
-	"github.com/registrykit/registrykit/registry"
 )
 
 // EnvPassword holds the registry password.
@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs, common := exampleenv.NewFlagSet("global-pull-secret", stderr)
 	common.KubernetesOnly = true
 	server := fs.String("server", "", "registry to add (or remove), e.g. us.icr.io")
-	username := fs.String("username", registry.APIKeyUsername, "registry username (the password is read from $"+EnvPassword+")")
+	username := fs.String("username", icr.APIKeyUsername, "registry username (the password is read from $"+EnvPassword+")")
 	email := fs.String("email", "", "optional email of the entry")
 	remove := fs.Bool("remove", false, "remove the entry for --server instead of merging one")
 	if err := exampleenv.Parse(fs, args); err != nil {

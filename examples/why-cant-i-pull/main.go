@@ -29,8 +29,8 @@ import (
 
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/pullsecret"
-	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/registry/registrytest"
 )
 
@@ -159,7 +159,7 @@ func podImages(ctx context.Context, kube kubernetes.Interface, namespace, name s
 // web-1 still has only the generated dockercfg secret; an older copy,
 // legacy-icr-io, became Opaque and is still attached to builder.
 func scenario() ([]runtime.Object, error) {
-	icr, err := registry.ICRConfig("placeholder-api-key-not-a-real-one", nil)
+	icr, err := icr.APIKeyConfig("placeholder-api-key-not-a-real-one", nil)
 	if err != nil {
 		return nil, err
 	}

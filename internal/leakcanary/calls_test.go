@@ -16,6 +16,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -161,8 +162,8 @@ func dockerconfigCalls(t *testing.T, c *corpus) {
 func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	kube := w.cluster.Kube
 	opts := registrykit.WriteOptions{Logger: w.logger}
-	cfg, err := registry.ICRConfig(sentinelPassword, []string{"us.icr.io", "de.icr.io"})
-	c.note("registry.ICRConfig", cfg, err)
+	cfg, err := icr.APIKeyConfig(sentinelPassword, []string{"us.icr.io", "de.icr.io"})
+	c.note("icr.APIKeyConfig", cfg, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,16 +338,16 @@ func (iamAuthenticatorStub) Validate() error { return nil }
 
 func validationCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 	for name, key := range map[string]string{"empty": "", "blank": "   "} {
-		cfg, err := registry.ICRConfig(key, nil)
-		failing(t, c, "registry.ICRConfig "+name, err, cfg)
-		cfg, err = registry.EntitledConfig(key)
-		failing(t, c, "registry.EntitledConfig "+name, err, cfg)
+		cfg, err := icr.APIKeyConfig(key, nil)
+		failing(t, c, "icr.APIKeyConfig "+name, err, cfg)
+		cfg, err = icr.EntitledConfig(key)
+		failing(t, c, "icr.EntitledConfig "+name, err, cfg)
 	}
-	cfg, err := registry.EntitledConfig(sentinelEntitlement)
-	c.note("registry.EntitledConfig", cfg, err)
+	cfg, err := icr.EntitledConfig(sentinelEntitlement)
+	c.note("icr.EntitledConfig", cfg, err)
 	for name, key := range map[string]string{"newline": sentinelEntitlement + "\n", "space inside": "cp " + sentinelEntitlement} {
-		cfg, err := registry.EntitledConfig(key)
-		c.note("registry.EntitledConfig "+name, cfg, err)
+		cfg, err := icr.EntitledConfig(key)
+		c.note("icr.EntitledConfig "+name, cfg, err)
 	}
 	rep, err := registry.EntitledRegistry(ctx, w.cluster, iam.NewSecret(sentinelEntitlement), registry.EntitledOptions{Namespace: "-bad-", SecretName: "Bad_Name", WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	failing(t, c, "registry.EntitledRegistry invalid options", err, rep)

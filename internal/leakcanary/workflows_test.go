@@ -25,6 +25,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/imagestream"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/registry/registrytest"
@@ -313,8 +314,8 @@ func plantKeyToRotate(ctx context.Context, w *world) {
 		}
 	}
 	w.srv.AddAPIKeyValue(iamID, sentinelPlantedKey)
-	cfg, err := registry.ICRConfig(sentinelPlantedKey, nil)
-	w.c.note("prepare ICRConfig", cfg, err)
+	cfg, err := icr.APIKeyConfig(sentinelPlantedKey, nil)
+	w.c.note("prepare APIKeyConfig", cfg, err)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/test/integration/harness"
 )
@@ -67,7 +68,7 @@ func keysIn(t *testing.T, client *iam.Client, ns string) []string {
 	}
 	var ids []string
 	for server, e := range cfg.Auths {
-		if e.Username != registry.APIKeyUsername {
+		if e.Username != icr.APIKeyUsername {
 			t.Errorf("%s/%s: username %q", ns, server, e.Username)
 		}
 		d, err := client.APIKeyDetails(t.Context(), iam.NewSecret(e.Password))

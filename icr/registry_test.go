@@ -1,4 +1,4 @@
-package registry_test
+package icr_test
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/registrykit/registrykit/dockerconfig"
-	"github.com/registrykit/registrykit/registry"
+	"github.com/registrykit/registrykit/icr"
 )
 
 func TestRegionsTable(t *testing.T) {
@@ -31,25 +31,25 @@ func TestRegionsTable(t *testing.T) {
 		"eu-fr2":   {"fr2.icr.io", "private.fr2.icr.io"},
 	}
 	got := map[string][2]string{}
-	for _, r := range registry.Regions() {
+	for _, r := range icr.Regions() {
 		got[r.Name] = [2]string{r.Domain, r.PrivateDomain}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Regions() (-want +got):\n%s", diff)
 	}
-	if first := registry.Regions()[0].Name; first != registry.GlobalRegion {
+	if first := icr.Regions()[0].Name; first != icr.GlobalRegion {
 		t.Errorf("first region = %q, want global", first)
 	}
 }
 
 func TestRegionsReturnsACopy(t *testing.T) {
-	r := registry.Regions()
+	r := icr.Regions()
 	r[1].Domain = "changed.example"
 	r[2].Aliases[0] = "changed"
-	if d, _ := registry.DomainForRegion("us-south", false); d != "us.icr.io" {
+	if d, _ := icr.DomainForRegion("us-south", false); d != "us.icr.io" {
 		t.Errorf("DomainForRegion after changing a copy = %q", d)
 	}
-	if _, ok := registry.LookupRegion("uk-south"); !ok {
+	if _, ok := icr.LookupRegion("uk-south"); !ok {
 		t.Error("alias uk-south lost after changing a copy")
 	}
 }
@@ -73,7 +73,7 @@ func TestLookupRegion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			r, ok := registry.LookupRegion(tt.in)
+			r, ok := icr.LookupRegion(tt.in)
 			if ok != tt.wantOK || r.Name != tt.wantName {
 				t.Errorf("LookupRegion(%q) = %q, %v; want %q, %v", tt.in, r.Name, ok, tt.wantName, tt.wantOK)
 			}
@@ -91,25 +91,25 @@ func TestRegionForDomain(t *testing.T) {
 		"in2.icr.io":                 "in-mum",
 	}
 	for domain, want := range tests {
-		r, ok := registry.RegionForDomain(domain)
+		r, ok := icr.RegionForDomain(domain)
 		if !ok || r.Name != want {
 			t.Errorf("RegionForDomain(%q) = %q, %v; want %q", domain, r.Name, ok, want)
 		}
 	}
-	if _, ok := registry.RegionForDomain("cp.icr.io"); ok {
+	if _, ok := icr.RegionForDomain("cp.icr.io"); ok {
 		t.Error("cp.icr.io is the entitled registry, not a region")
 	}
 }
 
 func TestDomainForRegion(t *testing.T) {
-	if got, err := registry.DomainForRegion("jp-osa", false); err != nil || got != "jp2.icr.io" {
+	if got, err := icr.DomainForRegion("jp-osa", false); err != nil || got != "jp2.icr.io" {
 		t.Errorf("DomainForRegion(jp-osa) = %q, %v", got, err)
 	}
-	if got, err := registry.DomainForRegion("uk-south", true); err != nil || got != "private.uk.icr.io" {
+	if got, err := icr.DomainForRegion("uk-south", true); err != nil || got != "private.uk.icr.io" {
 		t.Errorf("DomainForRegion(uk-south, private) = %q, %v", got, err)
 	}
-	_, err := registry.DomainForRegion("mars-1", false)
-	if !errors.Is(err, registry.ErrUnknownRegion) || !strings.Contains(err.Error(), "mars-1") {
+	_, err := icr.DomainForRegion("mars-1", false)
+	if !errors.Is(err, icr.ErrUnknownRegion) || !strings.Contains(err.Error(), "mars-1") {
 		t.Errorf("DomainForRegion(mars-1) error = %v, want ErrUnknownRegion naming the region", err)
 	}
 }
@@ -117,28 +117,28 @@ func TestDomainForRegion(t *testing.T) {
 func TestDomains(t *testing.T) {
 	tests := []struct {
 		name string
-		opts registry.DomainOptions
+		opts icr.DomainOptions
 		want []string
 	}{
 		{
 			name: "regions public",
-			opts: registry.DomainOptions{Regions: []string{"us-south", "uk-south", "us-south"}, Endpoints: registry.PublicEndpoints},
+			opts: icr.DomainOptions{Regions: []string{"us-south", "uk-south", "us-south"}, Endpoints: icr.PublicEndpoints},
 			want: []string{"us.icr.io", "uk.icr.io"},
 		},
 		{
 			name: "regions private",
-			opts: registry.DomainOptions{Regions: []string{"eu-de"}, Endpoints: registry.PrivateEndpoints},
+			opts: icr.DomainOptions{Regions: []string{"eu-de"}, Endpoints: icr.PrivateEndpoints},
 			want: []string{"private.de.icr.io"},
 		},
 		{
 			name: "global both",
-			opts: registry.DomainOptions{Regions: []string{"global"}},
+			opts: icr.DomainOptions{Regions: []string{"global"}},
 			want: []string{"icr.io", "private.icr.io"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := registry.Domains(tt.opts)
+			got, err := icr.Domains(tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,27 +148,27 @@ func TestDomains(t *testing.T) {
 		})
 	}
 
-	all, err := registry.Domains(registry.DomainOptions{})
+	all, err := icr.Domains(icr.DomainOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 2*len(registry.Regions()) {
-		t.Errorf("Domains({}) has %d domains, want %d (every public and private)", len(all), 2*len(registry.Regions()))
+	if len(all) != 2*len(icr.Regions()) {
+		t.Errorf("Domains({}) has %d domains, want %d (every public and private)", len(all), 2*len(icr.Regions()))
 	}
 	for _, d := range all {
 		if strings.Contains(d, "bluemix") {
 			t.Errorf("Domains({}) returned retired domain %q", d)
 		}
 	}
-	noGlobal, _ := registry.Domains(registry.DomainOptions{ExcludeGlobal: true})
+	noGlobal, _ := icr.Domains(icr.DomainOptions{ExcludeGlobal: true})
 	for _, d := range noGlobal {
 		if d == "icr.io" || d == "private.icr.io" {
 			t.Errorf("ExcludeGlobal returned %q", d)
 		}
 	}
 
-	_, err = registry.Domains(registry.DomainOptions{Regions: []string{"mars-1", "us-south", "venus-2"}})
-	if !errors.Is(err, registry.ErrUnknownRegion) {
+	_, err = icr.Domains(icr.DomainOptions{Regions: []string{"mars-1", "us-south", "venus-2"}})
+	if !errors.Is(err, icr.ErrUnknownRegion) {
 		t.Fatalf("unknown regions: err = %v", err)
 	}
 	for _, name := range []string{"mars-1", "venus-2"} {
@@ -180,18 +180,18 @@ func TestDomains(t *testing.T) {
 
 const sentinelKey = "SENTINEL-api-key-0123456789"
 
-func TestICRConfig(t *testing.T) {
-	cfg, err := registry.ICRConfig(sentinelKey, nil)
+func TestAPIKeyConfig(t *testing.T) {
+	cfg, err := icr.APIKeyConfig(sentinelKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := registry.Domains(registry.DomainOptions{})
+	all, _ := icr.Domains(icr.DomainOptions{})
 	if diff := cmp.Diff(sortedCopy(all), cfg.Servers()); diff != "" {
 		t.Errorf("servers (-want +got):\n%s", diff)
 	}
 	for _, s := range cfg.Servers() {
 		e, _ := cfg.Get(s)
-		if e.Username != registry.APIKeyUsername || e.Password != sentinelKey {
+		if e.Username != icr.APIKeyUsername || e.Password != sentinelKey {
 			t.Errorf("%s: username %q, password set %v", s, e.Username, e.Password == sentinelKey)
 		}
 	}
@@ -201,7 +201,7 @@ func TestICRConfig(t *testing.T) {
 		}
 	}
 
-	one, err := registry.ICRConfig(sentinelKey, []string{"de.icr.io"})
+	one, err := icr.APIKeyConfig(sentinelKey, []string{"de.icr.io"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,15 +221,15 @@ func TestICRConfig(t *testing.T) {
 	}
 }
 
-func TestICRConfigBadInput(t *testing.T) {
-	_, err := registry.ICRConfig("  ", []string{"us.icr.io", "bad domain"})
-	if !errors.Is(err, registry.ErrEmptyCredential) {
+func TestAPIKeyConfigBadInput(t *testing.T) {
+	_, err := icr.APIKeyConfig("  ", []string{"us.icr.io", "bad domain"})
+	if !errors.Is(err, icr.ErrEmptyCredential) {
 		t.Errorf("empty key: err = %v, want ErrEmptyCredential", err)
 	}
 	if err == nil || !strings.Contains(err.Error(), "registry domain") {
 		t.Errorf("bad domain not reported together with the empty key: %v", err)
 	}
-	_, err = registry.ICRConfig(sentinelKey, []string{"ftp://us.icr.io"})
+	_, err = icr.APIKeyConfig(sentinelKey, []string{"ftp://us.icr.io"})
 	if err == nil {
 		t.Fatal("ftp scheme accepted")
 	}
@@ -239,7 +239,7 @@ func TestICRConfigBadInput(t *testing.T) {
 }
 
 func TestEntitledConfig(t *testing.T) {
-	cfg, err := registry.EntitledConfig(sentinelKey)
+	cfg, err := icr.EntitledConfig(sentinelKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestEntitledConfig(t *testing.T) {
 	if !ok || e.Username != "cp" || e.Password != sentinelKey {
 		t.Errorf("cp.icr.io entry: ok=%v username=%q", ok, e.Username)
 	}
-	if _, err := registry.EntitledConfig(""); !errors.Is(err, registry.ErrEmptyCredential) {
+	if _, err := icr.EntitledConfig(""); !errors.Is(err, icr.ErrEmptyCredential) {
 		t.Errorf("empty entitlement key: err = %v", err)
 	}
 }
@@ -259,9 +259,9 @@ func sortedCopy(s []string) []string {
 }
 
 func ExampleDomains() {
-	domains, err := registry.Domains(registry.DomainOptions{
+	domains, err := icr.Domains(icr.DomainOptions{
 		Regions:   []string{"us-south", "uk-south"},
-		Endpoints: registry.PublicEndpoints,
+		Endpoints: icr.PublicEndpoints,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -271,8 +271,8 @@ func ExampleDomains() {
 	// Output: [us.icr.io uk.icr.io]
 }
 
-func ExampleICRConfig() {
-	cfg, err := registry.ICRConfig("an-api-key", []string{"us.icr.io", "private.us.icr.io"})
+func ExampleAPIKeyConfig() {
+	cfg, err := icr.APIKeyConfig("an-api-key", []string{"us.icr.io", "private.us.icr.io"})
 	if err != nil {
 		fmt.Println(err)
 		return

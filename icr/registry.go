@@ -1,4 +1,4 @@
-package registry
+package icr
 
 import (
 	"errors"
@@ -185,13 +185,13 @@ func Domains(opts DomainOptions) ([]string, error) {
 	return out, nil
 }
 
-// ICRConfig builds the .dockerconfigjson document that gives an IBM Cloud IAM
+// APIKeyConfig builds the .dockerconfigjson document that gives an IBM Cloud IAM
 // API key pull (and, with a Writer policy, push) access to each domain, with
 // username APIKeyUsername — the document of the all-icr-io secret. With no
 // domains it uses every public and private domain (Domains(DomainOptions{})).
 //
 // The API key goes only into the returned document; errors never contain it.
-func ICRConfig(apiKey string, domains []string) (*dockerconfig.Config, error) {
+func APIKeyConfig(apiKey string, domains []string) (*dockerconfig.Config, error) {
 	if len(domains) == 0 {
 		domains, _ = Domains(DomainOptions{})
 	}
