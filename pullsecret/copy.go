@@ -67,8 +67,11 @@ type CopyOptions struct {
 // Reads: one GET of the source, one namespace List when Targets.Selector or
 // Targets.All is set, and one cluster-wide paged List of secrets named like
 // the copy (field selector metadata.name). If that List is forbidden (the
-// caller may only read some namespaces), Copy falls back to creating first
-// and reading only the namespaces where the secret already exists.
+// caller may only read some namespaces), Copy reads each target with a GET
+// before it writes: it never creates to find out whether a copy exists,
+// since quota admission or a webhook can refuse a create before the server
+// would answer AlreadyExists (a rerun in a namespace whose secret quota is
+// used up must not fail when nothing needs writing).
 //
 // Per target: missing → Created; current (same type, data and hash) →
 // Unchanged; ours but stale → Updated; not ours → Skipped unless Overwrite;
@@ -117,8 +120,9 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 	}
 
 	existing, err := listSecrets(ctx, kube, metav1.NamespaceAll, nameSelector(name))
+	listed := err == nil
 	if apierrors.IsForbidden(err) {
-		opts.Log().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; creating first and reading only on conflict",
+		opts.Log().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; reading each target before writing",
 			slog.String("name", name))
 	} else if err != nil {
 		return Report{}, wrap(fmt.Errorf("list existing copies: %w", err))
@@ -130,7 +134,7 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		}
 	}
 
-	c := copier{kube: kube, from: from, name: name, src: src, opts: opts, hash: contentHash(src)}
+	c := copier{kube: kube, from: from, name: name, src: src, opts: opts, hash: contentHash(src), listed: listed}
 	rep := Report{Outcomes: make([]Outcome, len(targets))}
 	forEach(ctx, len(targets), opts.Concurrency, func(ctx context.Context, i int) {
 		tg := targets[i]
@@ -178,6 +182,9 @@ type copier struct {
 	src  *corev1.Secret
 	hash string
 	opts CopyOptions
+	// listed: the cluster-wide List succeeded, so a target it did not
+	// return holds no copy (as of the List) and is created without a GET.
+	listed bool
 }
 
 // desired builds the copy for namespace: the source's type, data, labels
@@ -203,11 +210,12 @@ func (c *copier) desired(namespace string) *corev1.Secret {
 }
 
 // copyTo writes the copy into namespace. cur is the existing target from
-// the List (nil: none seen); every retry re-reads it.
+// the List (nil: none seen); without a List, and on every retry, the target
+// is read first.
 func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secret) (registrykit.Result, error) {
 	secrets := c.kube.CoreV1().Secrets(namespace)
 	attrs := []any{slog.String("secret", namespace+"/"+c.name)}
-	fresh := true // cur reflects what the List saw
+	fresh := c.listed // cur reflects what the List saw
 	var res registrykit.Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {

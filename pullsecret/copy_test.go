@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -334,7 +335,7 @@ func TestCopyRenameIntoSourceNamespace(t *testing.T) {
 	getSecret(t, kube, "default", "icr-copy")
 }
 
-func TestCopyListForbiddenFallsBackToCreateFirst(t *testing.T) {
+func TestCopyListForbiddenReadsEachTarget(t *testing.T) {
 	ctx := context.Background()
 	s := sourceSecret(t)
 	existing := pullSecret(t, "team-b", "all-icr-io", "us.icr.io") // not ours
@@ -347,15 +348,61 @@ func TestCopyListForbiddenFallsBackToCreateFirst(t *testing.T) {
 	if diff := cmp.Diff(map[string]registrykit.Action{"team-a": registrykit.Created, "team-b": registrykit.Skipped}, outcomes(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	// team-b needed a GET after AlreadyExists; team-a none.
+	// Without the List, every target is read before anything is written:
+	// one GET per target, a create only where the GET found nothing.
 	var gets []string
 	for _, a := range kube.Actions() {
 		if a.GetVerb() == "get" {
 			gets = append(gets, a.GetNamespace())
 		}
 	}
-	if diff := cmp.Diff([]string{"default", "team-b"}, gets); diff != "" {
+	slices.Sort(gets[1:]) // the targets are read concurrently
+	if diff := cmp.Diff([]string{"default", "team-a", "team-b"}, gets); diff != "" {
 		t.Errorf("GETs (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"create secrets team-a/all-icr-io"}, writeActions(kube)); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+}
+
+// quotaExceeded is what ResourceQuota admission answers a create in a
+// namespace whose secret count is at its limit: it runs before storage, so
+// the server never gets to say AlreadyExists.
+func quotaExceeded(ns string) error {
+	return apierrors.NewForbidden(secretsGR, "all-icr-io",
+		fmt.Errorf("exceeded quota: secrets-%s, requested: count/secrets=1, used: count/secrets=10, limited: count/secrets=10", ns))
+}
+
+// TestCopyRerunAtFullQuotaWithoutList: with only the documented rules (no
+// cluster-wide List), a rerun in a namespace whose secret quota is used up
+// finds the current copy by reading, and writes nothing. A create there
+// would be refused by quota admission (or any denying webhook) before the
+// server could answer AlreadyExists.
+func TestCopyRerunAtFullQuotaWithoutList(t *testing.T) {
+	ctx := context.Background()
+	s := sourceSecret(t)
+	kube := fake.NewClientset(s)
+	failN(kube, "list", "secrets", 100, apierrors.NewForbidden(secretsGR, "", errors.New("cluster-wide list not allowed")))
+	to := Targets{Namespaces: []string{"full", "team-a"}}
+	if _, err := Copy(ctx, kube, src, to, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() == "full" {
+			return true, nil, quotaExceeded("full")
+		}
+		return false, nil, nil
+	})
+	kube.ClearActions()
+	rep, err := Copy(ctx, kube, src, to, CopyOptions{})
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if diff := cmp.Diff(map[string]registrykit.Action{"full": registrykit.Unchanged, "team-a": registrykit.Unchanged}, outcomes(rep)); diff != "" {
+		t.Errorf("rerun outcomes (-want +got):\n%s", diff)
+	}
+	if w := writeActions(kube); len(w) != 0 {
+		t.Errorf("rerun writes = %v, want none", w)
 	}
 }
 

@@ -61,7 +61,9 @@
 // every copy is current writes nothing (AnnotationContentHash).
 // AttachToServiceAccounts lists the service accounts of that name the same
 // way. Both need cluster-wide list permission for that; without it they
-// fall back to writing first and reading only where needed.
+// read each target namespace with a GET before writing. Copy never creates
+// to find out whether a copy exists: quota admission or a webhook can refuse
+// a create before the server would answer AlreadyExists.
 //
 // # Limits
 //

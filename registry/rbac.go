@@ -287,7 +287,7 @@ func optional(benefit string, gs []grant) []grant {
 func all(parts ...[]grant) []grant { return slices.Concat(parts...) }
 
 const (
-	benefitListCopies = "reads every existing copy with one cluster-wide List instead of a create-then-GET per namespace where one exists"
+	benefitListCopies = "reads every existing copy with one cluster-wide List instead of one GET per target namespace"
 	benefitListSAs    = "reads every service account with one cluster-wide List instead of one GET per namespace"
 	benefitWatch      = "wakes up on the change instead of polling with GET every 5 s"
 	benefitISTag      = "on OpenShift, deletes the ImageStreamTag (spec and status history); without it Untag removes the spec tag only"
@@ -309,8 +309,9 @@ var operations = []Operation{
 var table = map[Operation]entry{
 	// Get; Create if missing, else Update if the content differs.
 	OpApply: {grants: g(ScopeTarget, core, "secrets", "get", "create", "update")},
-	// Get the source; resolve targets; Create in each target, on
-	// AlreadyExists Get and Update (or Delete + Create to change the type).
+	// Get the source; resolve targets; read the targets (one cluster-wide
+	// List, or a Get per target without it); Create where none exists,
+	// else Update (or Delete + Create to change the type).
 	OpCopy: {grants: all(
 		g(ScopeSource, core, "secrets", "get"),
 		g(ScopeTarget, core, "secrets", "get", "create", "update"),

@@ -2,21 +2,28 @@ package pullsecret_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
+	"github.com/registrykit/registrykit/registry"
+	"github.com/registrykit/registrykit/test/integration/harness"
 )
 
 func TestApplyRealServer(t *testing.T) {
@@ -197,7 +204,7 @@ func TestCopyBadInputOnRealServer(t *testing.T) {
 
 // TestCopyWithoutClusterWideList runs Copy as a user who may read and write
 // secrets only in the namespaces involved: the cluster-wide List is
-// forbidden, and Copy falls back to create-first.
+// forbidden, and Copy reads each target before it writes.
 func TestCopyWithoutClusterWideList(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -229,4 +236,73 @@ func outcomeMap(r pullsecret.Report) map[string]registrykit.Action {
 		m[o.Namespace] = a
 	}
 	return m
+}
+
+// TestCopyRerunAtFullQuota runs Copy as a user bound to exactly the
+// documented rules of pullsecret.Copy (registry.RBACRules: no cluster-wide
+// List) and reruns it in a namespace whose ResourceQuota on count/secrets
+// is used up. Quota admission refuses every create there before the server
+// could answer AlreadyExists, so the rerun must find the current copy by
+// reading it, and write nothing.
+func TestCopyRerunAtFullQuota(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcNS, full := env.Namespace(t), env.Namespace(t)
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "quota-src", Namespace: srcNS},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "us.icr.io"))}})
+	rules, err := registry.RBACRules(registry.OpCopy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules.Cluster) != 0 {
+		t.Fatalf("Copy's documented rules grant cluster-wide %v; this test is about a caller without them", rules.Cluster)
+	}
+	cfg := env.UserConfig(t, "copy-full-quota", nil, map[string][]rbacv1.PolicyRule{
+		srcNS: rules.Namespaced[registry.ScopeSource],
+		full:  rules.Namespaced[registry.ScopeTarget],
+	})
+	userCfg, counter := harness.CountRequests(cfg)
+	user, err := kubernetes.NewForConfig(userCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := types.NamespacedName{Namespace: srcNS, Name: "quota-src"}
+	to := pullsecret.Targets{Namespaces: []string{full}}
+	rep, err := pullsecret.Copy(ctx, user, from, to, pullsecret.CopyOptions{})
+	if err != nil || rep.Outcomes[0].Result.Action != registrykit.Created {
+		t.Fatalf("first Copy = %+v, %v; want created", rep.Outcomes, err)
+	}
+
+	// Use the quota up: the copy is the namespace's only secret. Without a
+	// quota controller, the status that admission enforces is set here.
+	q, err := env.Kube.CoreV1().ResourceQuotas(full).Create(ctx, &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "secrets", Namespace: full},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/secrets": resource.MustParse("1")}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{"count/secrets": resource.MustParse("1")}}
+	if _, err := env.Kube.CoreV1().ResourceQuotas(full).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Control: admission enforces the quota (its cache has caught up) —
+	// a create of another secret is refused with "exceeded quota".
+	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: full}, StringData: map[string]string{"k": "v"}}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := env.Kube.CoreV1().Secrets(full).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"), nil
+	})
+	if err != nil {
+		t.Fatalf("quota on count/secrets not enforced in %s: %v", full, err)
+	}
+
+	counter.Reset()
+	rep, err = pullsecret.Copy(ctx, user, from, to, pullsecret.CopyOptions{})
+	if err != nil || rep.Outcomes[0].Result.Action != registrykit.Unchanged {
+		t.Fatalf("rerun at full quota = %+v, %v; want unchanged", rep.Outcomes, err)
+	}
+	if w := counter.Writes(); len(w) != 0 {
+		t.Errorf("rerun writes = %v, want none", w)
+	}
 }
