@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -118,8 +119,8 @@ func validateHostPort(s string) error {
 	}
 	host := s
 	if h, port, err := net.SplitHostPort(s); err == nil {
-		if port == "" {
-			return fmt.Errorf("empty port")
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || port[0] == '0' {
+			return fmt.Errorf("port must be a number from 1 to 65535")
 		}
 		host = h
 	}

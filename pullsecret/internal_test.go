@@ -102,6 +102,10 @@ func TestInternalRegistrySecretErrors(t *testing.T) {
 	}{
 		{"no host", nil, InternalOptions{}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
 		{"host with scheme", nil, InternalOptions{Host: "https://r.example.com/v2/"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
+		{"port 0", nil, InternalOptions{Host: "r.example.com:0"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
+		{"port 99999", nil, InternalOptions{Host: "r.example.com:99999"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
+		{"port not a number", nil, InternalOptions{Host: "r.example.com:https"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
+		{"port signed", nil, InternalOptions{Host: "r.example.com:+443"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
 		{"bad names", nil, InternalOptions{Host: "r.example.com", ServiceAccount: "A_B", Name: "C D"}, func(err error) bool {
 			return errors.Is(err, ErrInvalidInput) && len(splitLines(err.Error())) == 2
 		}},
