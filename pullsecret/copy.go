@@ -73,11 +73,15 @@ type CopyOptions struct {
 // would answer AlreadyExists (a rerun in a namespace whose secret quota is
 // used up must not fail when nothing needs writing).
 //
-// Per target: missing → Created; current (same type, data and hash) →
-// Unchanged; ours but stale → Updated; not ours → Skipped unless Overwrite;
+// Per target: missing → Created; current (same type, data and hash, the
+// source's labels exactly, its annotations among the copy's) → Unchanged;
+// ours but stale → Updated; not ours → Skipped unless Overwrite;
 // namespace terminating → Skipped; the source namespace itself (when not
 // renamed) → Skipped. A missing namespace or a failed write is recorded in
-// that namespace's Outcome and the others continue.
+// that namespace's Outcome and the others continue. A target of another
+// type (or immutable) is deleted and created again; if that create fails,
+// the Outcome's Result is Deleted and its error matches
+// ErrDeletedNotRecreated: the namespace holds no such secret until a rerun.
 //
 // Errors before the first write (invalid input, missing source, a source
 // that is not a pull secret, no target) are returned with an empty Report.
@@ -188,7 +192,8 @@ type copier struct {
 }
 
 // desired builds the copy for namespace: the source's type, data, labels
-// and annotations; no server-set metadata.
+// and annotations; no server-set metadata. An update sets the copy's labels
+// to exactly these and adds these annotations to the copy's own.
 func (c *copier) desired(namespace string) *corev1.Secret {
 	ann := maps.Clone(c.src.Annotations)
 	if ann == nil {
@@ -269,10 +274,11 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 		}
 		return skip(ctx, c.opts.WriteOptions, registrykit.SkipForeign, why+"; left alone (set Overwrite to replace it)", attrs...), nil
 	}
-	if ours && cur.Annotations[AnnotationContentHash] == c.hash && contentHash(cur) == c.hash {
+	want := c.desired(cur.Namespace)
+	if ours && cur.Annotations[AnnotationContentHash] == c.hash && contentHash(cur) == c.hash &&
+		maps.Equal(cur.Labels, want.Labels) && hasAll(cur.Annotations, want.Annotations) && cur.Annotations[lastApplied] == "" {
 		return record(ctx, c.opts.WriteOptions, registrykit.Unchanged, "copy is current", attrs...), nil
 	}
-	want := c.desired(cur.Namespace)
 	if cur.Type != want.Type || (cur.Immutable != nil && *cur.Immutable) {
 		// Type and immutable data cannot be updated: replace, guarded by
 		// preconditions so that we never delete a newer object.
@@ -285,23 +291,38 @@ func (c *copier) reconcile(ctx context.Context, secrets interface {
 			return registrykit.Result{}, err
 		}
 		if _, err := secrets.Create(ctx, want, c.opts.CreateOptions()); err != nil && !(c.opts.DryRun && apierrors.IsAlreadyExists(err)) {
-			return registrykit.Result{}, err
+			// The namespace now holds no secret of that name: say so.
+			res := record(ctx, c.opts.WriteOptions, registrykit.Deleted, fmt.Sprintf("replaced secret of type %s deleted; the copy was not created", cur.Type), attrs...)
+			return res, fmt.Errorf("%w (old type %s): %w", ErrDeletedNotRecreated, cur.Type, err)
 		}
 		return record(ctx, c.opts.WriteOptions, registrykit.Updated, fmt.Sprintf("replaced (type %s or immutability cannot be updated)", cur.Type), attrs...), nil
 	}
 	upd := cur.DeepCopy()
 	upd.Data = want.Data
-	upd.Labels = mergeMaps(upd.Labels, want.Labels)
+	upd.Labels = maps.Clone(want.Labels) // the source's labels: a label removed there goes here too
 	upd.Annotations = mergeMaps(upd.Annotations, want.Annotations)
 	delete(upd.Annotations, lastApplied)
 	if _, err := secrets.Update(ctx, upd, c.opts.UpdateOptions()); err != nil {
 		return registrykit.Result{}, err
 	}
 	why := "content changed at source " + origin
+	if ours && contentHash(cur) == c.hash {
+		why = "labels or annotations differ from the source " + origin
+	}
 	if !ours {
 		why = "overwritten (Overwrite set)"
 	}
 	return record(ctx, c.opts.WriteOptions, registrykit.Updated, why, attrs...), nil
+}
+
+// hasAll reports whether m holds every key of sub with the same value.
+func hasAll(m, sub map[string]string) bool {
+	for k, v := range sub {
+		if w, ok := m[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 func mergeMaps(base, overlay map[string]string) map[string]string {

@@ -202,8 +202,8 @@ func TestCopyExistingTargets(t *testing.T) {
 	s := sourceSecret(t)
 	ours := func(mutate func(*corev1.Secret)) *corev1.Secret {
 		c := s.DeepCopy()
-		c.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Annotations: map[string]string{
-			AnnotationCopiedFrom: "default/all-icr-io", AnnotationContentHash: contentHash(s)}}
+		c.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Labels: map[string]string{"app": "icr"}, Annotations: map[string]string{
+			"note": "from default", AnnotationCopiedFrom: "default/all-icr-io", AnnotationContentHash: contentHash(s)}}
 		if mutate != nil {
 			mutate(c)
 		}
@@ -516,5 +516,83 @@ func TestCopyDryRun(t *testing.T) {
 	}
 	if !contains(rep.Outcomes[0].Result.Reason, "dry run") {
 		t.Errorf("reason = %q", rep.Outcomes[0].Result.Reason)
+	}
+}
+
+// TestCopyReplaceCreateFails: replacing a target of another type deletes
+// it first (a secret's type is immutable); when the create that follows
+// fails, the namespace holds no secret of that name, and the error says so.
+func TestCopyReplaceCreateFails(t *testing.T) {
+	ctx := context.Background()
+	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: "team-a"}, Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{"k": []byte("v")}}
+	kube := fake.NewClientset(sourceSecret(t), opaque)
+	kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, quotaExceeded(a.GetNamespace())
+	})
+	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{Overwrite: true})
+	if err == nil {
+		t.Fatal("Copy: no error although the create failed")
+	}
+	if diff := cmp.Diff([]string{"delete secrets team-a/all-icr-io", "create secrets team-a/all-icr-io"}, writeActions(kube)); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if _, gerr := kube.CoreV1().Secrets("team-a").Get(ctx, "all-icr-io", metav1.GetOptions{}); !apierrors.IsNotFound(gerr) {
+		t.Fatalf("the old secret is still there (get: %v); the test does not show the gap", gerr)
+	}
+	for _, want := range []string{"copy secret default/all-icr-io to team-a", "deleted", "type Opaque", "exceeded quota"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if !errors.Is(err, ErrDeletedNotRecreated) || !apierrors.IsForbidden(err) {
+		t.Errorf("err = %v; want it to match ErrDeletedNotRecreated and apierrors.IsForbidden", err)
+	}
+	o := rep.Outcomes[0]
+	if o.Result.Action != registrykit.Deleted || o.Err == nil {
+		t.Errorf("outcome = %+v; want the deletion recorded with the error", o)
+	}
+	assertNoSecret(t, err, rep)
+}
+
+// TestCopyLabelsFollowTheSource: an updated copy carries exactly the
+// source's labels, so a label removed from the source is removed from the
+// copies too; a copy whose data is current but whose labels drifted is
+// updated.
+func TestCopyLabelsFollowTheSource(t *testing.T) {
+	ctx := context.Background()
+	s := sourceSecret(t) // labels {"app": "icr"}
+	copyWith := func(lbls map[string]string, data map[string][]byte, hash string) *corev1.Secret {
+		return &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Labels: lbls,
+				Annotations: map[string]string{"note": "from default", AnnotationCopiedFrom: "default/all-icr-io", AnnotationContentHash: hash}},
+			Type: s.Type, Data: data,
+		}
+	}
+	stale := pullSecret(t, "", "", "old.example.com").Data
+	for _, tt := range []struct {
+		name     string
+		existing *corev1.Secret
+		want     registrykit.Action
+	}{
+		{"stale data, label removed at source", copyWith(map[string]string{"app": "icr", "tier": "gone"}, stale, "sha256:old"), registrykit.Updated},
+		{"current data, label removed at source", copyWith(map[string]string{"app": "icr", "tier": "gone"}, s.Data, contentHash(s)), registrykit.Updated},
+		{"current data, label changed at source", copyWith(map[string]string{"app": "old"}, s.Data, contentHash(s)), registrykit.Updated},
+		{"current data, label added at source", copyWith(nil, s.Data, contentHash(s)), registrykit.Updated},
+		{"current", copyWith(map[string]string{"app": "icr"}, s.Data, contentHash(s)), registrykit.Unchanged},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(s, tt.existing)
+			rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Outcomes[0].Result.Action; got != tt.want {
+				t.Errorf("action = %q, want %q", got, tt.want)
+			}
+			if diff := cmp.Diff(s.Labels, getSecret(t, kube, "team-a", "all-icr-io").Labels); diff != "" {
+				t.Errorf("copy's labels (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

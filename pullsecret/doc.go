@@ -75,9 +75,10 @@
 //     replaced. The Result's Reason says so; this package does neither.
 //   - InternalRegistrySecret copies a service-account token; OpenShift
 //     rotates it (4.16+), and the copy is not kept in sync.
-//   - Copy does not propagate later label or annotation changes of the
-//     source unless its data or type changes too, and it does not delete
-//     copies whose namespaces left the target set.
+//   - Copy keeps a copy's labels equal to the source's, but only adds the
+//     source's annotations to a copy's own: an annotation removed from the
+//     source stays on the copies. It does not delete copies whose
+//     namespaces left the target set.
 //   - Link and AttachToServiceAccount do not check that the secret exists
 //     (the kubelet skips missing references; Audit reports them).
 //   - The fake clientset ignores field selectors and resourceVersion

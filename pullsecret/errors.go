@@ -31,9 +31,11 @@ var (
 	// ErrWrongType marks an existing target object of a type this call will
 	// not change (a secret's type is immutable).
 	ErrWrongType = errors.New("existing object has the wrong type")
-	// ErrNotManaged marks an existing object that this package did not create
-	// and will not change unless told to overwrite it.
-	ErrNotManaged = errors.New("exists and was not created by registrykit")
+	// ErrDeletedNotRecreated marks a Copy target that had to be replaced
+	// (its type, or immutability, cannot be updated): the old secret was
+	// deleted, the create of the copy failed, and the namespace now holds
+	// no secret of that name. A rerun creates it.
+	ErrDeletedNotRecreated = errors.New("deleted the existing secret to replace it, but creating the copy failed")
 )
 
 // InvalidError describes one invalid input. It matches ErrInvalidInput.
