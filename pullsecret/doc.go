@@ -44,8 +44,10 @@
 //     CopyOptions.Overwrite.
 //   - Lists are paged 1000 objects at a time (one request up to 999
 //     matches; a full page costs one more, possibly empty, request).
-//   - MergeGlobal and RemoveFromGlobal require cloud.openshift.com, quay.io,
-//     registry.redhat.io and registry.connect.redhat.com (DefaultRequired).
+//   - MergeGlobal and RemoveFromGlobal protect cloud.openshift.com, quay.io,
+//     registry.redhat.io and registry.connect.redhat.com (DefaultRequired):
+//     they refuse to remove one or replace its entry, and warn (Result
+//     Warnings) about one the secret already lacks.
 //   - InternalRegistrySecret uses service account "default" and writes
 //     "<sa>-registry-route".
 //   - AttachToServiceAccount does not wait for a missing service account

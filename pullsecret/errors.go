@@ -95,14 +95,27 @@ func (e *NotPullSecretError) Error() string {
 func (e *NotPullSecretError) Is(target error) bool { return target == ErrNotPullSecret }
 
 // MissingRequiredError is returned when a change to the global pull secret
-// would leave it without registries OpenShift needs (OperatorHub, Insights
-// and the release payload pull from them).
+// would remove or replace the entry of a registry OpenShift needs
+// (OperatorHub, Insights and the release payload pull from them). A
+// required registry the secret already lacks is not refused: it is a
+// warning in the Result.
 type MissingRequiredError struct {
+	// Registries the change would remove.
 	Registries []string
+	// Replaced are the registries whose entry the change would replace
+	// with a different one.
+	Replaced []string
 }
 
 func (e *MissingRequiredError) Error() string {
-	return "global pull secret would lack required registries: " + strings.Join(e.Registries, ", ") +
+	var parts []string
+	if len(e.Registries) > 0 {
+		parts = append(parts, "would remove required registries "+strings.Join(e.Registries, ", "))
+	}
+	if len(e.Replaced) > 0 {
+		parts = append(parts, "would replace the entries of required registries "+strings.Join(e.Replaced, ", "))
+	}
+	return "global pull secret: the change " + strings.Join(parts, " and ") +
 		" (set GlobalOptions.AllowMissingRequired to proceed anyway)"
 }
 

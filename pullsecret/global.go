@@ -38,8 +38,8 @@ type GlobalOptions struct {
 	// Required lists registries the result must still hold; nil means
 	// DefaultRequired. Use an empty non-nil slice to require none.
 	Required []string
-	// AllowMissingRequired writes even when a required registry would be
-	// missing.
+	// AllowMissingRequired writes even when the change removes a required
+	// registry or replaces its entry.
 	AllowMissingRequired bool
 	registrykit.WriteOptions
 }
@@ -63,9 +63,12 @@ func (o GlobalOptions) required() []string {
 // rollout on OpenShift 4, a worker reload or replace on IBM Cloud), and its
 // Reason says so. Unchanged means no rollout is needed.
 //
-// It refuses, with a *MissingRequiredError, when the result would lack a
-// required registry (GlobalOptions.Required), and with an
-// *InvalidGlobalError when the existing secret cannot be parsed. A missing
+// It refuses, with a *MissingRequiredError, when the merge itself would
+// replace the entry of a required registry (GlobalOptions.Required) with a
+// different one, and with an *InvalidGlobalError when the existing secret
+// cannot be parsed. A required registry that the secret already lacks (the
+// telemetry opt-out removes cloud.openshift.com) does not stop the merge:
+// the Result's Warnings name it, on every run until it is back. A missing
 // secret is a *NotFoundError: this is not an OpenShift 4 cluster.
 func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconfig.Config, opts GlobalOptions) (registrykit.Result, error) {
 	var p problems
@@ -88,8 +91,10 @@ func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconf
 
 // RemoveFromGlobal removes the entries for servers (matched as
 // dockerconfig.Config.Remove does) from openshift-config/pull-secret, with
-// the same guarantees and refusals as MergeGlobal. Servers that are not
-// there are ignored; if none is there, the result is Unchanged.
+// the same guarantees as MergeGlobal. It refuses, with a
+// *MissingRequiredError, to remove a required registry; required registries
+// already missing are Warnings. Servers that are not there are ignored; if
+// none is there, the result is Unchanged.
 func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []string, opts GlobalOptions) (registrykit.Result, error) {
 	var p problems
 	if len(servers) == 0 {
@@ -154,19 +159,15 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 			return &InvalidGlobalError{Namespace: GlobalNamespace, Name: GlobalName, Err: err}
 		}
 		next, what := change(cur)
+		warnings := missingRequired(next, opts.required())
 		if dockerconfig.Equal(cur, next) {
-			res = record(ctx, opts.WriteOptions, registrykit.Unchanged, "already up to date", attrs...)
+			res = kubewrite.Record(ctx, opts.WriteOptions, "pullsecret", registrykit.Result{
+				Action: registrykit.Unchanged, Reason: "already up to date", Warnings: warnings}, attrs...)
 			return nil
 		}
 		if !opts.AllowMissingRequired {
-			var missing []string
-			for _, r := range opts.required() {
-				if _, ok := next.Get(r); !ok {
-					missing = append(missing, r)
-				}
-			}
-			if len(missing) > 0 {
-				return &MissingRequiredError{Registries: missing}
+			if err := requiredChanges(cur, next, opts.required()); err != nil {
+				return err
 			}
 		}
 		data, err := next.Marshal()
@@ -178,8 +179,45 @@ func updateGlobal(ctx context.Context, kube kubernetes.Interface, opts GlobalOpt
 		if _, err := secrets.Update(ctx, sec, opts.UpdateOptions()); err != nil {
 			return err
 		}
-		res = record(ctx, opts.WriteOptions, registrykit.Updated, what+nodeRolloutReason, attrs...)
+		res = kubewrite.Record(ctx, opts.WriteOptions, "pullsecret", registrykit.Result{
+			Action: registrykit.Updated, Reason: what + nodeRolloutReason, Warnings: warnings}, attrs...)
 		return nil
 	})
 	return res, err
+}
+
+// requiredChanges returns a *MissingRequiredError if going from cur to next
+// removes a required registry that cur holds or replaces its entry with a
+// different one; nil otherwise. Registries cur already lacks are not its
+// business.
+func requiredChanges(cur, next *dockerconfig.Config, required []string) error {
+	var e MissingRequiredError
+	for _, r := range required {
+		was, ok := cur.Get(r)
+		if !ok {
+			continue
+		}
+		switch is, ok := next.Get(r); {
+		case !ok:
+			e.Registries = append(e.Registries, r)
+		case !is.Equal(was):
+			e.Replaced = append(e.Replaced, r)
+		}
+	}
+	if len(e.Registries) == 0 && len(e.Replaced) == 0 {
+		return nil
+	}
+	return &e
+}
+
+// missingRequired returns one warning per required registry c lacks.
+func missingRequired(c *dockerconfig.Config, required []string) []string {
+	var out []string
+	for _, r := range required {
+		if _, ok := c.Get(r); !ok {
+			out = append(out, "required registry "+r+" is missing from "+GlobalNamespace+"/"+GlobalName+
+				" (OperatorHub, Insights or release payload pulls from it fail)")
+		}
+	}
+	return out
 }

@@ -111,12 +111,14 @@ func TestMergeGlobalRefusals(t *testing.T) {
 		check     func(error) bool
 		wantWrite bool
 	}{
-		{"lacks required", globalSecret(t, "quay.io"), cfgOf(t, "us.icr.io"), GlobalOptions{}, func(err error) bool {
+		{"replaces a required registry", globalSecret(t, openshiftRegistries...), replacing(t, "quay.io", "us.icr.io"), GlobalOptions{}, func(err error) bool {
 			var m *MissingRequiredError
-			return errors.As(err, &m) && cmp.Equal(m.Registries, []string{"cloud.openshift.com", "registry.redhat.io", "registry.connect.redhat.com"})
+			return errors.As(err, &m) && len(m.Registries) == 0 && cmp.Equal(m.Replaced, []string{"quay.io"}) && contains(err.Error(), "replace")
 		}, false},
-		{"lacks required, allowed", globalSecret(t, "quay.io"), cfgOf(t, "us.icr.io"), GlobalOptions{AllowMissingRequired: true}, func(err error) bool { return err == nil }, true},
-		{"custom required", globalSecret(t, "quay.io"), cfgOf(t, "us.icr.io"), GlobalOptions{Required: []string{"quay.io"}}, func(err error) bool { return err == nil }, true},
+		{"replaces a required registry, allowed", globalSecret(t, openshiftRegistries...), replacing(t, "quay.io"), GlobalOptions{AllowMissingRequired: true}, func(err error) bool { return err == nil }, true},
+		{"sets a required registry to what it holds", globalSecret(t, openshiftRegistries...), cfgOf(t, "quay.io", "us.icr.io"), GlobalOptions{}, func(err error) bool { return err == nil }, true},
+		{"adds a required registry it lacked", globalSecret(t, "quay.io"), replacing(t, "cloud.openshift.com"), GlobalOptions{}, func(err error) bool { return err == nil }, true},
+		{"custom required", globalSecret(t, openshiftRegistries...), replacing(t, "quay.io"), GlobalOptions{Required: []string{"registry.redhat.io"}}, func(err error) bool { return err == nil }, true},
 		{"not JSON: refuse to touch", notJSON, cfgOf(t, "us.icr.io"), GlobalOptions{AllowMissingRequired: true}, func(err error) bool {
 			var ig *InvalidGlobalError
 			return errors.Is(err, ErrInvalidGlobal) && errors.As(err, &ig) && contains(err.Error(), "refusing")
@@ -142,6 +144,50 @@ func TestMergeGlobalRefusals(t *testing.T) {
 			}
 			assertNoSecret(t, err)
 		})
+	}
+}
+
+// replacing is a config whose entries differ from cfgOf's for the same
+// servers.
+func replacing(t *testing.T, servers ...string) *dockerconfig.Config {
+	t.Helper()
+	c := &dockerconfig.Config{}
+	for _, s := range servers {
+		c.Set(s, dockerconfig.Entry{Username: "other", Password: testPassword + "-new"})
+	}
+	return c
+}
+
+// TestMergeGlobalOnAClusterAlreadyLackingARequiredRegistry: the telemetry
+// opt-out removes cloud.openshift.com from the global pull secret. Adding
+// icr.io must still work — the merge removes nothing — and the Result
+// warns about every required registry that is missing, on every run.
+func TestMergeGlobalOnAClusterAlreadyLackingARequiredRegistry(t *testing.T) {
+	ctx := context.Background()
+	optedOut := []string{"quay.io", "registry.connect.redhat.com", "registry.redhat.io"}
+	kube := fake.NewClientset(globalSecret(t, optedOut...))
+	for _, want := range []registrykit.Action{registrykit.Updated, registrykit.Unchanged} {
+		res, err := MergeGlobal(ctx, kube, cfgOf(t, "us.icr.io"), GlobalOptions{})
+		if err != nil || res.Action != want {
+			t.Fatalf("MergeGlobal = %+v, %v; want %s", res, err, want)
+		}
+		if len(res.Warnings) != 1 || !contains(res.Warnings[0], "cloud.openshift.com") || !res.NeedsAttention() {
+			t.Errorf("warnings = %q; want one naming cloud.openshift.com", res.Warnings)
+		}
+	}
+	if diff := cmp.Diff(sortedCopy(append([]string{"us.icr.io"}, optedOut...)), globalServers(t, kube)); diff != "" {
+		t.Errorf("servers (-want +got):\n%s", diff)
+	}
+	// Removing a registry that is not required works the same way.
+	res, err := RemoveFromGlobal(ctx, kube, []string{"us.icr.io"}, GlobalOptions{})
+	if err != nil || res.Action != registrykit.Updated || len(res.Warnings) != 1 {
+		t.Errorf("RemoveFromGlobal = %+v, %v; want updated with one warning", res, err)
+	}
+	// A secret holding every required registry has no warning.
+	kube = fake.NewClientset(globalSecret(t, openshiftRegistries...))
+	res, err = MergeGlobal(ctx, kube, cfgOf(t, "us.icr.io"), GlobalOptions{})
+	if err != nil || len(res.Warnings) != 0 {
+		t.Errorf("MergeGlobal = %+v, %v; want no warning", res, err)
 	}
 }
 

@@ -104,6 +104,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		env.Step("merge into global pull secret", srv, string(res.Action), res.Reason)
 	}
+	for _, w := range res.Warnings {
+		env.Printf("  warning: %s\n", w)
+	}
 	if env.DryRun {
 		printServers(env, "after (would be)", after)
 	} else {
