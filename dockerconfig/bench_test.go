@@ -72,6 +72,23 @@ func BenchmarkBaselineRawMessage(b *testing.B) {
 	}
 }
 
+// BenchmarkBaselineTyped decodes the same base into kubectl's document
+// types (every entry's fields as strings) and encodes it again: what a
+// plain program does with the document.
+func BenchmarkBaselineTyped(b *testing.B) {
+	b.SetBytes(int64(len(benchBase)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var d kubectlDockerConfigJSON
+		if err := json.Unmarshal(benchBase, &d); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkParseMarshal(b *testing.B) {
 	b.SetBytes(int64(len(benchBase)))
 	b.ReportAllocs()
