@@ -2,6 +2,7 @@ package propagate
 
 import (
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,9 @@ import (
 // equals the desired content hash holds the source's data exactly, and
 // one whose fingerprint differs is stale. The key exists only in memory;
 // nothing read from the cache is written back with it.
+// Its value starts with a per-Propagator random prefix, so that the
+// transform knows its own output (it must be idempotent) and a secret
+// written with that annotation cannot pass for one it fingerprinted.
 const observedHashKey = "propagate.registrykit.io/observed-content-hash"
 
 // secretTransform strips a secret before the informer stores it: managed
@@ -29,7 +33,10 @@ func (p *Propagator) secretTransform(obj any) (any, error) {
 	if p.sources[sourceKey{s.Namespace, s.Name}] {
 		return s, nil
 	}
-	fp := contentHash(s.Type, s.Data)
+	if v, ok := s.Annotations[observedHashKey]; ok && s.Data == nil && strings.HasPrefix(v, p.nonce) {
+		return s, nil // transformed already (the transform must be idempotent)
+	}
+	fp := p.nonce + contentHash(s.Type, s.Data)
 	s.Data, s.StringData = nil, nil
 	ann := make(map[string]string, len(s.Annotations)+1)
 	maps.Copy(ann, s.Annotations)
@@ -118,14 +125,17 @@ func (s *store) wrote(obj runtime.Object, transform cache.TransformFunc) {
 // getCopy returns a deep copy of the cached secret namespace/name without
 // the in-memory fingerprint, and the fingerprint ("" for a source, whose
 // data is cached).
-func getCopy(st *store, namespace, name string) (*corev1.Secret, string) {
+func (p *Propagator) getCopy(st *store, namespace, name string) (*corev1.Secret, string) {
 	s, ok := st.get(namespace + "/" + name).(*corev1.Secret)
 	if !ok {
 		return nil, ""
 	}
 	s = s.DeepCopy()
-	fp := s.Annotations[observedHashKey]
+	fp, ours := strings.CutPrefix(s.Annotations[observedHashKey], p.nonce)
 	delete(s.Annotations, observedHashKey)
+	if !ours {
+		fp = ""
+	}
 	return s, fp
 }
 

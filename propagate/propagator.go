@@ -2,6 +2,7 @@ package propagate
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,8 @@ type Propagator struct {
 	log     *slog.Logger
 
 	// Indexes from what an informer reports to the rules it concerns.
+	nonce string // see observedHashKey
+
 	bySource   map[sourceKey][]int
 	byCopyName map[string][]int
 	bySA       map[string][]int
@@ -101,6 +104,7 @@ func New(kube kubernetes.Interface, opts Options) (*Propagator, error) {
 		opts:       opts,
 		rules:      slices.Clone(opts.Rules),
 		sources:    map[sourceKey]bool{},
+		nonce:      rand.Text()[:8] + ":",
 		log:        opts.Log(),
 		bySource:   map[sourceKey][]int{},
 		byCopyName: map[string][]int{},
@@ -336,7 +340,7 @@ func (p *Propagator) Start(ctx context.Context) error {
 	p.synced.Store(true)
 	p.log.InfoContext(ctx, "propagate: caches synced", slog.Int("rules", len(p.rules)), slog.Int("namespaces", len(p.nsInf.GetIndexer().ListKeys())))
 	for i, r := range p.rules {
-		if src, _ := getCopy(p.secrets[r.Source.Name], r.Source.Namespace, r.Source.Name); src == nil {
+		if src, _ := p.getCopy(p.secrets[r.Source.Name], r.Source.Namespace, r.Source.Name); src == nil {
 			p.sourceMissing(i, "not found")
 		}
 	}

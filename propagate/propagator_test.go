@@ -545,3 +545,38 @@ func TestLeaderElectionSingleReplica(t *testing.T) {
 		t.Error("NeedLeaderElection with its own leader election")
 	}
 }
+
+// The transform may see its own output again (client-go allows that): it
+// must keep the fingerprint of the data, not take one of the stripped
+// object. A fingerprint annotation it did not write is not trusted.
+func TestSecretTransformIsIdempotent(t *testing.T) {
+	p, err := New(fakeKube(), Options{Rules: []Rule{{Source: source}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pullSecret(t, "default", "all-icr-io", "us.icr.io")
+	want := contentHash(src.Type, src.Data)
+	cp := pullSecret(t, "team-a", "all-icr-io", "us.icr.io")
+	once, _ := p.secretTransform(cp)
+	twice, _ := p.secretTransform(once)
+	s := twice.(*corev1.Secret)
+	if s.Data != nil {
+		t.Error("data kept in the cache")
+	}
+	if got, ok := strings.CutPrefix(s.Annotations[observedHashKey], p.nonce); !ok || got != want {
+		t.Errorf("fingerprint %q, want %q", s.Annotations[observedHashKey], want)
+	}
+
+	forged := pullSecret(t, "team-b", "all-icr-io")
+	forged.Data = nil
+	forged.Annotations = map[string]string{observedHashKey: want}
+	out, _ := p.secretTransform(forged)
+	if got := out.(*corev1.Secret).Annotations[observedHashKey]; got == want || !strings.HasPrefix(got, p.nonce) {
+		t.Errorf("forged fingerprint kept: %q", got)
+	}
+	// The source keeps its data.
+	out, _ = p.secretTransform(src)
+	if out.(*corev1.Secret).Data == nil {
+		t.Error("the source's data was dropped")
+	}
+}

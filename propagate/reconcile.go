@@ -78,7 +78,7 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 		}
 		return nil
 	}
-	src, _ := getCopy(p.secrets[r.Source.Name], r.Source.Namespace, r.Source.Name)
+	src, _ := p.getCopy(p.secrets[r.Source.Name], r.Source.Namespace, r.Source.Name)
 	if src == nil {
 		p.sourceMissing(k.rule, "not found")
 		return nil // copies are kept
@@ -91,7 +91,7 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 
 	want := desiredCopy(r, src, k.namespace)
 	name := r.copyName()
-	cur, fingerprint := getCopy(p.secrets[name], k.namespace, name)
+	cur, fingerprint := p.getCopy(p.secrets[name], k.namespace, name)
 	if cur != nil {
 		ours := cur.Annotations[pullsecret.AnnotationCopiedFrom] == r.Source.String()
 		switch {
@@ -235,7 +235,7 @@ func (p *Propagator) prune(ctx context.Context, k key, r *Rule) error {
 	if k.namespace == r.Source.Namespace && name == r.Source.Name {
 		return nil // never the source
 	}
-	cur, _ := getCopy(p.secrets[name], k.namespace, name)
+	cur, _ := p.getCopy(p.secrets[name], k.namespace, name)
 	if cur == nil || cur.Annotations[pullsecret.AnnotationCopiedFrom] != r.Source.String() {
 		return nil // none, or not ours: never touched
 	}
