@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 // RunFunc is an example program's body: its arguments, environment lookup
@@ -14,10 +15,10 @@ import (
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
 // Main runs run with the process's arguments, environment and streams, in a
-// context cancelled by Ctrl-C, and exits 1 with "<name>: <error>" on
+// context cancelled by Ctrl-C (SIGINT) or SIGTERM, and exits 1 with "<name>: <error>" on
 // failure. It is the whole main function of every example.
 func Main(name string, run RunFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
