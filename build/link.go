@@ -45,14 +45,10 @@ func (o LinkOptions) serviceAccount() string {
 	return o.ServiceAccount
 }
 
-// Validate checks the options without I/O: nil, or a
-// *registrykit.InvalidError matching registrykit.ErrInvalid.
-func (o LinkOptions) Validate() error {
-	return registrykit.Invalid("build.LinkOptions", o.validate(nil))
-}
-
-func (o LinkOptions) validate(fld *field.Path) field.ErrorList {
-	return validateName(fld.Child("serviceAccount"), o.serviceAccount())
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o LinkOptions) Validate(path *field.Path) field.ErrorList {
+	return validateName(path.Child("serviceAccount"), o.serviceAccount())
 }
 
 // validateName checks an object name (DNS-1123 subdomain).
@@ -93,7 +89,7 @@ func validateNamespace(fld *field.Path, ns string) field.ErrorList {
 func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret string, opts LinkOptions) (registrykit.Result, error) {
 	errs := validateNamespace(field.NewPath("namespace"), ns)
 	errs = append(errs, validateName(field.NewPath("secret"), secret)...)
-	errs = append(errs, opts.validate(nil)...)
+	errs = append(errs, opts.Validate(nil)...)
 	if err := registrykit.Invalid("build.LinkBuilder", errs); err != nil {
 		return registrykit.Result{}, err
 	}

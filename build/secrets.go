@@ -28,28 +28,24 @@ type Secrets struct {
 	RemovePush, RemovePull bool
 }
 
-// Validate checks s without I/O and reports every problem at once: nil, or a
-// *registrykit.InvalidError matching registrykit.ErrInvalid.
-func (s Secrets) Validate() error {
-	return registrykit.Invalid("build.Secrets", s.validate(nil))
-}
-
-func (s Secrets) validate(fld *field.Path) field.ErrorList {
+// Validate reports every problem of s as field errors under path
+// (nil for none). It does no I/O.
+func (s Secrets) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if s.Push != "" {
-		errs = append(errs, validateName(fld.Child("push"), s.Push)...)
+		errs = append(errs, validateName(path.Child("push"), s.Push)...)
 	}
 	if s.Pull != "" {
-		errs = append(errs, validateName(fld.Child("pull"), s.Pull)...)
+		errs = append(errs, validateName(path.Child("pull"), s.Pull)...)
 	}
 	if s.Push != "" && s.RemovePush {
-		errs = append(errs, field.Forbidden(fld.Child("removePush"), "cannot be combined with push"))
+		errs = append(errs, field.Forbidden(path.Child("removePush"), "cannot be combined with push"))
 	}
 	if s.Pull != "" && s.RemovePull {
-		errs = append(errs, field.Forbidden(fld.Child("removePull"), "cannot be combined with pull"))
+		errs = append(errs, field.Forbidden(path.Child("removePull"), "cannot be combined with pull"))
 	}
 	if s == (Secrets{}) {
-		errs = append(errs, field.Required(fld, "set push, pull, removePush or removePull"))
+		errs = append(errs, field.Required(path.Child("push"), "set push, pull, removePush or removePull"))
 	}
 	return errs
 }
@@ -69,7 +65,7 @@ func validateBuildConfig(ns, bc string) field.ErrorList {
 // check that the secrets exist (oc does not either): a build then fails
 // until they do.
 func SetSecrets(ctx context.Context, builds buildclientset.Interface, ns, bc string, s Secrets, opts registrykit.WriteOptions) (registrykit.Result, error) {
-	errs := append(validateBuildConfig(ns, bc), s.validate(field.NewPath("secrets"))...)
+	errs := append(validateBuildConfig(ns, bc), s.Validate(field.NewPath("secrets"))...)
 	if err := registrykit.Invalid("build.SetSecrets", errs); err != nil {
 		return registrykit.Result{}, err
 	}

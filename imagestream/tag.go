@@ -29,24 +29,19 @@ type Ref struct {
 // String returns namespace/stream:tag.
 func (r Ref) String() string { return r.Namespace + "/" + r.Stream + ":" + r.Tag }
 
-// Validate checks the names without I/O and reports every problem at once:
-// nil, or a *registrykit.InvalidError (errors.Is(err,
-// registrykit.ErrInvalid)) with field paths "namespace", "stream" and "tag".
-func (r Ref) Validate() error {
-	return registrykit.Invalid("imagestream.Ref", r.validate(nil))
-}
-
-func (r Ref) validate(fld *field.Path) field.ErrorList {
+// Validate reports every problem of r as field errors under path
+// (nil for none). It does no I/O.
+func (r Ref) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for _, msg := range validation.IsDNS1123Label(r.Namespace) {
-		errs = append(errs, field.Invalid(fld.Child("namespace"), redact.Userinfo(r.Namespace), msg))
+		errs = append(errs, field.Invalid(path.Child("namespace"), redact.Userinfo(r.Namespace), msg))
 	}
 	if !imageref.ValidPathComponent(r.Stream) || len(r.Stream) > validation.DNS1123SubdomainMaxLength {
-		errs = append(errs, field.Invalid(fld.Child("stream"), redact.Userinfo(r.Stream),
+		errs = append(errs, field.Invalid(path.Child("stream"), redact.Userinfo(r.Stream),
 			"must be lower-case letters and digits separated by '.', '_', '__' or '-', at most 253 characters"))
 	}
 	if !imageref.ValidTag(r.Tag) {
-		errs = append(errs, field.Invalid(fld.Child("tag"), redact.Userinfo(r.Tag), "must match "+imageref.TagPattern))
+		errs = append(errs, field.Invalid(path.Child("tag"), redact.Userinfo(r.Tag), "must match "+imageref.TagPattern))
 	}
 	return errs
 }
@@ -94,24 +89,20 @@ type TagOptions struct {
 	registrykit.WriteOptions
 }
 
-// Validate checks the options without I/O and reports every problem at
-// once: nil, or a *registrykit.InvalidError matching registrykit.ErrInvalid.
-func (o TagOptions) Validate() error {
-	return registrykit.Invalid("imagestream.TagOptions", o.validate(nil))
-}
-
-func (o TagOptions) validate(fld *field.Path) field.ErrorList {
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o TagOptions) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch o.ReferencePolicy {
 	case "", SourcePolicy, LocalPolicy:
 	default:
-		errs = append(errs, field.NotSupported(fld.Child("referencePolicy"), redact.Userinfo(string(o.ReferencePolicy)),
+		errs = append(errs, field.NotSupported(path.Child("referencePolicy"), redact.Userinfo(string(o.ReferencePolicy)),
 			[]string{string(SourcePolicy), string(LocalPolicy)}))
 	}
 	switch o.ImportMode {
 	case "", ImportLegacy, ImportPreserveOriginal:
 	default:
-		errs = append(errs, field.NotSupported(fld.Child("importMode"), redact.Userinfo(string(o.ImportMode)),
+		errs = append(errs, field.NotSupported(path.Child("importMode"), redact.Userinfo(string(o.ImportMode)),
 			[]string{string(ImportLegacy), string(ImportPreserveOriginal)}))
 	}
 	return errs
@@ -137,8 +128,8 @@ func (o TagOptions) referencePolicy() imagev1.TagReferencePolicyType {
 // are validated before any API call.
 func Tag(ctx context.Context, images imageclientset.Interface, source string, dest Ref, opts TagOptions) (registrykit.Result, error) {
 	ref, errs := parseSource(field.NewPath("source"), source)
-	errs = append(errs, dest.validate(field.NewPath("dest"))...)
-	errs = append(errs, opts.validate(nil)...)
+	errs = append(errs, dest.Validate(field.NewPath("dest"))...)
+	errs = append(errs, opts.Validate(nil)...)
 	if err := registrykit.Invalid("imagestream.Tag", errs); err != nil {
 		return registrykit.Result{}, err
 	}
@@ -244,7 +235,7 @@ func tagDrift(cur, want imagev1.TagReference) []string {
 // know the tag, by removing the spec.tags entry with a conflict-retried
 // update. A missing stream or tag is Skipped.
 func Untag(ctx context.Context, images imageclientset.Interface, dest Ref, opts registrykit.WriteOptions) (registrykit.Result, error) {
-	if err := dest.Validate(); err != nil {
+	if err := registrykit.Invalid("imagestream.Untag", dest.Validate(field.NewPath("dest"))); err != nil {
 		return registrykit.Result{}, err
 	}
 	err := images.ImageV1().ImageStreamTags(dest.Namespace).Delete(ctx, dest.Stream+":"+dest.Tag, opts.DeleteOptions())

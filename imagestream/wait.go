@@ -10,7 +10,9 @@ import (
 	imageclientset "github.com/openshift/client-go/image/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/watchwait"
 )
 
@@ -26,7 +28,7 @@ const resync = 5 * time.Second
 // ErrNotTagged); otherwise it waits as long as ctx allows, watching the one
 // stream and re-reading it every few seconds.
 func WaitForImport(ctx context.Context, images imageclientset.Interface, dest Ref) (string, error) {
-	if err := dest.Validate(); err != nil {
+	if err := registrykit.Invalid("imagestream.WaitForImport", dest.Validate(field.NewPath("dest"))); err != nil {
 		return "", err
 	}
 	client := images.ImageV1().ImageStreams(dest.Namespace)

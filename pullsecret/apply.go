@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
@@ -30,11 +31,10 @@ import (
 // deleting it is the caller's decision (the error matches ErrNotPullSecret
 // or names the type).
 func Apply(ctx context.Context, kube kubernetes.Interface, namespace, name string, cfg *dockerconfig.Config, opts registrykit.WriteOptions) (registrykit.Result, error) {
-	var p problems
-	p.namespace("namespace", namespace)
-	p.objectName("secret name", name)
-	p.config("config", cfg)
-	if err := p.err(); err != nil {
+	errs := validNamespace(field.NewPath("namespace"), namespace)
+	errs = append(errs, validName(field.NewPath("name"), name)...)
+	errs = append(errs, validConfig(field.NewPath("config"), cfg)...)
+	if err := invalid("pullsecret.Apply", errs); err != nil {
 		return registrykit.Result{}, fmt.Errorf("apply secret %s/%s: %w", namespace, name, err)
 	}
 	data, err := cfg.Marshal()

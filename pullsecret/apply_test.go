@@ -139,30 +139,24 @@ func TestApplyValidation(t *testing.T) {
 		wantProblems  int
 		wantSubstring string
 	}{
-		{"bad namespace", "Team_A", "icr", cfgOf(t, "us.icr.io"), 1, `namespace "Team_A"`},
-		{"bad name", "team-a", "ICR!", cfgOf(t, "us.icr.io"), 1, `secret name "ICR!"`},
-		{"nil config", "team-a", "icr", nil, 1, "config: must not be nil"},
-		{"empty config", "team-a", "icr", &dockerconfig.Config{}, 1, "holds no registry"},
-		{"everything at once", "", "", nil, 3, "namespace: must not be empty"},
+		{"bad namespace", "Team_A", "icr", cfgOf(t, "us.icr.io"), 1, `namespace: Invalid value: "Team_A"`},
+		{"bad name", "team-a", "ICR!", cfgOf(t, "us.icr.io"), 1, `name: Invalid value: "ICR!"`},
+		{"nil config", "team-a", "icr", nil, 1, "config: Required value"},
+		{"empty config", "team-a", "icr", &dockerconfig.Config{}, 1, "config.auths: Required value: holds no registry"},
+		{"everything at once", "", "", nil, 3, "namespace: Required value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset()
 			_, err := Apply(context.Background(), kube, tt.ns, tt.secret, tt.cfg, registrykit.WriteOptions{})
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("err = %v, want ErrInvalidInput", err)
+			if !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("err = %v, want registrykit.ErrInvalid", err)
 			}
 			if !contains(err.Error(), tt.wantSubstring) {
 				t.Errorf("err = %q, want it to contain %q", err, tt.wantSubstring)
 			}
-			var n int
-			for _, line := range splitLines(err.Error()) {
-				if contains(line, "invalid ") {
-					n++
-				}
-			}
-			if n != tt.wantProblems {
-				t.Errorf("problems reported = %d, want %d: %v", n, tt.wantProblems, err)
+			if n := len(fieldPaths(err)); n != tt.wantProblems {
+				t.Errorf("field errors = %d, want %d: %v", len(fieldPaths(err)), tt.wantProblems, err)
 			}
 			if a := kube.Actions(); len(a) != 0 {
 				t.Errorf("API calls on bad input: %v", a)

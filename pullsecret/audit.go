@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit/dockerconfig"
@@ -70,10 +71,8 @@ func (f Finding) String() string {
 // revoked credential is not found; pods created by a controller that have
 // not been scheduled yet are not seen.
 func Audit(ctx context.Context, kube kubernetes.Interface, namespace string) ([]Finding, error) {
-	var p problems
-	p.namespace("namespace", namespace)
 	wrap := func(err error) error { return fmt.Errorf("audit pull secrets in %s: %w", namespace, err) }
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.Audit", validNamespace(field.NewPath("namespace"), namespace)); err != nil {
 		return nil, wrap(err)
 	}
 	sas, err := listServiceAccounts(ctx, kube, namespace, "")

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/registrykit/registrykit"
 )
 
 func TestAudit(t *testing.T) {
@@ -77,7 +79,7 @@ func TestAuditPodOnlyReference(t *testing.T) {
 
 func TestAuditValidatesAndNamesErrors(t *testing.T) {
 	kube := fake.NewClientset()
-	if _, err := Audit(context.Background(), kube, "Not Valid"); !errors.Is(err, ErrInvalidInput) || len(kube.Actions()) != 0 {
+	if _, err := Audit(context.Background(), kube, "Not Valid"); !errors.Is(err, registrykit.ErrInvalid) || len(kube.Actions()) != 0 {
 		t.Errorf("err = %v, actions %v", err, kube.Actions())
 	}
 	failN(kube, "list", "secrets", 1, fmt.Errorf("boom"))

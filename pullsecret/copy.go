@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
@@ -54,6 +55,16 @@ type CopyOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if o.Name != "" {
+		errs = append(errs, validName(path.Child("name"), o.Name)...)
+	}
+	return append(errs, notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
+}
+
 // Copy copies the image pull secret from to the target namespaces — what the
 // guide does with `oc get secret -o yaml | sed s/default/<ns>/g | oc create
 // -f -`, without rewriting data. The copy keeps the source's type
@@ -91,20 +102,14 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 	if name == "" {
 		name = from.Name
 	}
-	var p problems
-	p.namespace("source namespace", from.Namespace)
-	p.objectName("source name", from.Name)
-	if opts.Name != "" {
-		p.objectName("CopyOptions.Name", opts.Name)
-	}
-	if opts.Concurrency < 0 {
-		p.add("CopyOptions.Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
-	}
-	to.validate(&p)
+	errs := validNamespace(field.NewPath("from", "namespace"), from.Namespace)
+	errs = append(errs, validName(field.NewPath("from", "name"), from.Name)...)
+	errs = append(errs, to.Validate(field.NewPath("targets"))...)
+	errs = append(errs, opts.Validate(nil)...)
 	wrap := func(err error) error {
 		return fmt.Errorf("copy secret %s/%s: %w", from.Namespace, from.Name, err)
 	}
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.Copy", errs); err != nil {
 		return Report{}, wrap(err)
 	}
 

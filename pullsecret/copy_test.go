@@ -477,13 +477,16 @@ func TestCopyRejectsBadInputBeforeWriting(t *testing.T) {
 				return errors.Is(err, ErrNotPullSecret) && errors.As(err, &np) && np.Type == "Opaque"
 			}},
 		{"unparsable source", types.NamespacedName{Namespace: "default", Name: "broken"}, Targets{Namespaces: []string{"a"}}, CopyOptions{},
-			func(err error) bool { return err != nil && !errors.Is(err, ErrInvalidInput) }},
-		{"no targets", src, Targets{}, CopyOptions{}, func(err error) bool { return errors.Is(err, ErrNoTargets) }},
+			func(err error) bool { return err != nil && !errors.Is(err, registrykit.ErrInvalid) }},
+		{"no targets", src, Targets{}, CopyOptions{}, func(err error) bool {
+			return errors.Is(err, registrykit.ErrInvalid) && slices.Equal(fieldPaths(err), []string{"targets.namespaces"})
+		}},
 		{"selector matches nothing", src, Targets{Selector: labels.SelectorFromSet(labels.Set{"x": "y"})}, CopyOptions{},
 			func(err error) bool { return errors.Is(err, ErrNoTargets) }},
 		{"bad names, all reported", types.NamespacedName{Namespace: "Default", Name: "a_b"}, Targets{Namespaces: []string{"ok", "NOT OK"}}, CopyOptions{Name: "x/y", Concurrency: -1},
 			func(err error) bool {
-				return errors.Is(err, ErrInvalidInput) && len(splitLines(err.Error())) == 5
+				return errors.Is(err, registrykit.ErrInvalid) && slices.Equal(fieldPaths(err),
+					[]string{"from.namespace", "from.name", "targets.namespaces[1]", "name", "concurrency"})
 			}},
 	}
 	for _, tt := range tests {

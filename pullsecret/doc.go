@@ -12,8 +12,10 @@
 //
 // Every function takes a context and a kubernetes.Interface first (a
 // fake.Clientset in tests), validates all of its input before the first API
-// call and reports every problem at once (errors.Join of *InvalidError,
-// matching ErrInvalidInput). Errors name the object ("copy secret
+// call and reports every problem at once: one *registrykit.InvalidError of
+// apimachinery field errors ("targets.namespaces[1]: Invalid value: ..."),
+// matching registrykit.ErrInvalid. Every options type has a Validate method
+// that checks it alone, without I/O. Errors name the object ("copy secret
 // default/all-icr-io to team-a: ...") and wrap the API error with %w, so
 // apierrors.IsNotFound/IsForbidden/IsConflict still work; missing objects
 // are *NotFoundError (errors.Is(err, ErrNotFound)). Secret data never

@@ -7,13 +7,12 @@ import (
 )
 
 // Sentinel errors. Every error this package returns for one of these
-// conditions matches the sentinel with errors.Is.
+// conditions matches the sentinel with errors.Is. Invalid input is a
+// *registrykit.InvalidError matching registrykit.ErrInvalid.
 var (
-	// ErrInvalidInput marks every validation failure found before the first
-	// API call. The joined error lists every problem at once.
-	ErrInvalidInput = errors.New("invalid input")
-	// ErrNoTargets means a Copy or AttachToServiceAccounts call named no
-	// namespace, or its selector matched none.
+	// ErrNoTargets means the selector of a Copy or AttachToServiceAccounts
+	// call matched no namespace. (Targets that name nothing at all are
+	// invalid input.)
 	ErrNoTargets = errors.New("no target namespaces")
 	// ErrNotFound marks a missing object the call needed (source secret,
 	// service account, global pull secret). The wrapped API error is still
@@ -37,27 +36,6 @@ var (
 	// no secret of that name. A rerun creates it.
 	ErrDeletedNotRecreated = errors.New("deleted the existing secret to replace it, but creating the copy failed")
 )
-
-// InvalidError describes one invalid input. It matches ErrInvalidInput.
-type InvalidError struct {
-	Field   string // the argument or option, e.g. "namespace"
-	Value   string // the offending value (never secret data)
-	Problem string
-	Err     error // an underlying error (e.g. from dockerconfig), may be nil
-}
-
-func (e *InvalidError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("invalid %s: %s", e.Field, e.Problem)
-	}
-	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Problem)
-}
-
-// Unwrap returns the underlying error, if any.
-func (e *InvalidError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrInvalidInput.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalidInput }
 
 // NotFoundError says which object is missing. It matches ErrNotFound and
 // unwraps to the API server's error, so apierrors.IsNotFound works too.

@@ -166,8 +166,10 @@ func ExampleAudit() {
 func ExampleCopy_badInput() {
 	kube := fake.NewClientset()
 	_, err := pullsecret.Copy(context.Background(), kube,
-		types.NamespacedName{Namespace: "default", Name: "all-icr-io"}, pullsecret.Targets{}, pullsecret.CopyOptions{})
-	fmt.Println(errors.Is(err, pullsecret.ErrNoTargets), len(kube.Actions()))
+		types.NamespacedName{Namespace: "Default", Name: "all-icr-io"}, pullsecret.Targets{}, pullsecret.CopyOptions{Concurrency: -1})
+	fmt.Println(errors.Is(err, registrykit.ErrInvalid), len(kube.Actions()))
+	fmt.Println(err)
 	// Output:
 	// true 0
+	// copy secret Default/all-icr-io: invalid pullsecret.Copy: [from.namespace: Invalid value: "Default": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?'), targets.namespaces: Required value: give namespaces, selector or all, concurrency: Invalid value: -1: must not be negative]
 }

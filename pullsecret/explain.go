@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit/internal/imageref"
@@ -198,8 +199,8 @@ func (e Explanation) String() string {
 // pulling without them.
 //
 // image must be a valid reference; without a registry host it is a Docker
-// Hub image. Names are validated before any call (*InvalidError, matching
-// ErrInvalidInput). A missing pod or service account (subject) is a
+// Hub image. Names are validated before any call (*registrykit.InvalidError,
+// matching registrykit.ErrInvalid). A missing pod or service account (subject) is a
 // *NotFoundError: admission refuses new pods of a missing account.
 //
 // It reads the pod (or service account), the service account, and each
@@ -209,19 +210,19 @@ func (e Explanation) String() string {
 // has (its config.json, credential provider plugins), which the kubelet
 // tries after the secrets'.
 func Explain(ctx context.Context, kube kubernetes.Interface, namespace string, subject Subject, image string) (Explanation, error) {
-	var p problems
-	p.namespace("namespace", namespace)
+	errs := validNamespace(field.NewPath("namespace"), namespace)
+	subj := field.NewPath("subject")
 	switch {
 	case subject.Pod != "" && subject.ServiceAccount != "":
-		p.add("subject", subject.Pod+", "+subject.ServiceAccount, "set Pod or ServiceAccount, not both")
+		errs = append(errs, field.Forbidden(subj.Child("serviceAccount"), "set pod or serviceAccount, not both"))
 	case subject.Pod != "":
-		p.objectName("pod", subject.Pod)
+		errs = append(errs, validName(subj.Child("pod"), subject.Pod)...)
 	case subject.ServiceAccount != "":
-		p.objectName("service account", subject.ServiceAccount)
+		errs = append(errs, validName(subj.Child("serviceAccount"), subject.ServiceAccount)...)
 	}
 	registry, problem := parseImage(image)
 	if problem != "" {
-		p.add("image", image, problem)
+		errs = append(errs, field.Invalid(field.NewPath("image"), redact.Userinfo(image), problem))
 	}
 	what := "a new pod of service account " + subject.ServiceAccount
 	if subject.Pod != "" {
@@ -230,9 +231,9 @@ func Explain(ctx context.Context, kube kubernetes.Interface, namespace string, s
 		what = "a new pod of service account default"
 	}
 	wrap := func(err error) error {
-		return fmt.Errorf("explain pull of %s for %s in %s: %w", image, what, namespace, err)
+		return fmt.Errorf("explain pull of %s for %s in %s: %w", redact.Userinfo(image), what, namespace, err)
 	}
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.Explain", errs); err != nil {
 		return Explanation{}, wrap(err)
 	}
 

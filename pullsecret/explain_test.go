@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -401,30 +402,23 @@ func TestExplainValidatesBeforeAnyCall(t *testing.T) {
 		image     string
 		fields    []string
 	}{
-		{"everything wrong", "Team_A", Subject{Pod: "p", ServiceAccount: "default"}, "us.icr.io/Team/App", []string{"namespace", "subject", "image"}},
+		{"everything wrong", "Team_A", Subject{Pod: "p", ServiceAccount: "default"}, "us.icr.io/Team/App", []string{"namespace", "subject.serviceAccount", "image"}},
 		{"empty image", explainNS, Subject{}, "", []string{"image"}},
 		{"scheme", explainNS, Subject{}, "https://us.icr.io/team/app", []string{"image"}},
 		{"bad tag", explainNS, Subject{}, "us.icr.io/team/app:-1", []string{"image"}},
 		{"bad digest", explainNS, Subject{}, "us.icr.io/team/app@sha256:xyz", []string{"image"}},
 		{"bad port", explainNS, Subject{}, "us.icr.io:99999/team/app", []string{"image"}},
-		{"bad pod name", explainNS, Subject{Pod: "P!"}, "nginx", []string{"pod"}},
-		{"bad service account", explainNS, Subject{ServiceAccount: "a/b"}, "nginx", []string{"service account"}},
+		{"bad pod name", explainNS, Subject{Pod: "P!"}, "nginx", []string{"subject.pod"}},
+		{"bad service account", explainNS, Subject{ServiceAccount: "a/b"}, "nginx", []string{"subject.serviceAccount"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset()
 			_, err := Explain(context.Background(), kube, tt.namespace, tt.subject, tt.image)
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("err = %v, want ErrInvalidInput", err)
+			if !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("err = %v, want registrykit.ErrInvalid", err)
 			}
-			var fields []string
-			for _, e := range flatten(err) {
-				var ie *InvalidError
-				if errors.As(e, &ie) {
-					fields = append(fields, ie.Field)
-				}
-			}
-			if diff := cmp.Diff(tt.fields, fields); diff != "" {
+			if diff := cmp.Diff(tt.fields, fieldPaths(err)); diff != "" {
 				t.Errorf("invalid fields (-want +got):\n%s\nerr: %v", diff, err)
 			}
 			if n := len(kube.Actions()); n != 0 {
@@ -432,24 +426,6 @@ func TestExplainValidatesBeforeAnyCall(t *testing.T) {
 			}
 		})
 	}
-}
-
-// flatten returns the leaves of joined and wrapped errors.
-func flatten(err error) []error {
-	switch e := err.(type) {
-	case interface{ Unwrap() []error }:
-		var out []error
-		for _, x := range e.Unwrap() {
-			out = append(out, flatten(x)...)
-		}
-		return out
-	case interface{ Unwrap() error }:
-		if _, ok := err.(*InvalidError); ok {
-			return []error{err}
-		}
-		return flatten(e.Unwrap())
-	}
-	return []error{err}
 }
 
 func TestExplainValidImages(t *testing.T) {

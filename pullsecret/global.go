@@ -9,12 +9,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // The OpenShift 4 global pull secret.
@@ -44,6 +46,16 @@ type GlobalOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o GlobalOptions) Validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, r := range o.Required {
+		errs = append(errs, validServer(path.Child("required").Index(i), r)...)
+	}
+	return errs
+}
+
 func (o GlobalOptions) required() []string {
 	if o.Required == nil {
 		return DefaultRequired
@@ -71,13 +83,11 @@ func (o GlobalOptions) required() []string {
 // the Result's Warnings name it, on every run until it is back. A missing
 // secret is a *NotFoundError: this is not an OpenShift 4 cluster.
 func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconfig.Config, opts GlobalOptions) (registrykit.Result, error) {
-	var p problems
-	p.config("config", cfg)
-	validateRequired(&p, opts)
+	errs := append(validConfig(field.NewPath("config"), cfg), opts.Validate(nil)...)
 	wrap := func(err error) error {
 		return fmt.Errorf("merge into global pull secret %s/%s: %w", GlobalNamespace, GlobalName, err)
 	}
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.MergeGlobal", errs); err != nil {
 		return registrykit.Result{}, wrap(err)
 	}
 	res, err := updateGlobal(ctx, kube, opts, func(cur *dockerconfig.Config) (*dockerconfig.Config, string) {
@@ -96,28 +106,28 @@ func MergeGlobal(ctx context.Context, kube kubernetes.Interface, cfg *dockerconf
 // already missing are Warnings. Servers that are not there are ignored; if
 // none is there, the result is Unchanged.
 func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []string, opts GlobalOptions) (registrykit.Result, error) {
-	var p problems
+	var errs field.ErrorList
 	if len(servers) == 0 {
-		p.add("servers", "", "must not be empty")
+		errs = append(errs, field.Required(field.NewPath("servers"), ""))
 	}
-	for _, s := range servers {
-		if _, err := dockerconfig.NormalizeServer(s); err != nil {
-			p = append(p, &InvalidError{Field: "server", Value: s, Problem: err.Error(), Err: err})
-		}
+	shown := make([]string, len(servers)) // servers without userinfo, for errors and reasons
+	for i, s := range servers {
+		errs = append(errs, validServer(field.NewPath("servers").Index(i), s)...)
+		shown[i] = redact.Userinfo(s)
 	}
-	validateRequired(&p, opts)
+	errs = append(errs, opts.Validate(nil)...)
 	wrap := func(err error) error {
-		return fmt.Errorf("remove %s from global pull secret %s/%s: %w", strings.Join(servers, ", "), GlobalNamespace, GlobalName, err)
+		return fmt.Errorf("remove %s from global pull secret %s/%s: %w", strings.Join(shown, ", "), GlobalNamespace, GlobalName, err)
 	}
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.RemoveFromGlobal", errs); err != nil {
 		return registrykit.Result{}, wrap(err)
 	}
 	res, err := updateGlobal(ctx, kube, opts, func(cur *dockerconfig.Config) (*dockerconfig.Config, string) {
 		next := cur.Clone()
 		var removed []string
-		for _, s := range servers {
+		for i, s := range servers {
 			if next.Remove(s) {
-				removed = append(removed, s)
+				removed = append(removed, shown[i])
 			}
 		}
 		return next, "removed " + strings.Join(removed, ", ")
@@ -126,14 +136,6 @@ func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []
 		return res, wrap(err)
 	}
 	return res, nil
-}
-
-func validateRequired(p *problems, opts GlobalOptions) {
-	for _, r := range opts.Required {
-		if _, err := dockerconfig.NormalizeServer(r); err != nil {
-			*p = append(*p, &InvalidError{Field: "GlobalOptions.Required", Value: r, Problem: err.Error(), Err: err})
-		}
-	}
 }
 
 // updateGlobal is the read-change-update loop shared by MergeGlobal and

@@ -123,7 +123,7 @@ func TestMergeGlobalRefusals(t *testing.T) {
 			var ig *InvalidGlobalError
 			return errors.Is(err, ErrInvalidGlobal) && errors.As(err, &ig) && contains(err.Error(), "refusing")
 		}, false},
-		{"nil config", globalSecret(t, openshiftRegistries...), nil, GlobalOptions{}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }, false},
+		{"nil config", globalSecret(t, openshiftRegistries...), nil, GlobalOptions{}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }, false},
 		{"missing global", nil, cfgOf(t, "us.icr.io"), GlobalOptions{}, func(err error) bool {
 			return errors.Is(err, ErrNotFound) && apierrors.IsNotFound(err)
 		}, false},
@@ -211,7 +211,7 @@ func TestRemoveFromGlobal(t *testing.T) {
 	if !errors.As(err, &m) || len(writeActions(kube)) != 0 {
 		t.Errorf("removing quay.io: err = %v, writes %v", err, writeActions(kube))
 	}
-	if _, err := RemoveFromGlobal(ctx, kube, nil, GlobalOptions{}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := RemoveFromGlobal(ctx, kube, nil, GlobalOptions{}); !errors.Is(err, registrykit.ErrInvalid) {
 		t.Errorf("no servers: err = %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -140,4 +141,16 @@ func containsSecret(s string) bool {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-func splitLines(s string) []string { return strings.Split(s, "\n") }
+// fieldPaths returns the field paths of the *registrykit.InvalidError in err
+// (nil when there is none).
+func fieldPaths(err error) []string {
+	var ie *registrykit.InvalidError
+	if !errors.As(err, &ie) {
+		return nil
+	}
+	var out []string
+	for _, fe := range ie.Errs {
+		out = append(out, fe.Field)
+	}
+	return out
+}

@@ -13,10 +13,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // The OpenShift annotation on a service account naming its managed
@@ -45,6 +47,36 @@ type InternalOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o InternalOptions) Validate(path *field.Path) field.ErrorList {
+	sa, name := o.names()
+	errs := validName(path.Child("serviceAccount"), sa)
+	errs = append(errs, validName(path.Child("name"), name)...)
+	switch {
+	case o.Host == "":
+		errs = append(errs, field.Required(path.Child("host"), "the route host[:port]"))
+	default:
+		if err := validateHostPort(o.Host); err != nil {
+			errs = append(errs, field.Invalid(path.Child("host"), redact.Userinfo(o.Host), err.Error()))
+		}
+	}
+	return errs
+}
+
+// names returns the service account and the secret name, defaults applied.
+func (o InternalOptions) names() (sa, name string) {
+	sa = o.ServiceAccount
+	if sa == "" {
+		sa = "default"
+	}
+	name = o.Name
+	if name == "" {
+		name = sa + "-registry-route"
+	}
+	return sa, name
+}
+
 // InternalRegistrySecret writes a kubernetes.io/dockerconfigjson secret in
 // namespace that lets clients outside the cluster (or anything pulling
 // through the route) use the internal registry with a service account's
@@ -64,27 +96,12 @@ type InternalOptions struct {
 // in sync — rerun it, or prefer a pull secret with a long-lived credential
 // for use outside the cluster.
 func InternalRegistrySecret(ctx context.Context, kube kubernetes.Interface, namespace string, opts InternalOptions) (registrykit.Result, error) {
-	sa := opts.ServiceAccount
-	if sa == "" {
-		sa = "default"
-	}
-	name := opts.Name
-	if name == "" {
-		name = sa + "-registry-route"
-	}
-	var p problems
-	p.namespace("namespace", namespace)
-	p.objectName("service account name", sa)
-	p.objectName("secret name", name)
-	if opts.Host == "" {
-		p.add("InternalOptions.Host", "", "must not be empty (the route host[:port])")
-	} else if err := validateHostPort(opts.Host); err != nil {
-		p.add("InternalOptions.Host", opts.Host, err.Error())
-	}
+	sa, name := opts.names()
+	errs := append(validNamespace(field.NewPath("namespace"), namespace), opts.Validate(nil)...)
 	wrap := func(err error) error {
 		return fmt.Errorf("internal registry secret %s/%s from serviceaccount %s: %w", namespace, name, sa, err)
 	}
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.InternalRegistrySecret", errs); err != nil {
 		return registrykit.Result{}, wrap(err)
 	}
 

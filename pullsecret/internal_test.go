@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,14 +101,14 @@ func TestInternalRegistrySecretErrors(t *testing.T) {
 		opts  InternalOptions
 		check func(error) bool
 	}{
-		{"no host", nil, InternalOptions{}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
-		{"host with scheme", nil, InternalOptions{Host: "https://r.example.com/v2/"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
-		{"port 0", nil, InternalOptions{Host: "r.example.com:0"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
-		{"port 99999", nil, InternalOptions{Host: "r.example.com:99999"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
-		{"port not a number", nil, InternalOptions{Host: "r.example.com:https"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
-		{"port signed", nil, InternalOptions{Host: "r.example.com:+443"}, func(err error) bool { return errors.Is(err, ErrInvalidInput) }},
+		{"no host", nil, InternalOptions{}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
+		{"host with scheme", nil, InternalOptions{Host: "https://r.example.com/v2/"}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
+		{"port 0", nil, InternalOptions{Host: "r.example.com:0"}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
+		{"port 99999", nil, InternalOptions{Host: "r.example.com:99999"}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
+		{"port not a number", nil, InternalOptions{Host: "r.example.com:https"}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
+		{"port signed", nil, InternalOptions{Host: "r.example.com:+443"}, func(err error) bool { return errors.Is(err, registrykit.ErrInvalid) }},
 		{"bad names", nil, InternalOptions{Host: "r.example.com", ServiceAccount: "A_B", Name: "C D"}, func(err error) bool {
-			return errors.Is(err, ErrInvalidInput) && len(splitLines(err.Error())) == 2
+			return errors.Is(err, registrykit.ErrInvalid) && slices.Equal(fieldPaths(err), []string{"serviceAccount", "name"})
 		}},
 		{"no service account", nil, InternalOptions{Host: "r.example.com"}, func(err error) bool { return errors.Is(err, ErrNotFound) }},
 		{"no dockercfg secret", []runtime.Object{serviceAccount("team-a", "default")}, InternalOptions{Host: "r.example.com"}, func(err error) bool {

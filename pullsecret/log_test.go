@@ -40,11 +40,11 @@ func TestLoggerRecordsDecisionsWithoutSecrets(t *testing.T) {
 func TestValidationKeepsDockerconfigErrors(t *testing.T) {
 	bad := &dockerconfig.Config{Auths: map[string]dockerconfig.Entry{"https://": {Username: "u", Password: "p"}}}
 	_, err := Apply(context.Background(), fake.NewClientset(), "a", "b", bad, registrykit.WriteOptions{})
-	if !errors.Is(err, ErrInvalidInput) || !errors.Is(err, dockerconfig.ErrInvalidServer) {
-		t.Errorf("err = %v, want ErrInvalidInput wrapping dockerconfig.ErrInvalidServer", err)
+	if !errors.Is(err, registrykit.ErrInvalid) || !contains(err.Error(), "config: Invalid value") || !contains(err.Error(), "https://") {
+		t.Errorf("err = %v, want registrykit.ErrInvalid naming the config and its bad server", err)
 	}
 	_, err = MergeGlobal(context.Background(), fake.NewClientset(), cfgOf(t, "us.icr.io"), GlobalOptions{Required: []string{"ftp://x"}})
-	if !errors.Is(err, ErrInvalidInput) {
+	if !errors.Is(err, registrykit.ErrInvalid) {
 		t.Errorf("bad Required: err = %v", err)
 	}
 }

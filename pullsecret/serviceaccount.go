@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -80,13 +81,23 @@ func Link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 	return link(ctx, kube, namespace, serviceAccount, secret, f, AttachOptions{WriteOptions: opts}, nil)
 }
 
-func validateLink(p *problems, namespace, serviceAccount, secret string, wait time.Duration) {
-	p.namespace("namespace", namespace)
-	p.objectName("service account name", serviceAccount)
-	p.objectName("secret name", secret)
-	if wait < 0 {
-		p.add("WaitForServiceAccount", wait.String(), "must not be negative")
-	}
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o AttachOptions) Validate(path *field.Path) field.ErrorList {
+	return notNegative(path.Child("waitForServiceAccount"), o.WaitForServiceAccount, o.WaitForServiceAccount.String())
+}
+
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o ManyOptions) Validate(path *field.Path) field.ErrorList {
+	return append(notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency), o.AttachOptions.Validate(path)...)
+}
+
+func validateLink(namespace, serviceAccount, secret string, opts AttachOptions) field.ErrorList {
+	errs := validNamespace(field.NewPath("namespace"), namespace)
+	errs = append(errs, validName(field.NewPath("serviceAccount"), serviceAccount)...)
+	errs = append(errs, validName(field.NewPath("secret"), secret)...)
+	return append(errs, opts.Validate(nil)...)
 }
 
 // link is Link with an optional first copy of the service account (from a
@@ -98,9 +109,7 @@ func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 	wrap := func(err error) error {
 		return fmt.Errorf("link secret %s to serviceaccount %s/%s for %s: %w", secret, namespace, serviceAccount, f, err)
 	}
-	var p problems
-	validateLink(&p, namespace, serviceAccount, secret, opts.WaitForServiceAccount)
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.Link", validateLink(namespace, serviceAccount, secret, opts)); err != nil {
 		return registrykit.Result{}, wrap(err)
 	}
 	sas := kube.CoreV1().ServiceAccounts(namespace)
@@ -210,20 +219,14 @@ func hasObjectRef(refs []corev1.ObjectReference, name string) bool {
 // account is missing from it (then opts.WaitForServiceAccount applies).
 // The returned error is Report.Err() unless it failed before any write.
 func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, serviceAccount, secret string, to Targets, opts ManyOptions) (Report, error) {
-	var p problems
-	p.objectName("service account name", serviceAccount)
-	p.objectName("secret name", secret)
-	if opts.WaitForServiceAccount < 0 {
-		p.add("WaitForServiceAccount", opts.WaitForServiceAccount.String(), "must not be negative")
-	}
-	if opts.Concurrency < 0 {
-		p.add("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
-	}
-	to.validate(&p)
+	errs := validName(field.NewPath("serviceAccount"), serviceAccount)
+	errs = append(errs, validName(field.NewPath("secret"), secret)...)
+	errs = append(errs, to.Validate(field.NewPath("targets"))...)
+	errs = append(errs, opts.Validate(nil)...)
 	wrap := func(err error) error {
 		return fmt.Errorf("attach secret %s to serviceaccount %s: %w", secret, serviceAccount, err)
 	}
-	if err := p.err(); err != nil {
+	if err := invalid("pullsecret.AttachToServiceAccounts", errs); err != nil {
 		return Report{}, wrap(err)
 	}
 	targets, err := to.resolve(ctx, kube)

@@ -194,11 +194,11 @@ func TestAttachErrorsFromServer(t *testing.T) {
 func TestLinkValidation(t *testing.T) {
 	kube := fake.NewClientset()
 	_, err := AttachToServiceAccount(context.Background(), kube, "Bad NS", "", "x_y", AttachOptions{WaitForServiceAccount: -time.Second})
-	if !errors.Is(err, ErrInvalidInput) {
+	if !errors.Is(err, registrykit.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
-	if n := len(splitLines(err.Error())); n != 4 {
-		t.Errorf("problems = %d, want 4: %v", n, err)
+	if diff := cmp.Diff([]string{"namespace", "serviceAccount", "secret", "waitForServiceAccount"}, fieldPaths(err)); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
 	}
 	if len(kube.Actions()) != 0 {
 		t.Errorf("API calls on bad input: %v", kube.Actions())
@@ -243,7 +243,7 @@ func TestAttachToServiceAccounts(t *testing.T) {
 	if n := len(getSA(t, kube, "c", "builder").ImagePullSecrets); n != 0 {
 		t.Errorf("c/builder was changed")
 	}
-	if _, err := AttachToServiceAccounts(ctx, kube, "default", "icr", Targets{}, ManyOptions{}); !errors.Is(err, ErrNoTargets) {
+	if _, err := AttachToServiceAccounts(ctx, kube, "default", "icr", Targets{}, ManyOptions{}); !errors.Is(err, registrykit.ErrInvalid) {
 		t.Errorf("empty targets: err = %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit"
@@ -35,13 +36,17 @@ type Targets struct {
 	All bool
 }
 
-func (t Targets) validate(p *problems) {
+// Validate reports every problem of t as field errors under path
+// (nil for none). It does no I/O.
+func (t Targets) Validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	if len(t.Namespaces) == 0 && t.Selector == nil && !t.All {
-		*p = append(*p, fmt.Errorf("%w: give Targets.Namespaces, Targets.Selector or Targets.All", ErrNoTargets))
+		errs = append(errs, field.Required(path.Child("namespaces"), "give namespaces, selector or all"))
 	}
-	for _, ns := range t.Namespaces {
-		p.namespace("target namespace", ns)
+	for i, ns := range t.Namespaces {
+		errs = append(errs, validNamespace(path.Child("namespaces").Index(i), ns)...)
 	}
+	return errs
 }
 
 // target is one resolved namespace.

@@ -1,66 +1,78 @@
 package pullsecret
 
 import (
-	"errors"
-	"strings"
-
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
-// problems collects validation failures so that every one is reported at
-// once.
-type problems []error
+// Validation reports every problem of a call's input at once, before the
+// first API call, as apimachinery field errors wrapped by registrykit.Invalid
+// (errors.Is(err, registrykit.ErrInvalid); errors.As(err,
+// new(*registrykit.InvalidError)) gives the list). Field paths name the
+// argument or option in lower camel case ("namespace", "from.name",
+// "targets.namespaces[2]", "concurrency"). A value echoed in a field error
+// has any userinfo removed; a credential is never a field value.
 
-func (p *problems) add(field, value, problem string) {
-	*p = append(*p, &InvalidError{Field: field, Value: value, Problem: problem})
-}
+// invalid wraps the field errors of one call or options type.
+func invalid(what string, errs field.ErrorList) error { return registrykit.Invalid(what, errs) }
 
-// namespace checks a namespace name (DNS-1123 label).
-func (p *problems) namespace(field, v string) {
+// validNamespace checks a namespace name (a DNS-1123 label).
+func validNamespace(fld *field.Path, v string) field.ErrorList {
 	if v == "" {
-		p.add(field, v, "must not be empty")
-		return
+		return field.ErrorList{field.Required(fld, "")}
 	}
-	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
-		p.add(field, v, strings.Join(errs, "; "))
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(v) {
+		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
 	}
+	return errs
 }
 
-// objectName checks a secret or service account name (DNS-1123 subdomain).
-func (p *problems) objectName(field, v string) {
+// validName checks a secret, service account or pod name (a DNS-1123
+// subdomain).
+func validName(fld *field.Path, v string) field.ErrorList {
 	if v == "" {
-		p.add(field, v, "must not be empty")
-		return
+		return field.ErrorList{field.Required(fld, "")}
 	}
-	if errs := validation.IsDNS1123Subdomain(v); len(errs) > 0 {
-		p.add(field, v, strings.Join(errs, "; "))
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(v) {
+		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
 	}
+	return errs
 }
 
-// config checks that a docker config is present, holds at least one
-// registry, and passes dockerconfig's own validation.
-func (p *problems) config(field string, c *dockerconfig.Config) {
-	if c == nil {
-		p.add(field, "", "must not be nil")
-		return
-	}
-	if len(c.Auths) == 0 {
-		p.add(field, "", "holds no registry")
-		return
+// validConfig checks that a docker config is present, holds at least one
+// registry and passes dockerconfig's own validation. The config's content
+// is never a field value.
+func validConfig(fld *field.Path, c *dockerconfig.Config) field.ErrorList {
+	switch {
+	case c == nil:
+		return field.ErrorList{field.Required(fld, "")}
+	case len(c.Auths) == 0:
+		return field.ErrorList{field.Required(fld.Child("auths"), "holds no registry")}
 	}
 	if err := c.Validate(); err != nil {
-		*p = append(*p, &InvalidError{Field: field, Problem: err.Error(), Err: err})
+		return field.ErrorList{field.Invalid(fld, field.OmitValueType{}, err.Error())}
 	}
+	return nil
 }
 
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
+// validServer checks a registry server key.
+func validServer(fld *field.Path, s string) field.ErrorList {
+	if _, err := dockerconfig.NormalizeServer(s); err != nil {
+		return field.ErrorList{field.Invalid(fld, redact.Userinfo(s), err.Error())}
 	}
-	if len(p) == 1 {
-		return p[0]
+	return nil
+}
+
+// notNegative checks a count or duration option.
+func notNegative[T ~int | ~int64](fld *field.Path, v T, shown any) field.ErrorList {
+	if v < 0 {
+		return field.ErrorList{field.Invalid(fld, shown, "must not be negative")}
 	}
-	return errors.Join(p...)
+	return nil
 }

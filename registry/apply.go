@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/internal/redact"
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 // Defaults of the workflows' options.
@@ -47,21 +51,28 @@ type ApplyOptions struct {
 // ApplyClusterPullSecret uses for a cluster: "cluster-<clusterID>".
 func ServiceIDName(clusterID string) string { return "cluster-" + clusterID }
 
-func (o ApplyOptions) plan() (provisionPlan, error) {
-	var p problems
-	p.label("ClusterID", o.ClusterID)
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o ApplyOptions) Validate(path *field.Path) field.ErrorList {
+	_, errs := o.plan(path)
+	return errs
+}
+
+func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
+	errs := validLabel(path.Child("clusterID"), o.ClusterID)
 	if o.ClusterID != "" && len(ServiceIDName(o.ClusterID)) > 100 {
-		p.add("ClusterID", o.ClusterID, "service ID name would exceed 100 characters", nil)
+		errs = append(errs, field.Invalid(path.Child("clusterID"), redact.Userinfo(o.ClusterID), "service ID name would exceed 100 characters"))
 	}
 	ns := orDefault(o.Namespace, DefaultNamespace)
-	p.label("Namespace", ns)
+	errs = append(errs, validLabel(path.Child("namespace"), ns)...)
 	secret := orDefault(o.SecretName, DefaultSecretName)
-	p.subdomain("SecretName", secret)
+	errs = append(errs, validSubdomain(path.Child("secretName"), secret)...)
 	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
-	p.subdomain("ServiceAccount", sa)
-	p.domains("Domains", o.Domains)
-	if err := p.err(); err != nil {
-		return provisionPlan{}, err
+	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
+	errs = append(errs, validDomains(path.Child("domains"), o.Domains)...)
+	errs = append(errs, pullsecret.AttachOptions{WaitForServiceAccount: o.WaitForServiceAccount}.Validate(path)...)
+	if len(errs) > 0 {
+		return provisionPlan{}, errs
 	}
 	domains := o.Domains
 	if len(domains) == 0 {
@@ -95,7 +106,7 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 //     global included;
 //  3. an API key "cluster-<ClusterID>" — unless the existing secret already
 //     holds a key that IAM says is valid, not locked, and owned by that
-//     service ID: then that key is reused (Action registrykit.Reused) and none is minted;
+//     service ID: then that key is reused (Action Reused) and none is minted;
 //  4. the kubernetes.io/dockerconfigjson secret default/all-icr-io with
 //     username iamapikey for every domain (pullsecret.Apply);
 //  5. the secret in the imagePullSecrets of the default service account
@@ -110,21 +121,20 @@ func (o ApplyOptions) plan() (provisionPlan, error) {
 // It does not delete older keys of the service ID (see RotateAPIKey) or
 // copy the secret to other namespaces (see CopyICRSecret).
 func ApplyClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ApplyOptions) (Report, error) {
-	plan, err := opts.plan()
-	return runProvision(ctx, cluster, iamClient, plan, err, "apply cluster pull secret", "for cluster "+opts.ClusterID)
+	plan, errs := opts.plan(nil)
+	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ApplyClusterPullSecret", "apply cluster pull secret", "for cluster "+opts.ClusterID)
 }
 
 // runProvision is the body of the credential workflows: check the plan and
 // the clients (every problem at once, before any call), then provision.
 // Errors start with what, and once past validation name the object too.
-func runProvision(ctx context.Context, cluster *Cluster, iamClient *iam.Client, plan provisionPlan, planErr error, what, object string) (Report, error) {
+func runProvision(ctx context.Context, cluster *Cluster, iamClient *iam.Client, plan provisionPlan, planErrs field.ErrorList, call, what, object string) (Report, error) {
 	var rep Report
-	var p problems
-	p.cluster(cluster, "Kube")
+	errs := append(planErrs, clusterErrs(cluster, kubeClient)...)
 	if iamClient == nil {
-		p.add("iamClient", "", "required", nil)
+		errs = append(errs, field.Required(field.NewPath("iamClient"), ""))
 	}
-	if err := joinProblems(planErr, p.err()); err != nil {
+	if err := registrykit.Invalid(call, errs); err != nil {
 		return rep, fmt.Errorf("%s: %w", what, err)
 	}
 	rec := newRecorder(&rep, plan.write)

@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/build"
@@ -40,6 +41,29 @@ type BuildPushOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o BuildPushOptions) Validate(path *field.Path) field.ErrorList {
+	_, errs := o.plan(path)
+	return errs
+}
+
+// plan is the provisioning of ProjectCredentials with a Writer role, named
+// for pushing.
+func (o BuildPushOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
+	secret := o.SecretName
+	if secret == "" && o.Project != "" {
+		secret = o.Project + "-icr-push"
+	}
+	plan, errs := ProjectOptions{
+		ClusterName: o.ClusterName, Project: o.Project, Role: iam.Writer, Regions: o.Regions,
+		RegistryNamespace: o.RegistryNamespace, Domains: o.Domains, SecretName: secret,
+		WriteOptions: o.WriteOptions,
+	}.plan(path)
+	errs = append(errs, validSubdomain(path.Child("buildConfig"), o.BuildConfig)...)
+	return plan, errs
+}
+
 // BuildPushSecret gives a BuildConfig push access to IBM Cloud Container
 // Registry, as the guide's build section does by hand: a service ID with a
 // Writer policy per region, an API key, a pull secret in the project
@@ -49,24 +73,15 @@ type BuildPushOptions struct {
 // ApplyClusterPullSecret.
 func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts BuildPushOptions) (Report, error) {
 	var rep Report
-	secret := opts.SecretName
-	if secret == "" && opts.Project != "" {
-		secret = opts.Project + "-icr-push"
-	}
-	plan, err := ProjectOptions{
-		ClusterName: opts.ClusterName, Project: opts.Project, Role: iam.Writer, Regions: opts.Regions,
-		RegistryNamespace: opts.RegistryNamespace, Domains: opts.Domains, SecretName: secret,
-		WriteOptions: opts.WriteOptions,
-	}.plan()
-	var p problems
-	p.cluster(cluster, "Kube", "Builds")
+	plan, errs := opts.plan(nil)
+	errs = append(errs, clusterErrs(cluster, kubeClient, buildsClient)...)
 	if iamClient == nil {
-		p.add("iamClient", "", "required", nil)
+		errs = append(errs, field.Required(field.NewPath("iamClient"), ""))
 	}
-	p.subdomain("BuildConfig", opts.BuildConfig)
-	if err := joinProblems(err, p.err()); err != nil {
+	if err := registrykit.Invalid("registry.BuildPushSecret", errs); err != nil {
 		return rep, fmt.Errorf("build push secret: %w", err)
 	}
+	secret := plan.secretName
 	plan.serviceID = opts.ClusterName + "-" + opts.Project + "-push-id"
 	plan.keyName = opts.ClusterName + "-" + opts.Project + "-push-key"
 	plan.serviceIDDescription = fmt.Sprintf("Service ID for builds in project %s of cluster %s: Writer access to IBM Cloud Container Registry", opts.Project, opts.ClusterName)

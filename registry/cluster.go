@@ -16,7 +16,8 @@ import (
 // NewCluster for a real cluster, or registrytest.NewCluster for fakes.
 // Workflows that need only Kubernetes objects use only Kube; the OpenShift
 // clients may be nil on a plain Kubernetes cluster, and a workflow that needs
-// a nil client returns ErrNoClient instead of panicking.
+// a nil client reports it as invalid input (field "cluster.routes", ...,
+// matching registrykit.ErrInvalid) before any call, instead of panicking.
 type Cluster struct {
 	Kube     kubernetes.Interface
 	Routes   routeclient.Interface
@@ -24,10 +25,6 @@ type Cluster struct {
 	Builds   buildclient.Interface
 	Operator operatorclient.Interface
 }
-
-// ErrNoClient is returned when a workflow needs a client that the Cluster
-// does not have.
-var ErrNoClient = errors.New("cluster has no client for this API")
 
 // Client-side rate limits that NewCluster sets when the caller left them at
 // zero. client-go's own defaults (5 requests per second, bursts of 10) would

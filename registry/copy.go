@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/pullsecret"
@@ -41,6 +42,29 @@ type CopyICROptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o CopyICROptions) Validate(path *field.Path) field.ErrorList {
+	errs := validLabel(path.Child("from", "namespace"), orDefault(o.From.Namespace, DefaultNamespace))
+	errs = append(errs, validSubdomain(path.Child("from", "name"), orDefault(o.From.Name, DefaultSecretName))...)
+	errs = append(errs, validSubdomain(path.Child("serviceAccount"), orDefault(o.ServiceAccount, DefaultServiceAccount))...)
+	errs = append(errs, o.targets().Validate(path)...)
+	errs = append(errs, o.copyOptions().Validate(path)...)
+	return append(errs, o.attachOptions().Validate(path)...)
+}
+
+func (o CopyICROptions) targets() pullsecret.Targets {
+	return pullsecret.Targets{Namespaces: o.Namespaces, Selector: o.Selector, All: o.All}
+}
+
+func (o CopyICROptions) copyOptions() pullsecret.CopyOptions {
+	return pullsecret.CopyOptions{Name: o.Name, Overwrite: o.Overwrite, Concurrency: o.Concurrency}
+}
+
+func (o CopyICROptions) attachOptions() pullsecret.AttachOptions {
+	return pullsecret.AttachOptions{WaitForServiceAccount: o.WaitForServiceAccount}
+}
+
 // CopyICRSecret copies the ICR pull secret (default/all-icr-io) to other
 // namespaces with pullsecret.Copy and attaches each copy to the
 // namespace's service account with pullsecret.AttachToServiceAccounts:
@@ -56,31 +80,16 @@ func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (
 	from := types.NamespacedName{Namespace: orDefault(opts.From.Namespace, DefaultNamespace), Name: orDefault(opts.From.Name, DefaultSecretName)}
 	name := orDefault(opts.Name, from.Name)
 	sa := orDefault(opts.ServiceAccount, DefaultServiceAccount)
-	var p problems
-	p.cluster(cluster, "Kube")
-	p.label("From.Namespace", from.Namespace)
-	p.subdomain("From.Name", from.Name)
-	p.subdomain("Name", name)
-	p.subdomain("ServiceAccount", sa)
-	for _, ns := range opts.Namespaces {
-		p.label("Namespaces", ns)
-	}
-	if len(opts.Namespaces) == 0 && opts.Selector == nil && !opts.All {
-		p.add("Namespaces/Selector/All", "", "at least one target is required", pullsecret.ErrNoTargets)
-	}
-	if opts.Concurrency < 0 {
-		p.add("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative", nil)
-	}
-	if err := p.err(); err != nil {
+	if err := registrykit.Invalid("registry.CopyICRSecret", append(opts.Validate(nil), clusterErrs(cluster, kubeClient)...)); err != nil {
 		return rep, fmt.Errorf("copy ICR secret: %w", err)
 	}
 	rec := newRecorder(&rep, opts.WriteOptions)
 	popts := rec.lower()
 	wrap := func(err error) error { return fmt.Errorf("copy secret %s: %w", from, err) }
 
-	cr, err := pullsecret.Copy(ctx, cluster.Kube, from,
-		pullsecret.Targets{Namespaces: opts.Namespaces, Selector: opts.Selector, All: opts.All},
-		pullsecret.CopyOptions{Name: opts.Name, Overwrite: opts.Overwrite, Concurrency: opts.Concurrency, WriteOptions: popts})
+	copts := opts.copyOptions()
+	copts.WriteOptions = popts
+	cr, err := pullsecret.Copy(ctx, cluster.Kube, from, opts.targets(), copts)
 	if err != nil && len(cr.Outcomes) == 0 {
 		return rep, wrap(rec.fail(ctx, "secret", from.String(), err))
 	}
@@ -99,8 +108,10 @@ func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (
 		}
 	}
 	if len(attach) > 0 {
+		aopts := opts.attachOptions()
+		aopts.WriteOptions = popts
 		ar, err := pullsecret.AttachToServiceAccounts(ctx, cluster.Kube, sa, name, pullsecret.Targets{Namespaces: attach},
-			pullsecret.ManyOptions{Concurrency: opts.Concurrency, AttachOptions: pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, WriteOptions: popts}})
+			pullsecret.ManyOptions{Concurrency: opts.Concurrency, AttachOptions: aopts})
 		if err != nil && len(ar.Outcomes) == 0 {
 			errs = append(errs, rec.fail(ctx, "service account", sa, err))
 		}

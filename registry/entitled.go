@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
@@ -32,6 +34,15 @@ type EntitledOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o EntitledOptions) Validate(path *field.Path) field.ErrorList {
+	errs := validLabel(path.Child("namespace"), orDefault(o.Namespace, DefaultNamespace))
+	errs = append(errs, validSubdomain(path.Child("secretName"), orDefault(o.SecretName, DefaultEntitledSecretName))...)
+	errs = append(errs, validSubdomain(path.Child("serviceAccount"), orDefault(o.ServiceAccount, DefaultServiceAccount))...)
+	return append(errs, pullsecret.AttachOptions{WaitForServiceAccount: o.WaitForServiceAccount}.Validate(path)...)
+}
+
 // EntitledRegistry writes the pull secret for the IBM Cloud entitled
 // registry cp.icr.io (username "cp", the entitlement key as password) and
 // attaches it to the service account: the guide's "set up access to
@@ -42,16 +53,12 @@ func EntitledRegistry(ctx context.Context, cluster *Cluster, entitlementKey iam.
 	ns := orDefault(opts.Namespace, DefaultNamespace)
 	name := orDefault(opts.SecretName, DefaultEntitledSecretName)
 	sa := orDefault(opts.ServiceAccount, DefaultServiceAccount)
-	var p problems
-	p.cluster(cluster, "Kube")
-	p.label("Namespace", ns)
-	p.subdomain("SecretName", name)
-	p.subdomain("ServiceAccount", sa)
+	errs := append(opts.Validate(nil), clusterErrs(cluster, kubeClient)...)
 	cfg, err := icr.EntitledConfig(entitlementKey.Reveal())
 	if err != nil {
-		p.add("entitlementKey", "", "required", icr.ErrEmptyCredential)
+		errs = append(errs, field.Required(field.NewPath("entitlementKey"), "")) // never the key itself
 	}
-	if err := p.err(); err != nil {
+	if err := registrykit.Invalid("registry.EntitledRegistry", errs); err != nil {
 		return rep, fmt.Errorf("entitled registry: %w", err)
 	}
 	rec := newRecorder(&rep, opts.WriteOptions)

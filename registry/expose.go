@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/route"
@@ -37,6 +39,24 @@ type ExposeInternalOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o ExposeInternalOptions) Validate(path *field.Path) field.ErrorList {
+	errs := o.exposeOptions().Validate(path)
+	for i, ns := range o.Projects {
+		errs = append(errs, validLabel(path.Child("projects").Index(i), ns)...)
+	}
+	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
+	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
+	errs = append(errs, validSubdomain(path.Child("secretName"), orDefault(o.SecretName, sa+"-registry-route"))...)
+	return append(errs, notNegative(path.Child("timeout"), o.Timeout, o.Timeout.String())...)
+}
+
+// exposeOptions are the route.ExposeOptions of the route this workflow makes.
+func (o ExposeInternalOptions) exposeOptions() route.ExposeOptions {
+	return route.ExposeOptions{Hostname: o.Hostname, BalanceSource: o.BalanceSource}
+}
+
 // ExposeInternalRegistry exposes the integrated registry with a reencrypt
 // route (route.ExposeRegistry), waits for a router to admit it
 // (route.WaitForHost), then writes in each project a pull secret for the
@@ -51,21 +71,8 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 	var rep Report
 	sa := orDefault(opts.ServiceAccount, DefaultServiceAccount)
 	secret := orDefault(opts.SecretName, sa+"-registry-route")
-	eopts := route.ExposeOptions{Hostname: opts.Hostname, BalanceSource: opts.BalanceSource}
-	var p problems
-	p.cluster(cluster, "Kube", "Routes")
-	if err := eopts.Validate(); err != nil {
-		p.add("Hostname", opts.Hostname, "invalid route options", err)
-	}
-	for _, ns := range opts.Projects {
-		p.label("Projects", ns)
-	}
-	p.subdomain("ServiceAccount", sa)
-	p.subdomain("SecretName", secret)
-	if opts.Timeout < 0 {
-		p.add("Timeout", opts.Timeout.String(), "must not be negative", nil)
-	}
-	if err := p.err(); err != nil {
+	eopts := opts.exposeOptions()
+	if err := registrykit.Invalid("registry.ExposeInternalRegistry", append(opts.Validate(nil), clusterErrs(cluster, kubeClient, routesClient)...)); err != nil {
 		return "", rep, fmt.Errorf("expose internal registry: %w", err)
 	}
 	rec := newRecorder(&rep, opts.WriteOptions)

@@ -2,11 +2,15 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/imagestream"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // DefaultWaitTimeout bounds the waits of ImportImage and
@@ -36,6 +40,18 @@ type ImportOptions struct {
 	registrykit.WriteOptions
 }
 
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o ImportOptions) Validate(path *field.Path) field.ErrorList {
+	errs := o.tagOptions().Validate(path)
+	return append(errs, notNegative(path.Child("timeout"), o.Timeout, o.Timeout.String())...)
+}
+
+// tagOptions are the imagestream.TagOptions of the tag this workflow writes.
+func (o ImportOptions) tagOptions() imagestream.TagOptions {
+	return imagestream.TagOptions{ReferencePolicy: o.ReferencePolicy, Scheduled: o.Scheduled, Insecure: o.Insecure, ImportMode: o.ImportMode}
+}
+
 // ImportImage tags an external image into an image stream
 // (imagestream.Tag, like `oc tag <source> <ns>/<stream>:<tag>`) and waits
 // for the server to import it (imagestream.WaitForImport). It returns the
@@ -45,26 +61,26 @@ type ImportOptions struct {
 // imagestream.ErrImportFailed carrying the server's message.
 func ImportImage(ctx context.Context, cluster *Cluster, source string, dest imagestream.Ref, opts ImportOptions) (string, Report, error) {
 	var rep Report
-	var p problems
-	p.cluster(cluster, "Images")
+	var errs field.ErrorList
 	if _, err := imagestream.ParseReference(source); err != nil {
-		p.add("source", source, "not an image reference with a registry", err)
+		var re *imagestream.ReferenceError
+		detail := err.Error()
+		if errors.As(err, &re) {
+			detail = re.Detail
+		}
+		errs = append(errs, field.Invalid(field.NewPath("source"), redact.Userinfo(source), detail))
 	}
-	if err := dest.Validate(); err != nil {
-		p.add("dest", dest.String(), "not a valid image stream tag", err)
-	}
-	if opts.Timeout < 0 {
-		p.add("Timeout", opts.Timeout.String(), "must not be negative", nil)
-	}
-	if err := p.err(); err != nil {
+	errs = append(errs, dest.Validate(field.NewPath("dest"))...)
+	errs = append(errs, opts.Validate(nil)...)
+	errs = append(errs, clusterErrs(cluster, imagesClient)...)
+	if err := registrykit.Invalid("registry.ImportImage", errs); err != nil {
 		return "", rep, fmt.Errorf("import image: %w", err)
 	}
 	rec := newRecorder(&rep, opts.WriteOptions)
 	wrap := func(err error) error { return fmt.Errorf("import image %s into %s: %w", source, dest, err) }
-	res, err := imagestream.Tag(ctx, cluster.Images, source, dest, imagestream.TagOptions{
-		ReferencePolicy: opts.ReferencePolicy, Scheduled: opts.Scheduled, Insecure: opts.Insecure, ImportMode: opts.ImportMode,
-		WriteOptions: rec.lower(),
-	})
+	topts := opts.tagOptions()
+	topts.WriteOptions = rec.lower()
+	res, err := imagestream.Tag(ctx, cluster.Images, source, dest, topts)
 	if err != nil {
 		return "", rep, wrap(rec.fail(ctx, "image stream tag", dest.String(), err))
 	}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/registrykit/registrykit"
@@ -110,8 +111,9 @@ func TestImportImage(t *testing.T) {
 	}
 
 	_, _, err = registry.ImportImage(ctx, &fx.cluster.Cluster, "team/app:1", imagestream.Ref{}, registry.ImportOptions{})
-	if !errors.Is(err, registry.ErrInvalid) || !errors.Is(err, imagestream.ErrNoRegistryHost) {
-		t.Errorf("err = %v, want ErrInvalid and ErrNoRegistryHost", err)
+	var fe *field.Error
+	if !errors.Is(err, registrykit.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "source" || !strings.Contains(err.Error(), "registry host is required") {
+		t.Errorf("err = %v, want registrykit.ErrInvalid naming source and its missing registry host", err)
 	}
 }
 

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 // ProjectOptions configure ProjectCredentials. ClusterName and Project are
@@ -51,21 +54,31 @@ func ProjectServiceIDName(cluster, project string) string { return cluster + "-"
 // ProjectKeyName: see ProjectServiceIDName.
 func ProjectKeyName(cluster, project string) string { return cluster + "-" + project + "-key" }
 
-func (o ProjectOptions) plan() (provisionPlan, error) {
-	var p problems
-	p.label("ClusterName", o.ClusterName)
-	p.label("Project", o.Project)
-	p.regions("Regions", o.Regions)
-	p.domains("Domains", o.Domains)
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o ProjectOptions) Validate(path *field.Path) field.ErrorList {
+	_, errs := o.plan(path)
+	return errs
+}
+
+func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
+	errs := validLabel(path.Child("clusterName"), o.ClusterName)
+	errs = append(errs, validLabel(path.Child("project"), o.Project)...)
+	errs = append(errs, validRegions(path.Child("regions"), o.Regions)...)
+	errs = append(errs, validDomains(path.Child("domains"), o.Domains)...)
 	secret := orDefault(o.SecretName, o.Project+"-icr-io")
 	if o.Project != "" {
-		p.subdomain("SecretName", secret)
+		errs = append(errs, validSubdomain(path.Child("secretName"), secret)...)
 	}
 	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
-	p.subdomain("ServiceAccount", sa)
+	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
+	errs = append(errs, pullsecret.AttachOptions{WaitForServiceAccount: o.WaitForServiceAccount}.Validate(path)...)
 	role := orDefault(o.Role, iam.Reader)
-	if _, err := (iam.Access{Role: role, Namespace: o.RegistryNamespace}).Normalize(); err != nil {
-		p.add("Role/RegistryNamespace", "", "not a valid registry access", err)
+	for _, fe := range (iam.Access{Role: role, Namespace: o.RegistryNamespace}).Validate(path) {
+		if fe.Field == path.Child("namespace").String() {
+			fe.Field = path.Child("registryNamespace").String() // iam's name; here "namespace" is Kubernetes'
+		}
+		errs = append(errs, fe)
 	}
 	var accesses []iam.Access
 	regions := o.Regions
@@ -85,8 +98,8 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 			accesses = append(accesses, a)
 		}
 	}
-	if err := p.err(); err != nil {
-		return provisionPlan{}, err
+	if len(errs) > 0 {
+		return provisionPlan{}, errs
 	}
 	domains := o.Domains
 	if len(domains) == 0 {
@@ -121,6 +134,6 @@ func (o ProjectOptions) plan() (provisionPlan, error) {
 // deleted before returning. It does not remove policies that are no longer
 // asked for.
 func ProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ProjectOptions) (Report, error) {
-	plan, err := opts.plan()
-	return runProvision(ctx, cluster, iamClient, plan, err, "project credentials", "for "+opts.ClusterName+"/"+opts.Project)
+	plan, errs := opts.plan(nil)
+	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ProjectCredentials", "project credentials", "for "+opts.ClusterName+"/"+opts.Project)
 }

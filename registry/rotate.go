@@ -11,13 +11,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/internal/redact"
 )
+
+// ErrServiceIDNotFound is returned by RotateAPIKey when the service ID whose
+// key it should rotate does not exist.
+var ErrServiceIDNotFound = errors.New("service ID not found")
 
 // ErrNoKeyToRotate is returned by RotateAPIKey when no copy of the secret
 // holds a key of the service ID.
@@ -58,31 +64,30 @@ type RotateOptions struct {
 	registrykit.WriteOptions
 }
 
-func (o RotateOptions) validate() error {
-	var p problems
+// Validate reports every problem of o as field errors under path (nil for
+// none). It does no I/O.
+func (o RotateOptions) Validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	switch {
 	case o.ClusterID == "" && o.ServiceIDName == "":
-		p.add("ClusterID/ServiceIDName", "", "one is required", nil)
+		errs = append(errs, field.Required(path.Child("clusterID"), "set clusterID or serviceIDName"))
 	case o.ClusterID != "" && o.ServiceIDName != "":
-		p.add("ClusterID/ServiceIDName", "", "set only one", nil)
+		errs = append(errs, field.Forbidden(path.Child("serviceIDName"), "set clusterID or serviceIDName, not both"))
 	case o.ClusterID != "":
-		p.label("ClusterID", o.ClusterID)
+		errs = append(errs, validLabel(path.Child("clusterID"), o.ClusterID)...)
 	default:
 		if strings.TrimSpace(o.ServiceIDName) == "" || len(o.ServiceIDName) > 100 {
-			p.add("ServiceIDName", o.ServiceIDName, "must be 1 to 100 characters", nil)
+			errs = append(errs, field.Invalid(path.Child("serviceIDName"), redact.Userinfo(o.ServiceIDName), "must be 1 to 100 characters"))
 		}
 	}
-	if o.KeyName != "" && len(o.KeyName) > 100 {
-		p.add("KeyName", o.KeyName, "must be at most 100 characters", nil)
+	if len(o.KeyName) > 100 {
+		errs = append(errs, field.TooLong(path.Child("keyName"), "", 100))
 	}
-	p.subdomain("SecretName", orDefault(o.SecretName, DefaultSecretName))
-	for _, ns := range o.Namespaces {
-		p.label("Namespaces", ns)
+	errs = append(errs, validSubdomain(path.Child("secretName"), orDefault(o.SecretName, DefaultSecretName))...)
+	for i, ns := range o.Namespaces {
+		errs = append(errs, validLabel(path.Child("namespaces").Index(i), ns)...)
 	}
-	if o.Concurrency < 0 {
-		p.add("Concurrency", fmt.Sprint(o.Concurrency), "must not be negative", nil)
-	}
-	return p.err()
+	return append(errs, notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
 }
 
 // oldKey is a key of the service ID found in a copy.
@@ -97,7 +102,7 @@ type oldKey struct {
 //  1. find the service ID (by exact name; it is not created);
 //  2. list every secret named SecretName with one cluster-wide List, and ask
 //     IAM (APIKeyDetails) which of their iamapikey passwords are keys of the
-//     service ID — the old keys; copies holding none are left alone (registrykit.Skipped);
+//     service ID — the old keys; copies holding none are left alone (Skipped);
 //  3. mint a new key;
 //  4. in every selected copy that holds an old key, replace it by the new key
 //     (re-read and retried on conflict; other entries untouched);
@@ -115,13 +120,11 @@ type oldKey struct {
 // key keep it alive (the step says where).
 func RotateAPIKey(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts RotateOptions) (Report, error) {
 	var rep Report
-	err := opts.validate()
-	var p problems
-	p.cluster(cluster, "Kube")
+	errs := append(opts.Validate(nil), clusterErrs(cluster, kubeClient)...)
 	if iamClient == nil {
-		p.add("iamClient", "", "required", nil)
+		errs = append(errs, field.Required(field.NewPath("iamClient"), ""))
 	}
-	if err := joinProblems(err, p.err()); err != nil {
+	if err := registrykit.Invalid("registry.RotateAPIKey", errs); err != nil {
 		return rep, fmt.Errorf("rotate API key: %w", err)
 	}
 	sidName := opts.ServiceIDName

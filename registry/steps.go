@@ -20,8 +20,8 @@ type Step struct {
 	// Object names what the step acted on, e.g. "cluster-c1",
 	// "default/all-icr-io", "Reader us-south".
 	Object string
-	// Action is what happened: registrykit.Created, registrykit.Updated, registrykit.Unchanged,
-	// registrykit.Skipped, registrykit.Deleted, registrykit.Reused, or Failed when Err is set.
+	// Action is what happened: Created, Updated, Unchanged, Skipped,
+	// Deleted, Reused, or Failed when Err is set.
 	Action registrykit.Action
 	// Skip says why a Skipped step was skipped. A skip whose reason is a
 	// warning (registrykit.SkipForeign: a same-named object this module did
@@ -33,7 +33,7 @@ type Step struct {
 	// DryRun is true when nothing was written (IAM was only read, and
 	// Kubernetes writes carried dryRun=All).
 	DryRun bool
-	// Err is set when the step failed (Action is then registrykit.Failed).
+	// Err is set when the step failed (Action is then Failed).
 	Err error
 }
 

@@ -1,125 +1,131 @@
 package registry
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
-// ErrInvalid matches every input problem a workflow finds before its first
-// API call. The returned error joins every problem (*FieldError) at once.
-var ErrInvalid = errors.New("invalid input")
+// Every workflow validates its options, the Cluster's clients and the IAM
+// client before its first call and reports every problem at once: one
+// *registrykit.InvalidError (errors.Is(err, registrykit.ErrInvalid)) of
+// apimachinery field errors whose paths name the options in lower camel
+// case ("clusterID", "namespaces[1]", "cluster.routes"). Options that a
+// lower package checks (pullsecret.Targets, route.ExposeOptions, ...) are
+// checked by that package's Validate; every workflow's options have a
+// Validate(path) of their own. A value echoed in a field error has
+// any userinfo removed; a credential is never a field value.
 
-// ErrServiceIDNotFound is returned by RotateAPIKey when the service ID whose
-// key it should rotate does not exist.
-var ErrServiceIDNotFound = errors.New("service ID not found")
-
-// FieldError is one invalid input. It matches ErrInvalid, and unwraps to an
-// underlying error (such as icr.ErrUnknownRegion or icr.ErrEmptyCredential) if any.
-// Value is never a credential.
-type FieldError struct {
-	Field  string // the option, e.g. "ClusterID"
-	Value  string // the offending value ("" for credentials)
-	Detail string
-	Err    error
-}
-
-func (e *FieldError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Field)
-	if e.Value != "" {
-		fmt.Fprintf(&b, " %q", e.Value)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Detail)
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-// Is reports whether target is ErrInvalid.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
-
-// Unwrap returns the underlying error, if any.
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// problems collects FieldErrors.
-type problems []error
-
-func (p *problems) add(field, value, detail string, err error) {
-	*p = append(*p, &FieldError{Field: field, Value: value, Detail: detail, Err: err})
-}
-
-func (p *problems) err() error { return errors.Join(*p...) }
-
-// label checks a DNS-1123 label (namespaces, cluster IDs, project names).
-func (p *problems) label(field, v string) {
+// validLabel checks a required DNS-1123 label (namespaces, cluster IDs, project
+// names).
+func validLabel(fld *field.Path, v string) field.ErrorList {
 	if v == "" {
-		p.add(field, "", "required", nil)
-		return
+		return field.ErrorList{field.Required(fld, "")}
 	}
-	if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
-		p.add(field, v, "must be a DNS-1123 label: "+strings.Join(msgs, "; "), nil)
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(v) {
+		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
 	}
+	return errs
 }
 
-// subdomain checks a DNS-1123 subdomain (secret and service account names).
-func (p *problems) subdomain(field, v string) {
+// validSubdomain checks a required DNS-1123 subdomain (secret and service
+// account names).
+func validSubdomain(fld *field.Path, v string) field.ErrorList {
 	if v == "" {
-		p.add(field, "", "required", nil)
-		return
+		return field.ErrorList{field.Required(fld, "")}
 	}
-	if msgs := validation.IsDNS1123Subdomain(v); len(msgs) > 0 {
-		p.add(field, v, "must be a DNS-1123 subdomain: "+strings.Join(msgs, "; "), nil)
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(v) {
+		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
 	}
+	return errs
 }
 
-func (p *problems) domains(field string, ds []string) {
-	for _, d := range ds {
-		if _, err := dockerconfig.NormalizeServer(d); err != nil || strings.TrimSpace(d) == "" {
-			p.add(field, d, "not a registry server", err)
+// validDomains checks registry servers.
+func validDomains(fld *field.Path, ds []string) field.ErrorList {
+	var errs field.ErrorList
+	for i, d := range ds {
+		if strings.TrimSpace(d) == "" {
+			errs = append(errs, field.Required(fld.Index(i), "a registry server"))
+			continue
+		}
+		if _, err := dockerconfig.NormalizeServer(d); err != nil {
+			errs = append(errs, field.Invalid(fld.Index(i), redact.Userinfo(d), "not a registry server: "+err.Error()))
 		}
 	}
+	return errs
 }
 
-func (p *problems) regions(field string, rs []string) {
-	for _, r := range rs {
+// validRegions checks region names and aliases.
+func validRegions(fld *field.Path, rs []string) field.ErrorList {
+	var errs field.ErrorList
+	for i, r := range rs {
 		if _, ok := icr.LookupRegion(r); !ok {
-			p.add(field, r, "not an IBM Cloud Container Registry region", icr.ErrUnknownRegion)
+			errs = append(errs, field.NotSupported(fld.Index(i), redact.Userinfo(r), regionNames()))
 		}
 	}
+	return errs
 }
 
-func (p *problems) cluster(c *Cluster, needs ...string) {
-	if c == nil {
-		p.add("cluster", "", "required", ErrNoClient)
-		return
+func regionNames() []string {
+	var out []string
+	for _, r := range icr.Regions() {
+		out = append(out, r.Name)
 	}
+	return out
+}
+
+// notNegative checks a count or a duration.
+func notNegative[T ~int | ~int64](fld *field.Path, v T, shown any) field.ErrorList {
+	if v < 0 {
+		return field.ErrorList{field.Invalid(fld, shown, "must not be negative")}
+	}
+	return nil
+}
+
+// client names a client of the Cluster that a workflow needs.
+type client string
+
+const (
+	kubeClient     client = "kube"
+	routesClient   client = "routes"
+	imagesClient   client = "images"
+	buildsClient   client = "builds"
+	operatorClient client = "operator"
+)
+
+// clusterErrs reports a nil Cluster or a nil client the workflow needs.
+func clusterErrs(c *Cluster, needs ...client) field.ErrorList {
+	fld := field.NewPath("cluster")
+	if c == nil {
+		return field.ErrorList{field.Required(fld, "")}
+	}
+	var errs field.ErrorList
 	for _, n := range needs {
 		var missing bool
 		switch n {
-		case "Kube":
+		case kubeClient:
 			missing = c.Kube == nil
-		case "Routes":
+		case routesClient:
 			missing = c.Routes == nil
-		case "Images":
+		case imagesClient:
 			missing = c.Images == nil
-		case "Builds":
+		case buildsClient:
 			missing = c.Builds == nil
-		case "Operator":
+		case operatorClient:
 			missing = c.Operator == nil
 		}
 		if missing {
-			p.add("cluster."+n, "", "required", ErrNoClient)
+			errs = append(errs, field.Required(fld.Child(string(n)), "this workflow needs the client"))
 		}
 	}
+	return errs
 }
 
 func orDefault(v, def string) string {
@@ -127,17 +133,4 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func joinProblems(errs ...error) error {
-	var all []error
-	for _, e := range errs {
-		if e != nil {
-			all = append(all, e)
-		}
-	}
-	if len(all) == 1 {
-		return all[0]
-	}
-	return errors.Join(all...)
 }

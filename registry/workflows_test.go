@@ -33,61 +33,52 @@ func TestValidation(t *testing.T) {
 		{"apply: no cluster ID", func() error {
 			_, err := registry.ApplyClusterPullSecret(ctx, c, fx.client, registry.ApplyOptions{})
 			return err
-		}, []string{"ClusterID"}},
+		}, []string{"clusterID"}},
 		{"apply: everything wrong at once", func() error {
 			_, err := registry.ApplyClusterPullSecret(ctx, nil, nil, registry.ApplyOptions{
 				ClusterID: "Bad_ID", Namespace: "NS", SecretName: "a/b", ServiceAccount: "x y", Domains: []string{"http://"},
 			})
 			return err
-		}, []string{"ClusterID", "Namespace", "SecretName", "ServiceAccount", "Domains", "cluster", "iamClient"}},
+		}, []string{"clusterID", "namespace", "secretName", "serviceAccount", "domains[0]", "cluster", "iamClient"}},
 		{"project: unknown region and role", func() error {
 			_, err := registry.ProjectCredentials(ctx, c, fx.client, registry.ProjectOptions{
 				ClusterName: "prod", Project: "team-a", Regions: []string{"mars-1"}, Role: "Owner",
 			})
 			return err
-		}, []string{"Regions", "Role/RegistryNamespace"}},
+		}, []string{"regions[0]", "role"}},
 		{"project: names required", func() error {
 			_, err := registry.ProjectCredentials(ctx, c, fx.client, registry.ProjectOptions{})
 			return err
-		}, []string{"ClusterName", "Project"}},
+		}, []string{"clusterName", "project"}},
 		{"copy: no targets", func() error {
 			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{})
 			return err
-		}, []string{"Namespaces/Selector/All"}},
+		}, []string{"namespaces"}},
 		{"entitled: empty key", func() error {
 			_, err := registry.EntitledRegistry(ctx, c, iam.NewSecret("  "), registry.EntitledOptions{Namespace: "-x"})
 			return err
-		}, []string{"Namespace", "entitlementKey"}},
+		}, []string{"namespace", "entitlementKey"}},
 		{"rotate: neither cluster nor service ID", func() error {
 			_, err := registry.RotateAPIKey(ctx, c, fx.client, registry.RotateOptions{Namespaces: []string{"UPPER"}})
 			return err
-		}, []string{"ClusterID/ServiceIDName", "Namespaces"}},
+		}, []string{"clusterID", "namespaces[0]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fx.srv.ResetRequests()
 			actions := len(fx.cluster.KubeFake.Actions())
 			err := tt.run()
-			if !errors.Is(err, registry.ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
+			if !errors.Is(err, registrykit.ErrInvalid) {
+				t.Fatalf("err = %v, want registrykit.ErrInvalid", err)
+			}
+			var ie *registrykit.InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want a *registrykit.InvalidError", err)
 			}
 			var got []string
-			var walk func(error)
-			walk = func(e error) {
-				if fe, ok := e.(*registry.FieldError); ok {
-					got = append(got, fe.Field)
-					return
-				}
-				switch u := e.(type) {
-				case interface{ Unwrap() []error }:
-					for _, x := range u.Unwrap() {
-						walk(x)
-					}
-				case interface{ Unwrap() error }:
-					walk(u.Unwrap())
-				}
+			for _, fe := range ie.Errs {
+				got = append(got, fe.Field)
 			}
-			walk(err)
 			slices.Sort(got)
 			want := slices.Clone(tt.fields)
 			slices.Sort(want)

@@ -86,47 +86,41 @@ type ExposeOptions struct {
 
 func (o ExposeOptions) balance() bool { return o.BalanceSource == nil || *o.BalanceSource }
 
-// Validate checks the options without any I/O and reports every problem at
-// once: nil, or a *registrykit.InvalidError (errors.Is(err,
-// registrykit.ErrInvalid)) whose field paths name the options ("hostname",
-// "service", ...). A host echoed in an error has any userinfo removed.
-func (o ExposeOptions) Validate() error {
-	return registrykit.Invalid("route.ExposeOptions", o.validate(nil))
-}
-
-func (o ExposeOptions) validate(fld *field.Path) field.ErrorList {
+// Validate reports every problem of o as field errors under path
+// (nil for none). It does no I/O.
+func (o ExposeOptions) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if o.Hostname != "" {
-		errs = append(errs, validateHostname(fld.Child("hostname"), o.Hostname)...)
+		errs = append(errs, validateHostname(path.Child("hostname"), o.Hostname)...)
 	}
 	if o.Namespace != "" {
 		for _, msg := range validation.IsDNS1123Label(o.Namespace) {
-			errs = append(errs, field.Invalid(fld.Child("namespace"), redact.Userinfo(o.Namespace), msg))
+			errs = append(errs, field.Invalid(path.Child("namespace"), redact.Userinfo(o.Namespace), msg))
 		}
 	}
 	if o.Service != "" {
 		for _, msg := range validation.IsDNS1035Label(o.Service) {
-			errs = append(errs, field.Invalid(fld.Child("service"), redact.Userinfo(o.Service), msg))
+			errs = append(errs, field.Invalid(path.Child("service"), redact.Userinfo(o.Service), msg))
 		}
 		if o.Namespace == "" {
-			errs = append(errs, field.Required(fld.Child("namespace"), "required when service is set"))
+			errs = append(errs, field.Required(path.Child("namespace"), "required when service is set"))
 		}
 	}
 	if o.Name != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(o.Name) {
-			errs = append(errs, field.Invalid(fld.Child("name"), redact.Userinfo(o.Name), msg))
+			errs = append(errs, field.Invalid(path.Child("name"), redact.Userinfo(o.Name), msg))
 		}
 	}
 	switch o.InsecureEdgeTerminationPolicy {
 	case "", routev1.InsecureEdgeTerminationPolicyNone, routev1.InsecureEdgeTerminationPolicyAllow,
 		routev1.InsecureEdgeTerminationPolicyRedirect:
 	default:
-		errs = append(errs, field.NotSupported(fld.Child("insecureEdgeTerminationPolicy"),
+		errs = append(errs, field.NotSupported(path.Child("insecureEdgeTerminationPolicy"),
 			redact.Userinfo(string(o.InsecureEdgeTerminationPolicy)), []string{"None", "Allow", "Redirect"}))
 	}
 	if o.DestinationCACertificate != "" {
 		if b, _ := pem.Decode([]byte(o.DestinationCACertificate)); b == nil || b.Type != "CERTIFICATE" {
-			errs = append(errs, field.Invalid(fld.Child("destinationCACertificate"), field.OmitValueType{},
+			errs = append(errs, field.Invalid(path.Child("destinationCACertificate"), field.OmitValueType{},
 				"must be a PEM CERTIFICATE block"))
 		}
 	}
@@ -242,7 +236,7 @@ func routeTargetPort(p corev1.ServicePort) intstr.IntOrString {
 // and not written; a drifted one is Updated in place with its other labels,
 // annotations and spec fields kept, re-reading and retrying on conflict.
 func ExposeRegistry(ctx context.Context, routes routeclientset.Interface, kube kubernetes.Interface, opts ExposeOptions) (routev1.Route, registrykit.Result, error) {
-	if err := opts.Validate(); err != nil {
+	if err := registrykit.Invalid("route.ExposeOptions", opts.Validate(nil)); err != nil {
 		return routev1.Route{}, registrykit.Result{}, err
 	}
 	svc, port, err := FindRegistryService(ctx, kube, opts.Namespace, opts.Service)

@@ -7,10 +7,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/examples/internal/exampletest"
 	"github.com/registrykit/registrykit/pullsecret"
-	"github.com/registrykit/registrykit/registry"
 )
 
 // copies returns the namespaces that hold a copy of all-icr-io made by
@@ -115,7 +115,7 @@ func TestCopyErrors(t *testing.T) {
 	}
 	t.Run("invalid project name is refused", func(t *testing.T) {
 		r := exampletest.Run(t, run, exampletest.NoEnv, "--projects", "Team_A")
-		if !errors.Is(r.Err, registry.ErrInvalid) {
+		if !errors.Is(r.Err, registrykit.ErrInvalid) {
 			t.Fatalf("err = %v", r.Err)
 		}
 	})

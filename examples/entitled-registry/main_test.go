@@ -7,11 +7,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/examples/internal/exampletest"
 	"github.com/registrykit/registrykit/icr"
-	"github.com/registrykit/registrykit/registry"
 )
 
 func TestEntitledEmbedded(t *testing.T) {
@@ -57,7 +57,7 @@ func TestEntitledErrors(t *testing.T) {
 	})
 	t.Run("invalid secret name", func(t *testing.T) {
 		r := exampletest.Run(t, run, exampletest.NoEnv, "--secret-name", "Bad_Name")
-		if !errors.Is(r.Err, registry.ErrInvalid) {
+		if !errors.Is(r.Err, registrykit.ErrInvalid) {
 			t.Fatalf("err = %v, want ErrInvalid", r.Err)
 		}
 	})

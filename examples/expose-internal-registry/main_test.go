@@ -7,9 +7,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampletest"
-	"github.com/registrykit/registrykit/registry"
 )
 
 func TestExposeEmbedded(t *testing.T) {
@@ -65,8 +65,8 @@ func TestExposeDryRun(t *testing.T) {
 func TestExposeErrors(t *testing.T) {
 	t.Run("invalid hostname and project are refused together", func(t *testing.T) {
 		r := exampletest.Run(t, run, exampletest.NoEnv, "--hostname", "Not_A_Host", "--projects", "Team_B")
-		if !errors.Is(r.Err, registry.ErrInvalid) || !strings.Contains(r.Err.Error(), "Hostname") || !strings.Contains(r.Err.Error(), "Team_B") {
-			t.Fatalf("err = %v, want ErrInvalid naming Hostname and Team_B", r.Err)
+		if !errors.Is(r.Err, registrykit.ErrInvalid) || !strings.Contains(r.Err.Error(), "hostname") || !strings.Contains(r.Err.Error(), "Team_B") {
+			t.Fatalf("err = %v, want ErrInvalid naming hostname and Team_B", r.Err)
 		}
 	})
 	t.Run("a project without the service account fails and names it", func(t *testing.T) {

@@ -128,7 +128,7 @@ func parseRef(s string) (imagestream.Ref, error) {
 	}
 	stream, tag, _ := strings.Cut(rest, ":")
 	ref := imagestream.Ref{Namespace: ns, Stream: stream, Tag: orDefault(tag, "latest")}
-	if err := ref.Validate(); err != nil {
+	if err := registrykit.Invalid("--to", ref.Validate(nil)); err != nil {
 		return ref, fmt.Errorf("--to %q: %w", s, err)
 	}
 	return ref, nil

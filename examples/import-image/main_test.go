@@ -62,7 +62,7 @@ func TestImportErrors(t *testing.T) {
 		getenv     func(string) string
 		args       []string
 	}{
-		{"source without registry host", "not an image reference with a registry", exampletest.NoEnv, []string{"--from", "ns/app:1"}},
+		{"source without registry host", "a registry host is required", exampletest.NoEnv, []string{"--from", "ns/app:1"}},
 		{"destination without project", `--to "app:1": want <project>/<stream>[:<tag>]`, exampletest.NoEnv, []string{"--to", "app:1"}},
 		{"bad reference policy", `--reference-policy "mirror": want source or local`, exampletest.NoEnv, []string{"--reference-policy", "mirror"}},
 		{"no source on a real cluster", "--from is required", exampletest.Getenv(map[string]string{exampleenv.EnvKubeconfig: exampletest.Kubeconfig(t)}), []string{"--to", "a/b:c"}},

@@ -7,9 +7,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/examples/internal/exampletest"
-	"github.com/registrykit/registrykit/registry"
 )
 
 func TestApplyEmbedded(t *testing.T) {
@@ -71,8 +71,8 @@ func TestApplyDryRunChangesNothing(t *testing.T) {
 func TestApplyErrors(t *testing.T) {
 	t.Run("invalid cluster ID is refused before any call", func(t *testing.T) {
 		r := exampletest.Run(t, run, exampletest.NoEnv, "--cluster-id", "Not_A_Label")
-		if !errors.Is(r.Err, registry.ErrInvalid) || !strings.Contains(r.Err.Error(), "ClusterID") {
-			t.Fatalf("err = %v, want ErrInvalid naming ClusterID", r.Err)
+		if !errors.Is(r.Err, registrykit.ErrInvalid) || !strings.Contains(r.Err.Error(), "clusterID") {
+			t.Fatalf("err = %v, want ErrInvalid naming clusterID", r.Err)
 		}
 		if n := len(r.Env.IAMServer.ServiceIDs()); n != 0 {
 			t.Errorf("%d service IDs created despite invalid input", n)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -76,8 +77,8 @@ func TestBadInput(t *testing.T) {
 		{"--service-account", "default", "--image", "https://us.icr.io/x"},
 	} {
 		err := run(context.Background(), args, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
-		if !errors.Is(err, pullsecret.ErrInvalidInput) {
-			t.Errorf("run %q: err = %v, want ErrInvalidInput", args, err)
+		if !errors.Is(err, registrykit.ErrInvalid) {
+			t.Errorf("run %q: err = %v, want registrykit.ErrInvalid", args, err)
 		}
 	}
 	err := run(context.Background(), []string{"--service-account", "default"}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
