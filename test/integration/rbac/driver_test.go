@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/registrykit/registrykit/rbac"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -21,16 +22,16 @@ import (
 // state and returns the namespaces of each scope and the call to make as
 // the user. conds are the conditional rules the case needs.
 type scenario struct {
-	conds []registry.Condition
+	conds []rbac.Condition
 	// lock serialises scenarios that share fixed objects across operations
 	// (openshift-config/pull-secret, the imageregistry config, ...).
 	lock  *sync.Mutex
-	setup func(t *testing.T) (map[registry.Scope][]string, call)
+	setup func(t *testing.T) (map[rbac.Scope][]string, call)
 }
 
 type call func(ctx context.Context, c *registry.Cluster) error
 
-var scenarios = map[registry.Operation]scenario{}
+var scenarios = map[rbac.Operation]scenario{}
 
 // unit is one verb of one rule: what a removal run takes away.
 type unit struct {
@@ -39,21 +40,21 @@ type unit struct {
 	verb  string
 }
 
-type Scope = registry.Scope
+type Scope = rbac.Scope
 
 var userSeq atomic.Int64
 
 // TestLeastPrivilege: every operation succeeds with exactly its rules and
 // fails with Forbidden, naming the verb and resource, without any one verb.
 func TestLeastPrivilege(t *testing.T) {
-	for _, op := range registry.Operations() {
+	for _, op := range rbac.Operations() {
 		t.Run(string(op), func(t *testing.T) {
 			t.Parallel()
 			sc, ok := scenarios[op]
 			if !ok {
 				t.Fatalf("no scenario for %s", op)
 			}
-			rules, err := registry.RBACRules(op)
+			rules, err := rbac.RulesFor(op)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +104,7 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 }
 
-func rule(r registry.Rules, u unit) rbacv1.PolicyRule {
+func rule(r rbac.Rules, u unit) rbacv1.PolicyRule {
 	if u.scope == "" {
 		return r.Cluster[u.rule]
 	}
@@ -120,7 +121,7 @@ func forbiddenPattern(verb string, p rbacv1.PolicyRule) *regexp.Regexp {
 // runAs seeds a fresh state, binds a new user to rules (minus the verb of
 // without, if any) in the scenario's namespaces and runs the call as that
 // user.
-func runAs(t *testing.T, op registry.Operation, sc scenario, rules registry.Rules, without *unit) error {
+func runAs(t *testing.T, op rbac.Operation, sc scenario, rules rbac.Rules, without *unit) error {
 	t.Helper()
 	if sc.lock != nil {
 		sc.lock.Lock()

@@ -1,5 +1,5 @@
-// Package rbac_test runs every operation of registry.Operations() on a real
-// API server as a user bound to exactly registry.RBACRules(op) (plus the
+// Package rbac_test runs every operation of rbac.Operations() on a real
+// API server as a user bound to exactly rbac.RulesFor(op) (plus the
 // conditional rules of the case each scenario exercises), then once per
 // verb with that verb removed, and checks that the operation then fails
 // with a Forbidden error naming the verb and the resource.

@@ -17,6 +17,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/build"
 	"github.com/registrykit/registrykit/imagestream"
+	"github.com/registrykit/registrykit/rbac"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/route"
 )
@@ -85,22 +86,22 @@ func buildConfig(t *testing.T, ns, name string) {
 	must(t, err)
 }
 
-func target(ns ...string) map[Scope][]string { return map[Scope][]string{registry.ScopeTarget: ns} }
+func target(ns ...string) map[Scope][]string { return map[Scope][]string{rbac.ScopeTarget: ns} }
 
 func init() {
-	scenarios[registry.OpFindRegistryService] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpFindRegistryService] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		registryService(t, ns, "image-registry")
-		return map[Scope][]string{registry.ScopeRegistry: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeRegistry: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, _, err := route.FindRegistryService(ctx, c.Kube, ns, "image-registry")
 			return err
 		}
 	}}
-	scenarios[registry.OpExposeRegistry] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpExposeRegistry] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		registryService(t, ns, "image-registry")
 		seedRoute(t, ns, "old", "image-registry", false)
-		return map[Scope][]string{registry.ScopeRegistry: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeRegistry: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			for _, name := range []string{"new", "old"} {
 				if _, _, err := route.ExposeRegistry(ctx, c.Routes, c.Kube, route.ExposeOptions{Namespace: ns, Service: "image-registry", Name: name}); err != nil {
 					return err
@@ -109,7 +110,7 @@ func init() {
 			return nil
 		}
 	}}
-	scenarios[registry.OpWaitForHost] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpWaitForHost] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		seedRoute(t, ns, "r", "image-registry", true)
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
@@ -117,19 +118,19 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpEnableDefaultRoute] = scenario{lock: &configLock, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpEnableDefaultRoute] = scenario{lock: &configLock, setup: func(t *testing.T) (map[Scope][]string, call) {
 		fixed(t)
 		cfg, err := env.ImageRegistry.ImageregistryV1().Configs().Get(t.Context(), route.OperatorConfigName, metav1.GetOptions{})
 		must(t, err)
 		cfg.Spec.DefaultRoute = false
 		_, err = env.ImageRegistry.ImageregistryV1().Configs().Update(t.Context(), cfg, metav1.UpdateOptions{})
 		must(t, err)
-		return map[Scope][]string{registry.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, _, err := route.EnableDefaultRoute(ctx, c.Operator, c.Routes, registrykit.WriteOptions{})
 			return err
 		}
 	}}
-	scenarios[registry.OpTag] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpTag] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		stream(t, ns, "old", "1", "us.icr.io/team/other:1", false)
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
@@ -141,7 +142,7 @@ func init() {
 			return nil
 		}
 	}}
-	scenarios[registry.OpUntag] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpUntag] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		stream(t, ns, "app", "1", "us.icr.io/team/app:1", false)
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
@@ -149,7 +150,7 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpWaitForImport] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpWaitForImport] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		stream(t, ns, "app", "1", "us.icr.io/team/app:1", true)
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
@@ -157,7 +158,7 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpLinkBuilder] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpLinkBuilder] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		serviceAccount(t, ns, build.BuilderServiceAccount)
 		pullSecret(t, ns, "push", doc(t, "us.icr.io", "iamapikey", "k"))
@@ -166,7 +167,7 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpSetSecrets] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpSetSecrets] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		buildConfig(t, ns, "app")
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
@@ -174,23 +175,23 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpCheckBuildConfig] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpCheckBuildConfig] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		buildConfig(t, ns, "app")
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
 			return build.CheckBuildConfig(ctx, c.Builds, ns, "app")
 		}
 	}}
-	scenarios[registry.OpDetectInternal] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpDetectInternal] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		fixed(t)
-		return map[Scope][]string{registry.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := registry.DetectInternal(ctx, c.Kube)
 			return err
 		}
 	}}
-	scenarios[registry.OpStorage] = scenario{conds: []registry.Condition{registry.WhenPVC}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpStorage] = scenario{conds: []rbac.Condition{rbac.WhenPVC}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		fixed(t)
-		return map[Scope][]string{registry.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeRegistry: {registryNS}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := registry.Storage(ctx, c.Kube, c.Operator)
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
+	"github.com/registrykit/registrykit/rbac"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -40,11 +41,11 @@ func copyTargets(t *testing.T, src types.NamespacedName, name string) ([]string,
 }
 
 func init() {
-	sel := []registry.Condition{registry.WhenSelector, registry.WhenReplace}
-	scenarios[registry.OpApply] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	sel := []rbac.Condition{rbac.WhenSelector, rbac.WhenReplace}
+	scenarios[rbac.OpApply] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		pullSecret(t, ns, "old", doc(t, "us.icr.io", "iamapikey", "old"))
-		return map[Scope][]string{registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			if _, err := pullsecret.Apply(ctx, c.Kube, ns, "new", icr("k"), registrykit.WriteOptions{}); err != nil {
 				return err
 			}
@@ -52,12 +53,12 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpCopy] = scenario{conds: sel, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpCopy] = scenario{conds: sel, setup: func(t *testing.T) (map[Scope][]string, call) {
 		src := env.Namespace(t)
 		pullSecret(t, src, "all-icr-io", doc(t, "us.icr.io", "iamapikey", "k"))
 		from := types.NamespacedName{Namespace: src, Name: "all-icr-io"}
 		ts, to := copyTargets(t, from, "all-icr-io")
-		return map[Scope][]string{registry.ScopeSource: {src}, registry.ScopeTarget: ts}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeSource: {src}, rbac.ScopeTarget: ts}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := pullsecret.Copy(ctx, c.Kube, from, to, pullsecret.CopyOptions{})
 			return err
 		}
@@ -66,24 +67,24 @@ func init() {
 		return func(t *testing.T) (map[Scope][]string, call) {
 			ns := env.Namespace(t)
 			serviceAccount(t, ns, "default")
-			return map[Scope][]string{registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error { return op(ctx, c, ns) }
+			return map[Scope][]string{rbac.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error { return op(ctx, c, ns) }
 		}
 	}
-	scenarios[registry.OpAttachToServiceAccount] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
+	scenarios[rbac.OpAttachToServiceAccount] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
 		_, err := pullsecret.AttachToServiceAccount(ctx, c.Kube, ns, "default", "all-icr-io", pullsecret.AttachOptions{})
 		return err
 	})}
-	scenarios[registry.OpLink] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
+	scenarios[rbac.OpLink] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
 		_, err := pullsecret.Link(ctx, c.Kube, ns, "default", "all-icr-io", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 		return err
 	})}
-	scenarios[registry.OpAttachToServiceAccounts] = scenario{conds: []registry.Condition{registry.WhenSelector}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpAttachToServiceAccounts] = scenario{conds: []rbac.Condition{rbac.WhenSelector}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		a, b := env.Namespace(t), env.Namespace(t)
 		serviceAccount(t, a, "default")
 		serviceAccount(t, b, "default")
 		labelNamespace(t, b, "rbac-select", b)
 		to := pullsecret.Targets{Namespaces: []string{a}, Selector: labels.SelectorFromSet(labels.Set{"rbac-select": b})}
-		return map[Scope][]string{registry.ScopeTarget: {a, b}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeTarget: {a, b}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := pullsecret.AttachToServiceAccounts(ctx, c.Kube, "default", "all-icr-io", to, pullsecret.ManyOptions{})
 			return err
 		}
@@ -106,27 +107,27 @@ func init() {
 		_, err = env.Kube.CoreV1().Secrets(pullsecret.GlobalNamespace).Update(t.Context(), s, metav1.UpdateOptions{})
 		must(t, err)
 	}
-	globalScope := map[Scope][]string{registry.ScopeOpenShiftConfig: {pullsecret.GlobalNamespace}}
-	scenarios[registry.OpMergeGlobal] = scenario{lock: &globalLock, setup: func(t *testing.T) (map[Scope][]string, call) {
+	globalScope := map[Scope][]string{rbac.ScopeOpenShiftConfig: {pullsecret.GlobalNamespace}}
+	scenarios[rbac.OpMergeGlobal] = scenario{lock: &globalLock, setup: func(t *testing.T) (map[Scope][]string, call) {
 		global(t)
 		return globalScope, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := pullsecret.MergeGlobal(ctx, c.Kube, icr("k"), pullsecret.GlobalOptions{})
 			return err
 		}
 	}}
-	scenarios[registry.OpRemoveFromGlobal] = scenario{lock: &globalLock, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpRemoveFromGlobal] = scenario{lock: &globalLock, setup: func(t *testing.T) (map[Scope][]string, call) {
 		global(t)
 		return globalScope, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := pullsecret.RemoveFromGlobal(ctx, c.Kube, []string{"extra.example.com"}, pullsecret.GlobalOptions{})
 			return err
 		}
 	}}
-	scenarios[registry.OpInternalRegistrySecret] = scenario{conds: []registry.Condition{registry.WhenUnreferenced}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpInternalRegistrySecret] = scenario{conds: []rbac.Condition{rbac.WhenUnreferenced}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		serviceAccount(t, ns, "default")
 		dockercfgSecret(t, ns, "default")
 		pullSecret(t, ns, "old", doc(t, "x.example.com", "u", "p"))
-		return map[Scope][]string{registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			for _, name := range []string{"new", "old"} {
 				if _, err := pullsecret.InternalRegistrySecret(ctx, c.Kube, ns, pullsecret.InternalOptions{Host: "registry.apps.example.com", Name: name}); err != nil {
 					return err
@@ -135,15 +136,15 @@ func init() {
 			return nil
 		}
 	}}
-	scenarios[registry.OpAudit] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpAudit] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		serviceAccount(t, ns, "default", "missing")
-		return map[Scope][]string{registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := pullsecret.Audit(ctx, c.Kube, ns)
 			return err
 		}
 	}}
-	scenarios[registry.OpExplain] = scenario{conds: []registry.Condition{registry.WhenPod}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpExplain] = scenario{conds: []rbac.Condition{rbac.WhenPod}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		pullSecret(t, ns, "all-icr-io", doc(t, "us.icr.io", "iamapikey", "k"))
 		serviceAccount(t, ns, "default", "all-icr-io")
@@ -153,7 +154,7 @@ func init() {
 				Containers: []corev1.Container{{Name: "app", Image: "us.icr.io/team/app:1"}}},
 		}, metav1.CreateOptions{})
 		must(t, err)
-		return map[Scope][]string{registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := pullsecret.Explain(ctx, c.Kube, ns, pullsecret.Subject{Pod: "app"}, "us.icr.io/team/app:1")
 			return err
 		}

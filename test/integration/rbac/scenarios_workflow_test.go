@@ -14,6 +14,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/imagestream"
+	"github.com/registrykit/registrykit/rbac"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -51,24 +52,24 @@ func init() {
 			}
 		}
 	}
-	scenarios[registry.OpApplyClusterPullSecret] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, ic *iam.Client, ns, s string) error {
+	scenarios[rbac.OpApplyClusterPullSecret] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, ic *iam.Client, ns, s string) error {
 		_, err := registry.ApplyClusterPullSecret(ctx, c, ic, registry.ApplyOptions{ClusterID: "c1", Namespace: ns, SecretName: s, Domains: []string{"us.icr.io"}})
 		return err
 	}, "default", nil)}
-	scenarios[registry.OpProjectCredentials] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, ic *iam.Client, ns, s string) error {
+	scenarios[rbac.OpProjectCredentials] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, ic *iam.Client, ns, s string) error {
 		_, err := registry.ProjectCredentials(ctx, c, ic, registry.ProjectOptions{ClusterName: "c1", Project: ns, SecretName: s, Regions: []string{"us-south"}})
 		return err
 	}, "default", nil)}
-	scenarios[registry.OpEntitledRegistry] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, _ *iam.Client, ns, s string) error {
+	scenarios[rbac.OpEntitledRegistry] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, _ *iam.Client, ns, s string) error {
 		_, err := registry.EntitledRegistry(ctx, c, iam.NewSecret("entitlement-key"), registry.EntitledOptions{Namespace: ns, SecretName: s})
 		return err
 	}, "default", nil)}
-	scenarios[registry.OpBuildPushSecret] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, ic *iam.Client, ns, s string) error {
+	scenarios[rbac.OpBuildPushSecret] = scenario{setup: twice(func(ctx context.Context, c *registry.Cluster, ic *iam.Client, ns, s string) error {
 		_, err := registry.BuildPushSecret(ctx, c, ic, registry.BuildPushOptions{ClusterName: "c1", Project: ns, BuildConfig: "app", SecretName: s, Regions: []string{"us-south"}, Pull: true})
 		return err
 	}, build.BuilderServiceAccount, func(t *testing.T, ns string) { buildConfig(t, ns, "app") })}
 
-	scenarios[registry.OpCopyICRSecret] = scenario{conds: []registry.Condition{registry.WhenSelector, registry.WhenReplace}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpCopyICRSecret] = scenario{conds: []rbac.Condition{rbac.WhenSelector, rbac.WhenReplace}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		src := env.Namespace(t)
 		pullSecret(t, src, "all-icr-io", doc(t, "us.icr.io", "iamapikey", "k"))
 		from := types.NamespacedName{Namespace: src, Name: "all-icr-io"}
@@ -76,12 +77,12 @@ func init() {
 		for _, ns := range ts {
 			serviceAccount(t, ns, "default")
 		}
-		return map[Scope][]string{registry.ScopeSource: {src}, registry.ScopeTarget: ts}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeSource: {src}, rbac.ScopeTarget: ts}, func(ctx context.Context, c *registry.Cluster) error {
 			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{From: from, Namespaces: to.Namespaces, Selector: to.Selector})
 			return err
 		}
 	}}
-	scenarios[registry.OpImportImage] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpImportImage] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		stream(t, ns, "old", "1", "us.icr.io/team/other:1", true)
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
@@ -93,14 +94,14 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpExposeInternalRegistry] = scenario{lock: &exposeLock, conds: []registry.Condition{registry.WhenUnreferenced}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpExposeInternalRegistry] = scenario{lock: &exposeLock, conds: []rbac.Condition{rbac.WhenUnreferenced}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		fixed(t)
 		deleteRoute(t, registryNS, "image-registry")
 		ns := env.Namespace(t)
 		serviceAccount(t, ns, "default")
 		dockercfgSecret(t, ns, "default")
 		pullSecret(t, ns, "old", doc(t, "x.example.com", "u", "p"))
-		return map[Scope][]string{registry.ScopeRegistry: {registryNS}, registry.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
+		return map[Scope][]string{rbac.ScopeRegistry: {registryNS}, rbac.ScopeTarget: {ns}}, func(ctx context.Context, c *registry.Cluster) error {
 			// First run creates the route (admitted by a fake router) and
 			// the secret "new"; then the route drifts and the second run
 			// updates it and the stale secret "old".
@@ -113,7 +114,7 @@ func init() {
 			return err
 		}
 	}}
-	scenarios[registry.OpRotateAPIKey] = scenario{conds: []registry.Condition{registry.WhenSelector}, setup: func(t *testing.T) (map[Scope][]string, call) {
+	scenarios[rbac.OpRotateAPIKey] = scenario{conds: []rbac.Condition{rbac.WhenSelector}, setup: func(t *testing.T) (map[Scope][]string, call) {
 		ns := env.Namespace(t)
 		serviceAccount(t, ns, "default")
 		ic := fakeIAM(t)

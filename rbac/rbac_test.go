@@ -1,4 +1,4 @@
-package registry_test
+package rbac_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/registrykit/registrykit/registry"
+	"github.com/registrykit/registrykit/rbac"
 )
 
 var update = flag.Bool("update", false, "rewrite the RBAC table in README.md")
@@ -28,7 +28,7 @@ const (
 
 // The README holds exactly the table RBACTable generates. Rewrite it with
 //
-//	go test ./registry -run TestRBACTableInREADME -update
+//	go test ./rbac -run TestRBACTableInREADME -update
 func TestRBACTableInREADME(t *testing.T) {
 	path := filepath.Join("..", "README.md")
 	readme, err := os.ReadFile(path)
@@ -41,7 +41,7 @@ func TestRBACTableInREADME(t *testing.T) {
 		t.Fatalf("README.md lacks the markers %s and %s (each on its own line)", tableStart, tableEnd)
 	}
 	got := string(rest[:len(rest)-len(after)-len(tableEnd)])
-	want := registry.RBACTable()
+	want := rbac.Table()
 	if got == want {
 		return
 	}
@@ -53,7 +53,7 @@ func TestRBACTableInREADME(t *testing.T) {
 		t.Log("README.md: RBAC table rewritten")
 		return
 	}
-	t.Errorf("README.md RBAC table is stale; run go test ./registry -run TestRBACTableInREADME -update (-want +got):\n%s", cmp.Diff(want, got))
+	t.Errorf("README.md RBAC table is stale; run go test ./rbac -run TestRBACTableInREADME -update (-want +got):\n%s", cmp.Diff(want, got))
 }
 
 // Every exported function of the Kubernetes-facing packages that takes a
@@ -66,7 +66,7 @@ func TestOperationsCoverEveryExportedClientFunction(t *testing.T) {
 	}
 	slices.Sort(exported)
 	var ops []string
-	for _, op := range registry.Operations() {
+	for _, op := range rbac.Operations() {
 		ops = append(ops, string(op))
 	}
 	slices.Sort(ops)
@@ -120,14 +120,14 @@ func isClient(e ast.Expr) bool {
 	return false
 }
 
-func TestRBACRules(t *testing.T) {
-	for _, op := range registry.Operations() {
-		r, err := registry.RBACRules(op)
+func TestRulesFor(t *testing.T) {
+	for _, op := range rbac.Operations() {
+		r, err := rbac.RulesFor(op)
 		if err != nil {
-			t.Fatalf("RBACRules(%s): %v", op, err)
+			t.Fatalf("RulesFor(%s): %v", op, err)
 		}
 		if len(r.Cluster) == 0 && len(r.Namespaced) == 0 {
-			t.Errorf("RBACRules(%s): no rule", op)
+			t.Errorf("RulesFor(%s): no rule", op)
 		}
 		for _, p := range r.Cluster {
 			checkRule(t, op, p)
@@ -147,12 +147,12 @@ func TestRBACRules(t *testing.T) {
 			}
 		}
 	}
-	if _, err := registry.RBACRules("pullsecret.Nope"); err == nil {
+	if _, err := rbac.RulesFor("pullsecret.Nope"); err == nil {
 		t.Error("RBACRules of an unknown operation: no error")
 	}
 }
 
-func checkRule(t *testing.T, op registry.Operation, p rbacv1.PolicyRule) {
+func checkRule(t *testing.T, op rbac.Operation, p rbacv1.PolicyRule) {
 	t.Helper()
 	if len(p.APIGroups) != 1 || len(p.Resources) != 1 || len(p.Verbs) == 0 {
 		t.Errorf("%s: rule %v is not one group, one resource, some verbs", op, p)
@@ -168,37 +168,37 @@ func checkRule(t *testing.T, op registry.Operation, p rbacv1.PolicyRule) {
 func TestWorkflowRulesAreTheUnionOfTheirSteps(t *testing.T) {
 	type want struct {
 		cluster    []rbacv1.PolicyRule
-		namespaced map[registry.Scope][]rbacv1.PolicyRule
+		namespaced map[rbac.Scope][]rbacv1.PolicyRule
 	}
 	secrets := func(verbs ...string) rbacv1.PolicyRule {
 		return rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbs}
 	}
 	sas := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "update"}}
 	tests := []struct {
-		op   registry.Operation
+		op   rbac.Operation
 		want want
 	}{
-		{registry.OpApplyClusterPullSecret, want{namespaced: map[registry.Scope][]rbacv1.PolicyRule{
-			registry.ScopeTarget: {secrets("get", "create", "update"), sas},
+		{rbac.OpApplyClusterPullSecret, want{namespaced: map[rbac.Scope][]rbacv1.PolicyRule{
+			rbac.ScopeTarget: {secrets("get", "create", "update"), sas},
 		}}},
-		{registry.OpCopyICRSecret, want{namespaced: map[registry.Scope][]rbacv1.PolicyRule{
-			registry.ScopeSource: {secrets("get")},
-			registry.ScopeTarget: {secrets("get", "create", "update"), sas},
+		{rbac.OpCopyICRSecret, want{namespaced: map[rbac.Scope][]rbacv1.PolicyRule{
+			rbac.ScopeSource: {secrets("get")},
+			rbac.ScopeTarget: {secrets("get", "create", "update"), sas},
 		}}},
-		{registry.OpExposeInternalRegistry, want{namespaced: map[registry.Scope][]rbacv1.PolicyRule{
-			registry.ScopeTarget: {secrets("get", "create", "update"), {APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "update"}}},
-			registry.ScopeRegistry: {
+		{rbac.OpExposeInternalRegistry, want{namespaced: map[rbac.Scope][]rbacv1.PolicyRule{
+			rbac.ScopeTarget: {secrets("get", "create", "update"), {APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "update"}}},
+			rbac.ScopeRegistry: {
 				{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}},
 				{APIGroups: []string{"route.openshift.io"}, Resources: []string{"routes"}, Verbs: []string{"get", "create", "update"}},
 			},
 		}}},
-		{registry.OpRotateAPIKey, want{cluster: []rbacv1.PolicyRule{secrets("list")}, namespaced: map[registry.Scope][]rbacv1.PolicyRule{
-			registry.ScopeTarget: {secrets("get", "update")},
+		{rbac.OpRotateAPIKey, want{cluster: []rbacv1.PolicyRule{secrets("list")}, namespaced: map[rbac.Scope][]rbacv1.PolicyRule{
+			rbac.ScopeTarget: {secrets("get", "update")},
 		}}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.op), func(t *testing.T) {
-			r, err := registry.RBACRules(tt.op)
+			r, err := rbac.RulesFor(tt.op)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,21 +213,21 @@ func TestWorkflowRulesAreTheUnionOfTheirSteps(t *testing.T) {
 }
 
 func TestRulesWith(t *testing.T) {
-	r, err := registry.RBACRules(registry.OpCopy)
+	r, err := rbac.RulesFor(rbac.OpCopy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := r.With(registry.WhenSelector)
+	w := r.With(rbac.WhenSelector)
 	wantCluster := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list"}}}
 	if diff := cmp.Diff(wantCluster, w.Cluster); diff != "" {
 		t.Errorf("With(selector).Cluster (-want +got):\n%s", diff)
 	}
-	if len(w.Conditional) != 1 || w.Conditional[0].When != registry.WhenReplace {
+	if len(w.Conditional) != 1 || w.Conditional[0].When != rbac.WhenReplace {
 		t.Errorf("With(selector).Conditional = %v, want only the replace rule", w.Conditional)
 	}
-	w = r.With(registry.WhenReplace)
+	w = r.With(rbac.WhenReplace)
 	wantTarget := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update", "delete"}}}
-	if diff := cmp.Diff(wantTarget, w.Namespaced[registry.ScopeTarget]); diff != "" {
+	if diff := cmp.Diff(wantTarget, w.Namespaced[rbac.ScopeTarget]); diff != "" {
 		t.Errorf("With(replace) target rules (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(r.Optional, w.Optional); diff != "" {
@@ -235,13 +235,13 @@ func TestRulesWith(t *testing.T) {
 	}
 }
 
-func ExampleRBACRules() {
-	r, err := registry.RBACRules(registry.OpMergeGlobal)
+func ExampleRulesFor() {
+	r, err := rbac.RulesFor(rbac.OpMergeGlobal)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	role := r.Role("registrykit-merge-global", "openshift-config", registry.ScopeOpenShiftConfig)
+	role := r.Role("registrykit-merge-global", "openshift-config", rbac.ScopeOpenShiftConfig)
 	for _, p := range role.Rules {
 		fmt.Println(role.Namespace, p.Resources, p.ResourceNames, p.Verbs)
 	}

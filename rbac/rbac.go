@@ -1,4 +1,8 @@
-package registry
+// Package rbac holds the least-privilege RBAC rules of every operation of
+// this module that calls the Kubernetes API. Operations are named by string
+// ("<package>.<Function>"), so this package depends on none of the packages
+// whose operations it describes beyond the constants it shares with them.
+package rbac
 
 import (
 	"cmp"
@@ -17,7 +21,7 @@ import (
 // Kubernetes API, as "<package>.<Function>".
 type Operation string
 
-// Every operation RBACRules knows. Operations returns them in this order.
+// Every operation RulesFor knows. Operations returns them in this order.
 const (
 	OpApply                   Operation = "pullsecret.Apply"
 	OpCopy                    Operation = "pullsecret.Copy"
@@ -186,16 +190,16 @@ func (r Rules) Role(name, namespace string, scope Scope) *rbacv1.Role {
 	}
 }
 
-// Operations returns every operation RBACRules knows, lower packages first,
+// Operations returns every operation RulesFor knows, lower packages first,
 // then the registry package's functions and workflows.
 func Operations() []Operation {
 	return slices.Clone(operations)
 }
 
-// RBACRules returns the least-privilege rules of op. The rules of a
+// RulesFor returns the least-privilege rules of op. The rules of a
 // workflow are the union of the rules of the operations it calls (its
 // Kubernetes side; IAM is not Kubernetes RBAC). An unknown op is an error.
-func RBACRules(op Operation) (Rules, error) {
+func RulesFor(op Operation) (Rules, error) {
 	gs, err := grantsOf(op)
 	if err != nil {
 		return Rules{}, err
@@ -304,7 +308,7 @@ var operations = []Operation{
 	OpExposeInternalRegistry, OpBuildPushSecret, OpImportImage, OpRotateAPIKey,
 }
 
-// table is the single source of the rules: RBACRules, RBACTable, the README
+// table is the single source of the rules: RulesFor, Table, the README
 // and the integration tests all read it.
 var table = map[Operation]entry{
 	// Get; Create if missing, else Update if the content differs.
@@ -583,9 +587,9 @@ func mergeGrouped[R any, K comparable](rs []R, split func(R) (K, Scope, rbacv1.P
 	return out
 }
 
-// RBACTable returns the rules of every operation as a Markdown table with a
+// Table returns the rules of every operation as a Markdown table with a
 // legend: the README's "Least-privilege RBAC" section, generated.
-func RBACTable() string {
+func Table() string {
 	var b strings.Builder
 	b.WriteString("| Operation | Cluster-wide | Namespaced (scope: rules) | Only when | Optional |\n")
 	b.WriteString("|---|---|---|---|---|\n")
@@ -596,7 +600,7 @@ func RBACTable() string {
 	}
 	var opts []*opt
 	for _, op := range operations {
-		r, err := RBACRules(op)
+		r, err := RulesFor(op)
 		if err != nil {
 			fmt.Fprintf(&b, "| `%s` | %v | | | |\n", op, err) // unreachable: the tests check every operation
 			continue
