@@ -22,7 +22,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
-	"github.com/registrykit/registrykit/registry"
+	"github.com/registrykit/registrykit/rbac"
 	"github.com/registrykit/registrykit/test/integration/harness"
 )
 
@@ -239,7 +239,7 @@ func outcomeMap(r pullsecret.Report) map[string]registrykit.Action {
 }
 
 // TestCopyRerunAtFullQuota runs Copy as a user bound to exactly the
-// documented rules of pullsecret.Copy (registry.RBACRules: no cluster-wide
+// documented rules of pullsecret.Copy (rbac.RulesFor: no cluster-wide
 // List) and reruns it in a namespace whose ResourceQuota on count/secrets
 // is used up. Quota admission refuses every create there before the server
 // could answer AlreadyExists, so the rerun must find the current copy by
@@ -250,7 +250,7 @@ func TestCopyRerunAtFullQuota(t *testing.T) {
 	srcNS, full := env.Namespace(t), env.Namespace(t)
 	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "quota-src", Namespace: srcNS},
 		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "us.icr.io"))}})
-	rules, err := registry.RBACRules(registry.OpCopy)
+	rules, err := rbac.RulesFor(rbac.OpCopy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +258,8 @@ func TestCopyRerunAtFullQuota(t *testing.T) {
 		t.Fatalf("Copy's documented rules grant cluster-wide %v; this test is about a caller without them", rules.Cluster)
 	}
 	cfg := env.UserConfig(t, "copy-full-quota", nil, map[string][]rbacv1.PolicyRule{
-		srcNS: rules.Namespaced[registry.ScopeSource],
-		full:  rules.Namespaced[registry.ScopeTarget],
+		srcNS: rules.Namespaced[rbac.ScopeSource],
+		full:  rules.Namespaced[rbac.ScopeTarget],
 	})
 	userCfg, counter := harness.CountRequests(cfg)
 	user, err := kubernetes.NewForConfig(userCfg)
