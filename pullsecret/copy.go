@@ -2,13 +2,9 @@ package pullsecret
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,37 +17,44 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Annotations Copy writes on every copy.
 const (
 	// AnnotationCopiedFrom records the source as "<namespace>/<name>". A
 	// target secret without it (or with another source) was not made by
-	// this Copy and is left alone unless CopyOptions.Overwrite is set.
+	// this Copy and is left alone unless CopyOptions.Adoption says
+	// otherwise.
 	AnnotationCopiedFrom = "registrykit.io/copied-from"
-	// AnnotationContentHash is "sha256:<hex>" over the secret's type and
-	// data. A rerun compares it (and the target's actual content) to skip
-	// copies that are already current.
+	// AnnotationContentHash is ContentHash of the source the copy was
+	// written from: "sha256:<hex>" over the type and data. It tells that a
+	// copy is current without reading its data (see DecideCopy).
 	AnnotationContentHash = "registrykit.io/content-hash"
 )
-
-// lastApplied is kubectl's annotation; it holds the whole object, data
-// included, with the source namespace, so a copy must not carry it.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CopyOptions tune Copy. The zero value copies under the source's name,
 // leaves foreign secrets alone and writes 8 namespaces at a time.
 type CopyOptions struct {
 	// Name is the name of the copies; empty means the source's name.
 	Name string
-	// Overwrite replaces a target secret of the same name that Copy did not
-	// make (no or another copied-from annotation). A target whose type
-	// differs is deleted and re-created, since a secret's type is immutable.
-	Overwrite bool
+	// Adoption says what to do with a same-named secret that Copy did not
+	// make (no or another copied-from annotation): leave it (the default,
+	// reported Skipped with registrykit.SkipForeign, a warning), adopt it
+	// when it is a pull secret for the same registries (AdoptForeign), or
+	// overwrite it (OverwriteForeign). A target whose type differs is
+	// deleted and re-created, since a secret's type is immutable.
+	Adoption Adoption
 	// Concurrency bounds the writes in flight; zero means 8. The client's
 	// QPS/Burst bound them too: client-go's default 5/10 makes 500 creates
 	// take about 100 s, so set rest.Config.QPS/Burst (e.g. 100/200).
 	Concurrency int
+	// OnOutcome, if set, is called with each namespace's Outcome as soon as
+	// it is known (for a progress line per namespace). Calls do not overlap
+	// but come in completion order, not namespace order; the Report has
+	// them sorted. OnOutcome must not block for long: it holds up the
+	// other namespaces' reports, not their writes.
+	OnOutcome func(Outcome)
 	registrykit.WriteOptions
 }
 
@@ -61,6 +64,12 @@ func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if o.Name != "" {
 		errs = append(errs, validName(path.Child("name"), o.Name)...)
+	}
+	switch o.Adoption {
+	case LeaveForeign, AdoptForeign, OverwriteForeign:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("adoption"), redact.Userinfo(string(o.Adoption)),
+			[]string{string(LeaveForeign), string(AdoptForeign), string(OverwriteForeign)}))
 	}
 	return append(errs, notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
 }
@@ -84,15 +93,17 @@ func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 // would answer AlreadyExists (a rerun in a namespace whose secret quota is
 // used up must not fail when nothing needs writing).
 //
-// Per target: missing → Created; current (same type, data and hash, the
-// source's labels exactly, its annotations among the copy's) → Unchanged;
-// ours but stale → Updated; not ours → Skipped unless Overwrite;
-// namespace terminating → Skipped; the source namespace itself (when not
-// renamed) → Skipped. A missing namespace or a failed write is recorded in
-// that namespace's Outcome and the others continue. A target of another
-// type (or immutable) is deleted and created again; if that create fails,
-// the Outcome's Result is Deleted and its error matches
-// ErrDeletedNotRecreated: the namespace holds no such secret until a rerun.
+// Per target it reads, builds the desired copy (DesiredCopy), compares
+// (DecideCopy, under CopyOptions.Adoption) and writes what that decided:
+// missing → Created; current → Unchanged; ours but stale → Updated; a
+// foreign secret → Skipped (registrykit.SkipForeign, listed by
+// Report.Warnings) unless adopted; namespace terminating → Skipped; the
+// source namespace itself (when not renamed) → Skipped. A missing namespace
+// or a failed write is recorded in that namespace's Outcome and the others
+// continue. A target of another type (or immutable) is deleted and created
+// again; if that create fails, the Outcome's Result is Deleted and its
+// error matches ErrDeletedNotRecreated: the namespace holds no such secret
+// until a rerun.
 //
 // Errors before the first write (invalid input, missing source, a source
 // that is not a pull secret, no target) are returned with an empty Report.
@@ -143,16 +154,15 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		}
 	}
 
-	c := copier{kube: kube, from: from, name: name, src: src, opts: opts, hash: contentHash(src), listed: listed}
+	c := copier{kube: kube, name: name, src: src, opts: opts, listed: listed}
 	rep := Report{Outcomes: make([]Outcome, len(targets))}
+	var mu sync.Mutex // serialises OnOutcome
 	forEach(ctx, len(targets), opts.Concurrency, func(ctx context.Context, i int) {
 		tg := targets[i]
 		o := Outcome{Namespace: tg.namespace}
 		switch {
 		case ctx.Err() != nil:
 			o.Err = ctx.Err()
-		case tg.namespace == from.Namespace && name == from.Name:
-			o.Result = skip(ctx, opts.WriteOptions, registrykit.SkipSourceNamespace, "source namespace", slog.String("namespace", tg.namespace))
 		case tg.skip != "":
 			o.Result = skip(ctx, opts.WriteOptions, tg.skip, "namespace is terminating", slog.String("namespace", tg.namespace))
 		case tg.missing:
@@ -164,6 +174,11 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 			o.Err = fmt.Errorf("copy secret %s/%s to %s: %w", from.Namespace, from.Name, tg.namespace, o.Err)
 		}
 		rep.Outcomes[i] = o
+		if opts.OnOutcome != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			opts.OnOutcome(o)
+		}
 	})
 	return rep, rep.Err()
 }
@@ -186,45 +201,24 @@ func checkPullSecret(s *corev1.Secret) error {
 
 type copier struct {
 	kube kubernetes.Interface
-	from types.NamespacedName
 	name string
 	src  *corev1.Secret
-	hash string
 	opts CopyOptions
 	// listed: the cluster-wide List succeeded, so a target it did not
 	// return holds no copy (as of the List) and is created without a GET.
 	listed bool
 }
 
-// desired builds the copy for namespace: the source's type, data, labels
-// and annotations; no server-set metadata. An update sets the copy's labels
-// to exactly these and adds these annotations to the copy's own.
-func (c *copier) desired(namespace string) *corev1.Secret {
-	ann := maps.Clone(c.src.Annotations)
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	delete(ann, lastApplied)
-	ann[AnnotationCopiedFrom] = c.from.Namespace + "/" + c.from.Name
-	ann[AnnotationContentHash] = c.hash
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        c.name,
-			Namespace:   namespace,
-			Labels:      maps.Clone(c.src.Labels),
-			Annotations: ann,
-		},
-		Type: c.src.Type,
-		Data: c.src.Data, // shared, read-only: byte-identical to the source
-	}
-}
-
-// copyTo writes the copy into namespace. cur is the existing target from
-// the List (nil: none seen); without a List, and on every retry, the target
-// is read first.
+// copyTo reads, decides and writes the copy in namespace. cur is the
+// existing target from the List (nil: none seen); without a List, and on
+// every retry, the target is read first.
 func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secret) (registrykit.Result, error) {
+	want := DesiredCopy(c.src, types.NamespacedName{Namespace: namespace, Name: c.name})
 	secrets := c.kube.CoreV1().Secrets(namespace)
 	attrs := []any{slog.String("secret", namespace+"/"+c.name)}
+	if d := DecideCopy(nil, want, c.opts.Adoption); d.Result.Action == registrykit.Skipped {
+		return kubewrite.Record(ctx, c.opts.WriteOptions, "pullsecret", d.Result, attrs...), nil // the source itself: nothing to read
+	}
 	fresh := c.listed // cur reflects what the List saw
 	var res registrykit.Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
@@ -241,122 +235,58 @@ func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secre
 			}
 		}
 		fresh = false
-		if cur == nil {
-			_, err := secrets.Create(ctx, c.desired(namespace), c.opts.CreateOptions())
-			switch {
-			case err == nil:
-				res = record(ctx, c.opts.WriteOptions, registrykit.Created, "copied from "+c.from.String(), attrs...)
-				return nil
-			case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
-				res = skip(ctx, c.opts.WriteOptions, registrykit.SkipTerminating, "namespace is terminating", attrs...)
-				return nil
-			case apierrors.IsNotFound(err):
-				return &NotFoundError{Kind: "namespace", Name: namespace, Err: err}
-			default:
-				return err // AlreadyExists: created after our List, re-read and reconcile
-			}
-		}
 		var err error
-		res, err = c.reconcile(ctx, secrets, cur)
+		res, err = c.write(ctx, secrets, cur, DecideCopy(cur, want, c.opts.Adoption))
+		if err == nil {
+			res = kubewrite.Record(ctx, c.opts.WriteOptions, "pullsecret", res, attrs...)
+		}
 		return err
 	})
 	return res, err
 }
 
-// reconcile brings an existing target in line with the source.
-func (c *copier) reconcile(ctx context.Context, secrets interface {
+// write carries out a decision about the current target cur. A Conflict or
+// AlreadyExists error is retried by the caller with a fresh read.
+func (c *copier) write(ctx context.Context, secrets interface {
 	Update(context.Context, *corev1.Secret, metav1.UpdateOptions) (*corev1.Secret, error)
 	Delete(context.Context, string, metav1.DeleteOptions) error
 	Create(context.Context, *corev1.Secret, metav1.CreateOptions) (*corev1.Secret, error)
-}, cur *corev1.Secret) (registrykit.Result, error) {
-	attrs := []any{slog.String("secret", cur.Namespace+"/"+c.name)}
-	origin := c.from.Namespace + "/" + c.from.Name
-	ours := cur.Annotations[AnnotationCopiedFrom] == origin
-	if !ours && !c.opts.Overwrite {
-		why := "exists without " + AnnotationCopiedFrom
-		if o := cur.Annotations[AnnotationCopiedFrom]; o != "" {
-			why = "exists, copied from " + o
+}, cur *corev1.Secret, d CopyDecision) (registrykit.Result, error) {
+	switch {
+	case d.Write == nil:
+		return d.Result, nil
+	case cur == nil:
+		_, err := secrets.Create(ctx, d.Write, c.opts.CreateOptions())
+		switch {
+		case err == nil:
+			return d.Result, nil
+		case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+			return registrykit.Result{Action: registrykit.Skipped, Skip: registrykit.SkipTerminating, Reason: "namespace is terminating"}, nil
+		case apierrors.IsNotFound(err):
+			return registrykit.Result{}, &NotFoundError{Kind: "namespace", Name: d.Write.Namespace, Err: err}
+		default:
+			return registrykit.Result{}, err // AlreadyExists: created after our read, re-read and decide again
 		}
-		return skip(ctx, c.opts.WriteOptions, registrykit.SkipForeign, why+"; left alone (set Overwrite to replace it)", attrs...), nil
-	}
-	want := c.desired(cur.Namespace)
-	if ours && cur.Annotations[AnnotationContentHash] == c.hash && contentHash(cur) == c.hash &&
-		maps.Equal(cur.Labels, want.Labels) && hasAll(cur.Annotations, want.Annotations) && cur.Annotations[lastApplied] == "" {
-		return record(ctx, c.opts.WriteOptions, registrykit.Unchanged, "copy is current", attrs...), nil
-	}
-	if cur.Type != want.Type || (cur.Immutable != nil && *cur.Immutable) {
-		// Type and immutable data cannot be updated: replace, guarded by
-		// preconditions so that we never delete a newer object.
+	case d.Replace:
+		// Guarded by preconditions, so that a newer object is never deleted.
 		uid, rv := cur.UID, cur.ResourceVersion
-		err := secrets.Delete(ctx, c.name, metav1.DeleteOptions{
-			DryRun:        c.opts.DeleteOptions().DryRun,
-			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
+		do := c.opts.DeleteOptions()
+		do.Preconditions = &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}
+		if err := secrets.Delete(ctx, c.name, do); err != nil && !apierrors.IsNotFound(err) {
 			return registrykit.Result{}, err
 		}
-		if _, err := secrets.Create(ctx, want, c.opts.CreateOptions()); err != nil && !(c.opts.DryRun && apierrors.IsAlreadyExists(err)) {
+		if _, err := secrets.Create(ctx, d.Write, c.opts.CreateOptions()); err != nil && !(c.opts.DryRun && apierrors.IsAlreadyExists(err)) {
 			// The namespace now holds no secret of that name: say so.
-			res := record(ctx, c.opts.WriteOptions, registrykit.Deleted, fmt.Sprintf("replaced secret of type %s deleted; the copy was not created", cur.Type), attrs...)
+			res := kubewrite.Record(ctx, c.opts.WriteOptions, "pullsecret", registrykit.Result{Action: registrykit.Deleted,
+				Reason: fmt.Sprintf("replaced secret of type %s deleted; the copy was not created", cur.Type)},
+				slog.String("secret", cur.Namespace+"/"+c.name))
 			return res, fmt.Errorf("%w (old type %s): %w", ErrDeletedNotRecreated, cur.Type, err)
 		}
-		return record(ctx, c.opts.WriteOptions, registrykit.Updated, fmt.Sprintf("replaced (type %s or immutability cannot be updated)", cur.Type), attrs...), nil
-	}
-	upd := cur.DeepCopy()
-	upd.Data = want.Data
-	upd.Labels = maps.Clone(want.Labels) // the source's labels: a label removed there goes here too
-	upd.Annotations = mergeMaps(upd.Annotations, want.Annotations)
-	delete(upd.Annotations, lastApplied)
-	if _, err := secrets.Update(ctx, upd, c.opts.UpdateOptions()); err != nil {
-		return registrykit.Result{}, err
-	}
-	why := "content changed at source " + origin
-	if ours && contentHash(cur) == c.hash {
-		why = "labels or annotations differ from the source " + origin
-	}
-	if !ours {
-		why = "overwritten (Overwrite set)"
-	}
-	return record(ctx, c.opts.WriteOptions, registrykit.Updated, why, attrs...), nil
-}
-
-// hasAll reports whether m holds every key of sub with the same value.
-func hasAll(m, sub map[string]string) bool {
-	for k, v := range sub {
-		if w, ok := m[k]; !ok || w != v {
-			return false
+		return d.Result, nil
+	default:
+		if _, err := secrets.Update(ctx, d.Write, c.opts.UpdateOptions()); err != nil {
+			return registrykit.Result{}, err
 		}
+		return d.Result, nil
 	}
-	return true
-}
-
-func mergeMaps(base, overlay map[string]string) map[string]string {
-	if base == nil && len(overlay) == 0 {
-		return nil
-	}
-	out := maps.Clone(base)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, overlay)
-	return out
-}
-
-// contentHash is "sha256:<hex>" over the secret's type and data, keys
-// sorted, every field length-prefixed. It fingerprints the content; the
-// credentials cannot be recovered from it.
-func contentHash(s *corev1.Secret) string {
-	h := sha256.New()
-	field := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	field([]byte(s.Type))
-	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
-		field([]byte(k))
-		field(s.Data[k])
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

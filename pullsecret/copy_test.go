@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,7 +101,7 @@ func TestCopyCreatesFaithfulCopies(t *testing.T) {
 		Annotations: map[string]string{
 			"note":                "from default", // metadata values are not rewritten either
 			AnnotationCopiedFrom:  "default/all-icr-io",
-			AnnotationContentHash: contentHash(s),
+			AnnotationContentHash: ContentHash(s),
 		},
 	}
 	// What we sent: no server-set metadata at all (the fake server adds
@@ -203,7 +205,7 @@ func TestCopyExistingTargets(t *testing.T) {
 	ours := func(mutate func(*corev1.Secret)) *corev1.Secret {
 		c := s.DeepCopy()
 		c.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Labels: map[string]string{"app": "icr"}, Annotations: map[string]string{
-			"note": "from default", AnnotationCopiedFrom: "default/all-icr-io", AnnotationContentHash: contentHash(s)}}
+			"note": "from default", AnnotationCopiedFrom: "default/all-icr-io", AnnotationContentHash: ContentHash(s)}}
 		if mutate != nil {
 			mutate(c)
 		}
@@ -212,34 +214,41 @@ func TestCopyExistingTargets(t *testing.T) {
 	foreign := pullSecret(t, "team-a", "all-icr-io", "other.example.com")
 	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: "team-a"}, Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{"k": []byte("v")}}
+	// guide is what the guide's `oc get secret -o yaml | sed | oc create`
+	// made: the source's registries and data, no provenance annotation.
+	guide := s.DeepCopy()
+	guide.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: "team-a", Annotations: map[string]string{lastApplied: "{}"}}
 	tests := []struct {
 		name       string
 		existing   *corev1.Secret
-		overwrite  bool
+		adoption   Adoption
 		want       registrykit.Action
 		wantWrites []string
 		wantData   bool // target holds the source's data afterwards
 	}{
-		{"current copy", ours(nil), false, registrykit.Unchanged, nil, true},
+		{"current copy", ours(nil), LeaveForeign, registrykit.Unchanged, nil, true},
 		{"stale copy (source changed)", ours(func(c *corev1.Secret) {
 			c.Data = pullSecret(t, "", "", "old.example.com").Data
 			c.Annotations[AnnotationContentHash] = "sha256:old"
-		}), false, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		}), LeaveForeign, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
 		{"copy edited by hand, hash kept", ours(func(c *corev1.Secret) {
 			c.Data = pullSecret(t, "", "", "old.example.com").Data
-		}), false, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
-		{"not ours", foreign, false, registrykit.Skipped, nil, false},
+		}), LeaveForeign, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"not ours", foreign, LeaveForeign, registrykit.Skipped, nil, false},
+		{"guide copy, left alone", guide, LeaveForeign, registrykit.Skipped, nil, true},
+		{"guide copy, adopted", guide, AdoptForeign, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"not ours, other registries, not adopted", foreign, AdoptForeign, registrykit.Skipped, nil, false},
 		{"copied from another source", ours(func(c *corev1.Secret) {
 			c.Annotations[AnnotationCopiedFrom] = "other/all-icr-io"
-		}), false, registrykit.Skipped, nil, true},
-		{"not ours, Overwrite", foreign, true, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
-		{"other type, Overwrite: replaced", opaque, true, registrykit.Updated,
+		}), AdoptForeign, registrykit.Skipped, nil, true},
+		{"not ours, overwritten", foreign, OverwriteForeign, registrykit.Updated, []string{"update secrets team-a/all-icr-io"}, true},
+		{"other type, overwritten by replacing", opaque, OverwriteForeign, registrykit.Updated,
 			[]string{"delete secrets team-a/all-icr-io", "create secrets team-a/all-icr-io"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(s, tt.existing)
-			rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{Overwrite: tt.overwrite})
+			rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{Adoption: tt.adoption})
 			if err != nil {
 				t.Fatalf("Copy: %v", err)
 			}
@@ -253,8 +262,15 @@ func TestCopyExistingTargets(t *testing.T) {
 			if tt.wantData != bytes.Equal(got.Data[corev1.DockerConfigJsonKey], s.Data[corev1.DockerConfigJsonKey]) {
 				t.Errorf("target data equal to source = %v, want %v", !tt.wantData, tt.wantData)
 			}
-			if tt.want == registrykit.Updated && (got.Annotations[AnnotationCopiedFrom] != "default/all-icr-io" || got.Annotations[AnnotationContentHash] != contentHash(s) || got.Type != s.Type) {
+			if tt.want == registrykit.Updated && (got.Annotations[AnnotationCopiedFrom] != "default/all-icr-io" || got.Annotations[AnnotationContentHash] != ContentHash(s) || got.Type != s.Type) {
 				t.Errorf("updated target metadata = %v type %q", got.Annotations, got.Type)
+			}
+			res := rep.Outcomes[0].Result
+			if foreignSkip := res.Action == registrykit.Skipped; foreignSkip != (len(rep.Warnings()) == 1) || foreignSkip != (res.Skip == registrykit.SkipForeign) {
+				t.Errorf("result %v, warnings %v: a skipped foreign secret must be the one warning", res, rep.Warnings())
+			}
+			if len(rep.Warnings()) > 0 && !strings.Contains(rep.String(), "warning: team-a: skipped [foreign]") {
+				t.Errorf("String() = %q, want the warning", rep.String())
 			}
 		})
 	}
@@ -533,7 +549,7 @@ func TestCopyReplaceCreateFails(t *testing.T) {
 	kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, quotaExceeded(a.GetNamespace())
 	})
-	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{Overwrite: true})
+	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a"}}, CopyOptions{Adoption: OverwriteForeign})
 	if err == nil {
 		t.Fatal("Copy: no error although the create failed")
 	}
@@ -579,10 +595,10 @@ func TestCopyLabelsFollowTheSource(t *testing.T) {
 		want     registrykit.Action
 	}{
 		{"stale data, label removed at source", copyWith(map[string]string{"app": "icr", "tier": "gone"}, stale, "sha256:old"), registrykit.Updated},
-		{"current data, label removed at source", copyWith(map[string]string{"app": "icr", "tier": "gone"}, s.Data, contentHash(s)), registrykit.Updated},
-		{"current data, label changed at source", copyWith(map[string]string{"app": "old"}, s.Data, contentHash(s)), registrykit.Updated},
-		{"current data, label added at source", copyWith(nil, s.Data, contentHash(s)), registrykit.Updated},
-		{"current", copyWith(map[string]string{"app": "icr"}, s.Data, contentHash(s)), registrykit.Unchanged},
+		{"current data, label removed at source", copyWith(map[string]string{"app": "icr", "tier": "gone"}, s.Data, ContentHash(s)), registrykit.Updated},
+		{"current data, label changed at source", copyWith(map[string]string{"app": "old"}, s.Data, ContentHash(s)), registrykit.Updated},
+		{"current data, label added at source", copyWith(nil, s.Data, ContentHash(s)), registrykit.Updated},
+		{"current", copyWith(map[string]string{"app": "icr"}, s.Data, ContentHash(s)), registrykit.Unchanged},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(s, tt.existing)
@@ -597,5 +613,45 @@ func TestCopyLabelsFollowTheSource(t *testing.T) {
 				t.Errorf("copy's labels (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestCopyOnOutcomeReportsEachNamespaceOnce(t *testing.T) {
+	s := sourceSecret(t)
+	var objs []runtime.Object
+	objs = append(objs, s)
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("ns-%02d", i))
+	}
+	kube := fake.NewClientset(objs...)
+	var mu sync.Mutex
+	inCallback := false
+	seen := map[string]registrykit.Action{}
+	rep, err := Copy(t.Context(), kube, src, Targets{Namespaces: names}, CopyOptions{Concurrency: 4, OnOutcome: func(o Outcome) {
+		mu.Lock()
+		if inCallback {
+			t.Error("OnOutcome called concurrently")
+		}
+		inCallback = true
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		inCallback = false
+		if _, dup := seen[o.Namespace]; dup {
+			t.Errorf("%s reported twice", o.Namespace)
+		}
+		seen[o.Namespace] = o.Result.Action
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(outcomes(rep), func() map[string]registrykit.Action {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}()); diff != "" {
+		t.Errorf("OnOutcome differs from the Report (-report +callback):\n%s", diff)
 	}
 }

@@ -42,8 +42,11 @@
 //     Burst (100 and 200 are reasonable; API Priority and Fairness still
 //     protects the server).
 //   - Copy keeps the source's name unless CopyOptions.Name is set, and
-//     leaves a same-named secret it did not create alone (Skipped) unless
-//     CopyOptions.Overwrite.
+//     leaves a same-named secret it did not create alone (Skipped with
+//     registrykit.SkipForeign, listed by Report.Warnings) unless
+//     CopyOptions.Adoption is AdoptForeign (take over a pull secret for the
+//     same registries, what the guide's manual copy made) or
+//     OverwriteForeign.
 //   - Lists are paged 1000 objects at a time (one request up to 999
 //     matches; a full page costs one more, possibly empty, request).
 //   - MergeGlobal and RemoveFromGlobal protect cloud.openshift.com, quay.io,
@@ -56,6 +59,21 @@
 //     unless AttachOptions.WaitForServiceAccount is set.
 //   - Link with a zero For links for mount, as `oc secrets link` does
 //     without --for.
+//
+// # Pure decisions
+//
+// The calls are read, build, compare, write. The build and compare steps
+// are exported pure functions, so a controller (package propagate) or a
+// user's own reconciler makes exactly the decisions the calls make:
+//
+//   - DesiredCopy: the copy of a source secret for one namespace.
+//   - DecideCopy: what to do about the secret a namespace holds — Created,
+//     Updated (in place or by replacing), Unchanged or Skipped with a typed
+//     reason — under an Adoption policy. AnnotationContentHash tells that a
+//     copy is current without reading its data.
+//   - WithImagePullSecret, WithoutImagePullSecret, WithLink: a service
+//     account with a reference added or removed, ready for an Update.
+//   - ContentHash: the fingerprint AnnotationContentHash holds.
 //
 // # Reads
 //

@@ -68,7 +68,7 @@ func ExampleAttachToServiceAccount() {
 		ObjectMeta:       metav1.ObjectMeta{Name: "default", Namespace: "team-a"},
 		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "default-dockercfg-x7k2p"}},
 	})
-	res, err := pullsecret.AttachToServiceAccount(ctx, kube, "team-a", "default", "all-icr-io", pullsecret.AttachOptions{})
+	res, err := pullsecret.AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "all-icr-io", pullsecret.AttachOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -107,7 +107,7 @@ func ExampleLink() {
 	ctx := context.Background()
 	kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder", Namespace: "team-a"}})
 	// oc secrets link builder icr-push --for=pull,mount
-	res, err := pullsecret.Link(ctx, kube, "team-a", "builder", "icr-push", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
+	res, err := pullsecret.Link(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "builder"}, "icr-push", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -172,4 +172,54 @@ func ExampleCopy_badInput() {
 	// Output:
 	// true 0
 	// copy secret Default/all-icr-io: invalid pullsecret.Copy: [from.namespace: Invalid value: "Default": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?'), targets.namespaces: Required value: give namespaces, selector or all, concurrency: Invalid value: -1: must not be negative]
+}
+
+// DesiredCopy and DecideCopy are the pure half of Copy: a controller or a
+// user's own reconciler reads, builds, compares and writes with exactly the
+// decisions Copy makes. Here a namespace holds the guide's hand-made copy
+// (same registries, no provenance annotation).
+func ExampleDecideCopy() {
+	cfg := &dockerconfig.Config{}
+	cfg.Set("us.icr.io", dockerconfig.Entry{Username: "iamapikey", Password: "example-key"})
+	data, _ := cfg.Marshal()
+	src := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "all-icr-io"},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},
+	}
+	want := pullsecret.DesiredCopy(src, types.NamespacedName{Namespace: "team-a", Name: "all-icr-io"})
+	guideMade := src.DeepCopy()
+	guideMade.Namespace = "team-a"
+
+	for _, adoption := range []pullsecret.Adoption{pullsecret.LeaveForeign, pullsecret.AdoptForeign} {
+		d := pullsecret.DecideCopy(guideMade, want, adoption)
+		fmt.Println(d.Result, d.Result.NeedsAttention())
+		if d.Write != nil {
+			fmt.Println(d.Adopted, d.Write.Annotations[pullsecret.AnnotationCopiedFrom])
+		}
+	}
+	// A copy that is current needs no write, even when only its metadata is
+	// at hand: the content hash annotation says so.
+	current := want.DeepCopy()
+	current.Data = nil
+	fmt.Println(pullsecret.DecideCopy(current, want, pullsecret.LeaveForeign).Result)
+	// Output:
+	// skipped [foreign] (exists without registrykit.io/copied-from; left alone (AdoptForeign adopts one for the same registries, OverwriteForeign any)) true
+	// updated (adopted: an image pull secret for the same registries as default/all-icr-io) false
+	// true default/all-icr-io
+	// unchanged (copy is current)
+}
+
+func ExampleWithImagePullSecret() {
+	sa := &corev1.ServiceAccount{
+		ObjectMeta:       metav1.ObjectMeta{Namespace: "team-a", Name: "default", ResourceVersion: "42"},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "default-dockercfg-x1"}},
+	}
+	next, changed := pullsecret.WithImagePullSecret(sa, "all-icr-io")
+	fmt.Println(changed, next.ImagePullSecrets, next.ResourceVersion)
+	_, changed = pullsecret.WithImagePullSecret(next, "all-icr-io")
+	fmt.Println(changed, len(sa.ImagePullSecrets))
+	// Output:
+	// true [{default-dockercfg-x1} {all-icr-io}] 42
+	// false 1
 }

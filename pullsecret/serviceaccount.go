@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -56,29 +58,32 @@ type AttachOptions struct {
 type ManyOptions struct {
 	// Concurrency bounds the writes in flight; zero means 8.
 	Concurrency int
+	// OnOutcome, if set, is called with each namespace's Outcome as soon as
+	// it is known, as CopyOptions.OnOutcome is.
+	OnOutcome func(Outcome)
 	AttachOptions
 }
 
-// AttachToServiceAccount adds secret to the imagePullSecrets of service
-// account namespace/serviceAccount once — what the guide does with `oc patch
-// serviceaccount default -p '{"imagePullSecrets": [...]}'`, without replacing
-// the list. It is Link with For{Pull: true}.
-func AttachToServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, opts AttachOptions) (registrykit.Result, error) {
-	return link(ctx, kube, namespace, serviceAccount, secret, For{Pull: true}, opts, nil)
+// AttachToServiceAccount adds secret to the imagePullSecrets of the service
+// account once — what the guide does with `oc patch serviceaccount default
+// -p '{"imagePullSecrets": [...]}'`, without replacing the list. The secret
+// is in the account's namespace. It is Link with For{Pull: true}.
+func AttachToServiceAccount(ctx context.Context, kube kubernetes.Interface, account types.NamespacedName, secret string, opts AttachOptions) (registrykit.Result, error) {
+	return link(ctx, kube, account, secret, For{Pull: true}, opts, nil)
 }
 
-// Link adds secret to the lists of service account namespace/serviceAccount
-// that f names, each at most once, like `oc secrets link`. Other entries
-// are never touched: the account is read, changed and updated with the
-// resourceVersion it was read at, and a Conflict (another writer got there
-// first) re-reads and re-applies the change (client-go
+// Link adds secret (in the account's namespace) to the lists of the service
+// account that f names, each at most once, like `oc secrets link`: read,
+// build (WithLink), write. Other entries are never touched: the account is
+// updated with the resourceVersion it was read at, and a Conflict (another
+// writer got there first) re-reads and re-applies the change (client-go
 // retry.RetryOnConflict). The lists have no merge strategy, so a patch
 // would replace them; Link never patches.
 //
 // Link does not check that the secret exists (the kubelet skips missing
 // references; Audit reports them).
-func Link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts registrykit.WriteOptions) (registrykit.Result, error) {
-	return link(ctx, kube, namespace, serviceAccount, secret, f, AttachOptions{WriteOptions: opts}, nil)
+func Link(ctx context.Context, kube kubernetes.Interface, account types.NamespacedName, secret string, f For, opts registrykit.WriteOptions) (registrykit.Result, error) {
+	return link(ctx, kube, account, secret, f, AttachOptions{WriteOptions: opts}, nil)
 }
 
 // Validate reports every problem of o as field errors under path
@@ -93,48 +98,39 @@ func (o ManyOptions) Validate(path *field.Path) field.ErrorList {
 	return append(notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency), o.AttachOptions.Validate(path)...)
 }
 
-func validateLink(namespace, serviceAccount, secret string, opts AttachOptions) field.ErrorList {
-	errs := validNamespace(field.NewPath("namespace"), namespace)
-	errs = append(errs, validName(field.NewPath("serviceAccount"), serviceAccount)...)
+func validateLink(account types.NamespacedName, secret string, opts AttachOptions) field.ErrorList {
+	errs := validNamespace(field.NewPath("account", "namespace"), account.Namespace)
+	errs = append(errs, validName(field.NewPath("account", "name"), account.Name)...)
 	errs = append(errs, validName(field.NewPath("secret"), secret)...)
 	return append(errs, opts.Validate(nil)...)
 }
 
 // link is Link with an optional first copy of the service account (from a
 // List) that saves the first GET.
-func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAccount, secret string, f For, opts AttachOptions, first *corev1.ServiceAccount) (registrykit.Result, error) {
+func link(ctx context.Context, kube kubernetes.Interface, account types.NamespacedName, secret string, f For, opts AttachOptions, first *corev1.ServiceAccount) (registrykit.Result, error) {
 	if !f.Pull && !f.Mount {
 		f.Mount = true
 	}
 	wrap := func(err error) error {
-		return fmt.Errorf("link secret %s to serviceaccount %s/%s for %s: %w", secret, namespace, serviceAccount, f, err)
+		return fmt.Errorf("link secret %s to serviceaccount %s for %s: %w", secret, account, f, err)
 	}
-	if err := invalid("pullsecret.Link", validateLink(namespace, serviceAccount, secret, opts)); err != nil {
+	if err := invalid("pullsecret.Link", validateLink(account, secret, opts)); err != nil {
 		return registrykit.Result{}, wrap(err)
 	}
-	sas := kube.CoreV1().ServiceAccounts(namespace)
-	attrs := []any{slog.String("serviceaccount", namespace+"/"+serviceAccount), slog.String("secret", secret)}
+	sas := kube.CoreV1().ServiceAccounts(account.Namespace)
+	attrs := []any{slog.String("serviceaccount", account.String()), slog.String("secret", secret)}
 	cur := first
 	var res registrykit.Result
 	err := retry.RetryOnConflict(kubewrite.ConflictBackoff, func() error {
 		if cur == nil {
-			got, err := getServiceAccount(ctx, kube, namespace, serviceAccount, opts.WaitForServiceAccount)
+			got, err := getServiceAccount(ctx, kube, account, opts.WaitForServiceAccount)
 			if err != nil {
 				return err
 			}
 			cur = got
 		}
-		sa := cur.DeepCopy()
+		sa, added := WithLink(cur, secret, f)
 		cur = nil // a retry re-reads
-		var added []string
-		if f.Pull && !hasLocalRef(sa.ImagePullSecrets, secret) {
-			sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
-			added = append(added, "imagePullSecrets")
-		}
-		if f.Mount && !hasObjectRef(sa.Secrets, secret) {
-			sa.Secrets = append(sa.Secrets, corev1.ObjectReference{Name: secret})
-			added = append(added, "secrets")
-		}
 		if len(added) == 0 {
 			res = record(ctx, opts.WriteOptions, registrykit.Unchanged, "already linked for "+f.String(), attrs...)
 			return nil
@@ -154,7 +150,8 @@ func link(ctx context.Context, kube kubernetes.Interface, namespace, serviceAcco
 // getServiceAccount reads a service account, waiting up to wait for it to
 // appear. The wait polls with a GET every half second (1 s after 10 s),
 // bounded by ctx and wait.
-func getServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, name string, wt time.Duration) (*corev1.ServiceAccount, error) {
+func getServiceAccount(ctx context.Context, kube kubernetes.Interface, account types.NamespacedName, wt time.Duration) (*corev1.ServiceAccount, error) {
+	namespace, name := account.Namespace, account.Name
 	sas := kube.CoreV1().ServiceAccounts(namespace)
 	sa, err := sas.Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
@@ -193,24 +190,6 @@ func getServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace
 	return nil, perr
 }
 
-func hasLocalRef(refs []corev1.LocalObjectReference, name string) bool {
-	for _, r := range refs {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func hasObjectRef(refs []corev1.ObjectReference, name string) bool {
-	for _, r := range refs {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // AttachToServiceAccounts attaches secret (imagePullSecrets) to the service
 // account serviceAccount in every target namespace. It reads the accounts
 // with one cluster-wide paged List (field selector metadata.name), writes
@@ -244,6 +223,7 @@ func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, ser
 		}
 	}
 	rep := Report{Outcomes: make([]Outcome, len(targets))}
+	var mu sync.Mutex // serialises OnOutcome
 	forEach(ctx, len(targets), opts.Concurrency, func(ctx context.Context, i int) {
 		tg := targets[i]
 		o := Outcome{Namespace: tg.namespace}
@@ -255,9 +235,15 @@ func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, ser
 		case tg.missing:
 			o.Err = wrap(&NotFoundError{Kind: "namespace", Name: tg.namespace})
 		default:
-			o.Result, o.Err = link(ctx, kube, tg.namespace, serviceAccount, secret, For{Pull: true}, opts.AttachOptions, byNS[tg.namespace])
+			account := types.NamespacedName{Namespace: tg.namespace, Name: serviceAccount}
+			o.Result, o.Err = link(ctx, kube, account, secret, For{Pull: true}, opts.AttachOptions, byNS[tg.namespace])
 		}
 		rep.Outcomes[i] = o
+		if opts.OnOutcome != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			opts.OnOutcome(o)
+		}
 	})
 	return rep, rep.Err()
 }

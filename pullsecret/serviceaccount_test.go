@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -64,7 +65,7 @@ func TestLink(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(tt.sa)
-			res, err := Link(context.Background(), kube, "team-a", "builder", "icr", tt.f, registrykit.WriteOptions{})
+			res, err := Link(context.Background(), kube, types.NamespacedName{Namespace: "team-a", Name: "builder"}, "icr", tt.f, registrykit.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +107,7 @@ func TestAttachKeepsConcurrentWriters(t *testing.T) {
 		}
 		return true, nil, conflict(saGR, "default")
 	})
-	res, err := AttachToServiceAccount(ctx, kube, "team-a", "default", "all-icr-io", AttachOptions{})
+	res, err := AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "all-icr-io", AttachOptions{})
 	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("Attach = %+v, %v", res, err)
 	}
@@ -126,7 +127,7 @@ func TestAttachMissingServiceAccount(t *testing.T) {
 	ctx := context.Background()
 	t.Run("no wait: typed NotFound, no write", func(t *testing.T) {
 		kube := fake.NewClientset()
-		_, err := AttachToServiceAccount(ctx, kube, "team-a", "default", "icr", AttachOptions{})
+		_, err := AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "icr", AttachOptions{})
 		var nf *NotFoundError
 		if !errors.As(err, &nf) || nf.Kind != "serviceaccount" || !apierrors.IsNotFound(err) {
 			t.Fatalf("err = %v, want *NotFoundError for the service account", err)
@@ -144,7 +145,7 @@ func TestAttachMissingServiceAccount(t *testing.T) {
 			time.Sleep(700 * time.Millisecond)
 			_, _ = kube.CoreV1().ServiceAccounts("team-a").Create(ctx, serviceAccount("team-a", "default"), metav1.CreateOptions{})
 		}()
-		res, err := AttachToServiceAccount(ctx, kube, "team-a", "default", "icr", AttachOptions{WaitForServiceAccount: 10 * time.Second})
+		res, err := AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "icr", AttachOptions{WaitForServiceAccount: 10 * time.Second})
 		if err != nil || res.Action != registrykit.Updated {
 			t.Fatalf("Attach = %+v, %v", res, err)
 		}
@@ -155,7 +156,7 @@ func TestAttachMissingServiceAccount(t *testing.T) {
 	t.Run("wait: times out", func(t *testing.T) {
 		kube := fake.NewClientset()
 		start := time.Now()
-		_, err := AttachToServiceAccount(ctx, kube, "team-a", "default", "icr", AttachOptions{WaitForServiceAccount: 600 * time.Millisecond})
+		_, err := AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "icr", AttachOptions{WaitForServiceAccount: 600 * time.Millisecond})
 		if !errors.Is(err, ErrNotFound) || !contains(err.Error(), "waited") {
 			t.Fatalf("err = %v, want a NotFound after waiting", err)
 		}
@@ -167,7 +168,7 @@ func TestAttachMissingServiceAccount(t *testing.T) {
 		kube := fake.NewClientset()
 		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
-		_, err := AttachToServiceAccount(cctx, kube, "team-a", "default", "icr", AttachOptions{WaitForServiceAccount: time.Hour})
+		_, err := AttachToServiceAccount(cctx, kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "icr", AttachOptions{WaitForServiceAccount: time.Hour})
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want the context's error", err)
 		}
@@ -177,14 +178,14 @@ func TestAttachMissingServiceAccount(t *testing.T) {
 func TestAttachErrorsFromServer(t *testing.T) {
 	kube := fake.NewClientset(serviceAccount("team-a", "default"))
 	failN(kube, "update", "serviceaccounts", 100, apierrors.NewForbidden(saGR, "default", errors.New("no")))
-	_, err := AttachToServiceAccount(context.Background(), kube, "team-a", "default", "icr", AttachOptions{})
+	_, err := AttachToServiceAccount(context.Background(), kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "icr", AttachOptions{})
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("err = %v, want Forbidden", err)
 	}
 	t.Run("conflict forever gives up", func(t *testing.T) {
 		kube := fake.NewClientset(serviceAccount("team-a", "default"))
 		calls := failN(kube, "update", "serviceaccounts", 1000, conflict(saGR, "default"))
-		_, err := AttachToServiceAccount(context.Background(), kube, "team-a", "default", "icr", AttachOptions{})
+		_, err := AttachToServiceAccount(context.Background(), kube, types.NamespacedName{Namespace: "team-a", Name: "default"}, "icr", AttachOptions{})
 		if !apierrors.IsConflict(err) || calls.Load() < 2 {
 			t.Fatalf("err = %v after %d updates, want Conflict after retries", err, calls.Load())
 		}
@@ -193,11 +194,11 @@ func TestAttachErrorsFromServer(t *testing.T) {
 
 func TestLinkValidation(t *testing.T) {
 	kube := fake.NewClientset()
-	_, err := AttachToServiceAccount(context.Background(), kube, "Bad NS", "", "x_y", AttachOptions{WaitForServiceAccount: -time.Second})
+	_, err := AttachToServiceAccount(context.Background(), kube, types.NamespacedName{Namespace: "Bad NS", Name: ""}, "x_y", AttachOptions{WaitForServiceAccount: -time.Second})
 	if !errors.Is(err, registrykit.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
-	if diff := cmp.Diff([]string{"namespace", "serviceAccount", "secret", "waitForServiceAccount"}, fieldPaths(err)); diff != "" {
+	if diff := cmp.Diff([]string{"account.namespace", "account.name", "secret", "waitForServiceAccount"}, fieldPaths(err)); diff != "" {
 		t.Errorf("fields (-want +got):\n%s", diff)
 	}
 	if len(kube.Actions()) != 0 {

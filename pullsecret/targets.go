@@ -2,10 +2,8 @@ package pullsecret
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -101,71 +99,6 @@ func (t Targets) resolve(ctx context.Context, kube kubernetes.Interface) ([]targ
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].namespace < out[j].namespace })
 	return out, nil
-}
-
-// Outcome is what happened in one namespace.
-type Outcome struct {
-	Namespace string
-	Result    registrykit.Result
-	// Err is non-nil when the namespace failed; it names the object and
-	// wraps the API error (apierrors.IsForbidden etc. work on it).
-	Err error
-}
-
-// Report holds one Outcome per target namespace, sorted by namespace.
-type Report struct {
-	Outcomes []Outcome
-}
-
-// Counts returns how many namespaces ended with each action. Failed
-// namespaces are counted under the key "failed".
-func (r Report) Counts() map[registrykit.Action]int {
-	c := map[registrykit.Action]int{}
-	for _, o := range r.Outcomes {
-		if o.Err != nil {
-			c[registrykit.Failed]++
-			continue
-		}
-		c[o.Result.Action]++
-	}
-	return c
-}
-
-// Failed returns the outcomes that carry an error.
-func (r Report) Failed() []Outcome {
-	var f []Outcome
-	for _, o := range r.Outcomes {
-		if o.Err != nil {
-			f = append(f, o)
-		}
-	}
-	return f
-}
-
-// Err joins the errors of every failed namespace, or returns nil.
-func (r Report) Err() error {
-	var errs []error
-	for _, o := range r.Outcomes {
-		if o.Err != nil {
-			errs = append(errs, o.Err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// String summarises the counts, e.g. "created=3 unchanged=497".
-func (r Report) String() string {
-	c := r.Counts()
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, c[registrykit.Action(k)]))
-	}
-	return strings.Join(parts, " ")
 }
 
 // forEach runs fn for every index in [0,n) with at most concurrency calls

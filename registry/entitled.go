@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
@@ -69,7 +70,7 @@ func EntitledRegistry(ctx context.Context, cluster *Cluster, entitlementKey iam.
 		return rep, fmt.Errorf("entitled registry: %w", rec.fail(ctx, "secret", ref, err))
 	}
 	rec.add(ctx, stepOf("secret", ref, res))
-	res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, name, pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, WriteOptions: popts})
+	res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, types.NamespacedName{Namespace: ns, Name: sa}, name, pullsecret.AttachOptions{WaitForServiceAccount: opts.WaitForServiceAccount, WriteOptions: popts})
 	if err != nil {
 		return rep, fmt.Errorf("entitled registry: %w", rec.fail(ctx, "service account", ns+"/"+sa, err))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
@@ -88,7 +89,7 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 
 	host := opts.Hostname
 	if opts.DryRun {
-		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: registrykit.Skipped, Reason: "dry run: the route is not stored, not waiting"})
+		rec.add(ctx, Step{Name: "route host", Object: routeRef, Action: registrykit.Skipped, Skip: registrykit.SkipDryRun, Reason: "dry run: the route is not stored, not waiting"})
 	} else {
 		wctx, cancel := context.WithTimeout(ctx, orDuration(opts.Timeout, DefaultWaitTimeout))
 		host, err = route.WaitForHost(wctx, cluster.Routes, rt.Namespace, rt.Name)
@@ -104,7 +105,7 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 	for _, ns := range opts.Projects {
 		ref := ns + "/" + secret
 		if host == "" {
-			rec.add(ctx, Step{Name: "secret", Object: ref, Action: registrykit.Skipped, Reason: "dry run: route host unknown"})
+			rec.add(ctx, Step{Name: "secret", Object: ref, Action: registrykit.Skipped, Skip: registrykit.SkipDryRun, Reason: "dry run: route host unknown"})
 			continue
 		}
 		res, err := pullsecret.InternalRegistrySecret(ctx, cluster.Kube, ns, pullsecret.InternalOptions{ServiceAccount: sa, Host: host, Name: secret, WriteOptions: popts})
@@ -113,7 +114,7 @@ func ExposeInternalRegistry(ctx context.Context, cluster *Cluster, opts ExposeIn
 			continue
 		}
 		rec.add(ctx, stepOf("secret", ref, res))
-		res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, ns, sa, secret, pullsecret.AttachOptions{WriteOptions: popts})
+		res, err = pullsecret.AttachToServiceAccount(ctx, cluster.Kube, types.NamespacedName{Namespace: ns, Name: sa}, secret, pullsecret.AttachOptions{WriteOptions: popts})
 		if err != nil {
 			errs = append(errs, rec.fail(ctx, "service account", ns+"/"+sa, err))
 			continue

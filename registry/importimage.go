@@ -86,7 +86,11 @@ func ImportImage(ctx context.Context, cluster *Cluster, source string, dest imag
 	}
 	rec.add(ctx, stepOf("image stream tag", dest.String(), res))
 	if opts.NoWait || opts.DryRun {
-		rec.add(ctx, Step{Name: "import", Object: dest.String(), Action: registrykit.Skipped, Reason: "not waited for"})
+		step := Step{Name: "import", Object: dest.String(), Action: registrykit.Skipped, Reason: "not waited for (NoWait)"}
+		if opts.DryRun {
+			step.Skip, step.Reason = registrykit.SkipDryRun, "dry run: nothing to wait for"
+		}
+		rec.add(ctx, step)
 		return "", rep, nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, orDuration(opts.Timeout, DefaultWaitTimeout))

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
@@ -131,7 +132,7 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	// 5. Service account.
 	if p.serviceAccount != "" {
 		saRef := p.namespace + "/" + p.serviceAccount
-		res, err := pullsecret.AttachToServiceAccount(ctx, cluster.Kube, p.namespace, p.serviceAccount, p.secretName,
+		res, err := pullsecret.AttachToServiceAccount(ctx, cluster.Kube, types.NamespacedName{Namespace: p.namespace, Name: p.serviceAccount}, p.secretName,
 			pullsecret.AttachOptions{WaitForServiceAccount: p.waitForSA, WriteOptions: rec.lower()})
 		if err != nil {
 			// The key stays: the secret holds it, and a rerun reuses it.

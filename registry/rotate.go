@@ -191,12 +191,12 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 		if slices.ContainsFunc(apiKeysIn(&s), func(pw string) bool { _, ok := olds[pw]; return ok }) {
 			targets = append(targets, s)
 		} else {
-			rec.add(ctx, Step{Name: "secret", Object: s.Namespace + "/" + s.Name, Action: registrykit.Skipped, Reason: "holds no key of service ID " + sidName})
+			rec.add(ctx, Step{Name: "secret", Object: s.Namespace + "/" + s.Name, Action: registrykit.Skipped, Skip: registrykit.SkipNotOurs, Reason: "holds no key of service ID " + sidName})
 		}
 	}
 	for _, ns := range opts.Namespaces {
 		if !slices.ContainsFunc(copies, func(s corev1.Secret) bool { return s.Namespace == ns }) {
-			rec.add(ctx, Step{Name: "secret", Object: ns + "/" + secretName, Action: registrykit.Skipped, Reason: "no such secret"})
+			rec.add(ctx, Step{Name: "secret", Object: ns + "/" + secretName, Action: registrykit.Skipped, Skip: registrykit.SkipNotFound, Reason: "no such secret"})
 		}
 	}
 	if len(targets) == 0 {
@@ -386,7 +386,7 @@ func deleteOldKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, k
 		names[o.d.Name] = true
 		if ns := users[pw]; len(ns) > 0 {
 			inUse[o.d.ID] = true
-			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: registrykit.Skipped,
+			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: registrykit.Skipped, Skip: registrykit.SkipExcluded,
 				Reason: fmt.Sprintf("%s still used by copies outside the selection in %s", o.d.ID, strings.Join(ns, ", "))})
 		}
 	}

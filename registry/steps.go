@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/registrykit/registrykit"
@@ -150,6 +151,8 @@ func (r Report) Counts() map[registrykit.Action]int {
 type recorder struct {
 	report *Report
 	opts   registrykit.WriteOptions
+	// onStep, if set, is called with every step added.
+	onStep func(Step)
 }
 
 func newRecorder(rep *Report, o registrykit.WriteOptions) *recorder {
@@ -171,6 +174,9 @@ func (rec *recorder) add(ctx context.Context, s Step) Step {
 	}
 	s.DryRun = s.DryRun || rec.opts.DryRun
 	rec.report.Steps = append(rec.report.Steps, s)
+	if rec.onStep != nil {
+		rec.onStep(s)
+	}
 	if rec.opts.Logger != nil {
 		attrs := []any{slog.String("step", s.Name), slog.String("object", s.Object), slog.String("action", string(s.Action))}
 		if s.Skip != "" {
@@ -192,6 +198,13 @@ func (rec *recorder) add(ctx context.Context, s Step) Step {
 		}
 	}
 	return s
+}
+
+// sortFrom sorts the steps recorded since index start by object: steps
+// done in parallel are recorded in completion order.
+func (rec *recorder) sortFrom(start int) {
+	steps := rec.report.Steps[start:]
+	slices.SortStableFunc(steps, func(a, b Step) int { return strings.Compare(a.Object, b.Object) })
 }
 
 // fail records a failed step and returns err wrapped with the step's object.

@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,6 +21,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -333,6 +337,98 @@ func TestCopyICRSecret(t *testing.T) {
 	}
 }
 
+// TestCopyICRSecretGuideMadeCopies: namespaces that followed the guide by
+// hand already hold all-icr-io without registrykit's annotation. With
+// Adoption AdoptForeign the one for the same registries is taken over and
+// attached; a same-named secret for other registries is left alone, not
+// attached, and reported as a warning, not as success.
+func TestCopyICRSecretGuideMadeCopies(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		adoption     pullsecret.Adoption
+		wantAttached []string
+		wantWarnings []string
+	}{
+		{"left alone by default", pullsecret.LeaveForeign, nil, []string{"team-guide/all-icr-io", "team-other/all-icr-io"}},
+		{"adopted", pullsecret.AdoptForeign, []string{"team-guide"}, []string{"team-other/all-icr-io"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t,
+				namespaceObj("team-guide", nil), serviceAccountObj("team-guide", "default"),
+				namespaceObj("team-other", nil), serviceAccountObj("team-other", "default"))
+			if _, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"}); err != nil {
+				t.Fatal(err)
+			}
+			kube := fx.cluster.Kube.CoreV1()
+			src, err := kube.Secrets("default").Get(ctx, "all-icr-io", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// oc get secret all-icr-io -n default -o yaml | sed s/default/team-guide/g | oc create -f -
+			guide := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team-guide", Name: "all-icr-io"}, Type: src.Type, Data: src.Data}
+			other, err := icr.APIKeyConfig("someone-elses-key", []string{"de.icr.io"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kube.Secrets("team-guide").Create(ctx, guide, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pullsecret.Apply(ctx, fx.cluster.Kube, "team-other", "all-icr-io", other, registrykit.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+
+			var progress []string
+			rep, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, registry.CopyICROptions{
+				Namespaces: []string{"team-guide", "team-other"}, Adoption: tc.adoption,
+				OnStep: func(s registry.Step) { progress = append(progress, s.String()) },
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, rep)
+			}
+			var steps []string
+			for _, s := range rep.Steps {
+				steps = append(steps, s.String())
+			}
+			if diff := cmp.Diff(steps, progress, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("OnStep saw other steps than the Report (-report +OnStep):\n%s", diff)
+			}
+			var attached []string
+			for _, ns := range []string{"team-guide", "team-other"} {
+				if slices.Contains(pullSecretsOf(t, fx.cluster, ns, "default"), "all-icr-io") {
+					attached = append(attached, ns)
+				}
+			}
+			if diff := cmp.Diff(tc.wantAttached, attached); diff != "" {
+				t.Errorf("attached (-want +got):\n%s\n%s", diff, rep)
+			}
+			var warned []string
+			for _, s := range rep.Warnings() {
+				if s.Skip != registrykit.SkipForeign {
+					t.Errorf("warning %v is not a foreign skip", s)
+				}
+				warned = append(warned, s.Object)
+			}
+			if diff := cmp.Diff(tc.wantWarnings, warned); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s\n%s", diff, rep)
+			}
+			if !strings.Contains(rep.String(), "warning: secret team-other/all-icr-io: skipped [foreign]") {
+				t.Errorf("report does not show the warning:\n%s", rep)
+			}
+			if got := secretConfig(t, fx.cluster, "team-other", "all-icr-io"); !got.Equal(other) {
+				t.Error("the secret for other registries was changed")
+			}
+			adopted, err := kube.Secrets("team-guide").Get(ctx, "all-icr-io", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ours := adopted.Annotations[pullsecret.AnnotationCopiedFrom] == "default/all-icr-io"; ours != (tc.adoption == pullsecret.AdoptForeign) {
+				t.Errorf("guide copy annotations %v after %s", adopted.Annotations, tc.name)
+			}
+		})
+	}
+}
+
 func TestEntitledRegistry(t *testing.T) {
 	ctx := context.Background()
 	fx := newFixture(t)
@@ -399,7 +495,7 @@ func TestRotateAPIKey(t *testing.T) {
 
 	// A named namespace without the secret is reported, not an error.
 	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Namespaces: []string{"team-a", "ghost"}})
-	if err != nil || !strings.Contains(rep.String(), "secret ghost/all-icr-io: skipped (no such secret)") {
+	if err != nil || !strings.Contains(rep.String(), "secret ghost/all-icr-io: skipped [not-found] (no such secret)") {
 		t.Errorf("%v\n%s", err, rep)
 	}
 

@@ -9,13 +9,22 @@
 //	go run ./examples/copy-pull-secret --projects team-a,team-c
 //	go run ./examples/copy-pull-secret --selector team=search
 //	go run ./examples/copy-pull-secret --all
+//	go run ./examples/copy-pull-secret --selector team=legacy --adopt
 //	KUBECONFIG=~/.kube/config go run ./examples/copy-pull-secret --projects a,b --dry-run
 //
 // The source secret must exist (examples/pull-secret-apply creates it). In
 // embedded mode it is created first with registry.ApplyClusterPullSecret,
-// and the projects team-a and team-b (label team=payments) and team-c
-// (team=search) exist, plus any named in --projects. A same-named secret
-// that was not copied by registrykit is left alone unless --overwrite. This
+// and the projects team-a and team-b (label team=payments), team-c
+// (team=search) and team-legacy (team=legacy) exist, plus any named in
+// --projects. team-legacy already holds an all-icr-io made by hand the way
+// the guide does it (same registries, an older key, no registrykit
+// annotation).
+//
+// A same-named secret that registrykit did not copy is left alone: that
+// project is reported as a warning and its service account is not given
+// the secret. --adopt takes over such a secret when it is a pull secret for
+// the same registries (what the guide's manual copy made); --overwrite takes
+// over any. This
 // program makes no IBM Cloud call on a real cluster, so only a kubeconfig is
 // needed there. Without one it runs on an in-memory OpenShift cluster and
 // says so on its first line.
@@ -28,12 +37,16 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
+	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -54,9 +67,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	selector := fs.String("selector", "", "label selector of projects to copy into, e.g. team=payments")
 	all := fs.Bool("all", false, "copy into every project")
 	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account in each project that gets the copy in its imagePullSecrets")
-	overwrite := fs.Bool("overwrite", false, "replace same-named secrets that registrykit did not copy")
+	adopt := fs.Bool("adopt", false, "take over same-named secrets that registrykit did not copy when they are pull secrets for the same registries (the guide's manual copies)")
+	overwrite := fs.Bool("overwrite", false, "replace any same-named secret that registrykit did not copy")
 	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
+	}
+	adoption := pullsecret.LeaveForeign
+	switch {
+	case *adopt && *overwrite:
+		return fmt.Errorf("--adopt and --overwrite: choose one")
+	case *adopt:
+		adoption = pullsecret.AdoptForeign
+	case *overwrite:
+		adoption = pullsecret.OverwriteForeign
 	}
 	names := exampleenv.SplitList(*projects)
 	sel, err := labels.Parse(*selector)
@@ -83,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		*selector = demo
 	}
 	if env.Embedded {
-		env.Printf("  (embedded projects: team-a, team-b with label team=payments; team-c with team=search")
+		env.Printf("  (embedded projects: team-a, team-b with label team=payments; team-c with team=search; team-legacy with team=legacy, holding a hand-made all-icr-io")
 		if extra := extraProjects(names); len(extra) > 0 {
 			env.Printf("; %s without labels", strings.Join(extra, ", "))
 		}
@@ -94,7 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	opts := registry.CopyICROptions{
 		From:       types.NamespacedName{Namespace: *fromNS, Name: *secretName},
-		Namespaces: names, All: *all, ServiceAccount: *serviceAccount, Overwrite: *overwrite,
+		Namespaces: names, All: *all, ServiceAccount: *serviceAccount, Adoption: adoption,
 		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
 	if *selector != "" {
@@ -115,9 +138,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			copied = append(copied, ns)
 		}
 	}
+	warnings := rep.Warnings()
+	if len(warnings) > 0 {
+		env.Printf("\nWarning: %d project(s) hold a %s that registrykit did not copy: left in place and not attached.\n", len(warnings), *secretName)
+		env.Printf("Rerun with --adopt to take over those that are pull secrets for the same registries (--overwrite: any).\n")
+	}
 	switch {
 	case env.DryRun:
 		env.Printf("\nDry run: nothing was changed; %d projects would hold the secret.\n", len(copied))
+	case len(copied) == 0 && len(warnings) > 0:
+		env.Printf("\nNothing was copied.\n")
 	case len(copied) == 0:
 		env.Printf("\nNo project was selected: nothing to copy.\n")
 	default:
@@ -133,13 +163,29 @@ func seed(names []string) []runtime.Object {
 	for _, p := range demoProjects {
 		objs = append(objs, exampleenv.Projects(map[string]string{"team": p.team}, p.names...)...)
 	}
+	objs = append(objs, exampleenv.Projects(map[string]string{"team": "legacy"}, "team-legacy")...)
+	objs = append(objs, handMadeCopy("team-legacy"))
 	return append(objs, exampleenv.Projects(nil, extraProjects(names)...)...)
+}
+
+// handMadeCopy is what `oc get secret all-icr-io -n default -o yaml | sed
+// s/default/<ns>/g | oc create -f -` left in a project long ago: the same
+// registries, an older key, and no registrykit annotation.
+func handMadeCopy(ns string) runtime.Object {
+	domains, _ := icr.Domains(icr.DomainOptions{})
+	cfg, _ := icr.APIKeyConfig(exampleenv.DemoCredentialPrefix+"older-apikey", domains)
+	data, _ := cfg.Marshal()
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: registry.DefaultSecretName},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},
+	}
 }
 
 func extraProjects(names []string) []string {
 	var extra []string
 	for _, n := range names {
-		known := n == registry.DefaultNamespace
+		known := n == registry.DefaultNamespace || n == "team-legacy"
 		for _, p := range demoProjects {
 			known = known || slices.Contains(p.names, n)
 		}

@@ -71,13 +71,33 @@ func TestCopyEmbedded(t *testing.T) {
 		args: []string{"--all"},
 		steps: []string{
 			"Copy default/all-icr-io to every project",
-			"secret                             default/all-icr-io                         skipped (source namespace)",
+			"secret                             default/all-icr-io                         skipped [source-namespace] (source namespace)",
 			"openshift-config/all-icr-io                created",
 			"team-c/all-icr-io                          created",
 			"service account                    openshift-config/default                   updated",
 			"Done: pods in openshift-config, openshift-image-registry, team-a, team-b, team-c",
 		},
 		want: "openshift-config openshift-image-registry team-a team-b team-c",
+	}, {
+		name: "a hand-made copy is left alone, not attached, with a warning",
+		args: []string{"--selector", "team=legacy"},
+		steps: []string{
+			"secret                             team-legacy/all-icr-io                     skipped [foreign] (exists without registrykit.io/copied-from",
+			"warning: secret team-legacy/all-icr-io was skipped [foreign]",
+			"Warning: 1 project(s) hold a all-icr-io that registrykit did not copy: left in place and not attached.",
+			"Rerun with --adopt",
+			"Nothing was copied.",
+		},
+		want: "",
+	}, {
+		name: "--adopt takes over a hand-made copy for the same registries and attaches it",
+		args: []string{"--selector", "team=legacy", "--adopt"},
+		steps: []string{
+			"secret                             team-legacy/all-icr-io                     updated (adopted: an image pull secret for the same registries as default/all-icr-io)",
+			"service account                    team-legacy/default                        updated (added to imagePullSecrets)",
+			"Done: pods in team-legacy can pull",
+		},
+		want: "team-legacy",
 	}, {
 		name:  "dry run stores nothing",
 		args:  []string{"--dry-run", "--projects", "team-a"},
@@ -105,6 +125,7 @@ func TestCopyErrors(t *testing.T) {
 		{"no projects chosen on a real cluster (no IBM Cloud key needed)", "choose the projects: --projects, --selector or --all", kubeOnly, nil},
 		{"bad selector", `--selector "team in (payments"`, exampletest.NoEnv, []string{"--selector", "team in (payments"}},
 		{"unknown flag", "flag provided but not defined: -namespace", exampletest.NoEnv, []string{"--namespace", "x"}},
+		{"adopt and overwrite", "--adopt and --overwrite: choose one", exampletest.NoEnv, []string{"--adopt", "--overwrite", "--all"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := exampletest.Run(t, run, tc.getenv, tc.args...)

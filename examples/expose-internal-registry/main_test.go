@@ -53,8 +53,8 @@ func TestExposeDryRun(t *testing.T) {
 	r := exampletest.Embedded(t, run, "--dry-run")
 	r.Steps(t,
 		"route                              openshift-image-registry/image-registry    created (route did not exist (dry run: not persisted))",
-		"route host                         openshift-image-registry/image-registry    skipped (dry run",
-		"secret                             team-a/default-registry-route              skipped (dry run: route host unknown)",
+		"route host                         openshift-image-registry/image-registry    skipped [dry-run] (dry run",
+		"secret                             team-a/default-registry-route              skipped [dry-run] (dry run: route host unknown)",
 		"Dry run: nothing was changed.",
 	)
 	if _, err := r.Env.Cluster.Routes.RouteV1().Routes("openshift-image-registry").Get(t.Context(), "image-registry", metav1.GetOptions{}); err == nil {

@@ -41,7 +41,7 @@ func TestImportDemoAndDryRun(t *testing.T) {
 	r.Steps(t, "--from not given, using the demo value us.icr.io/ns/app:1", "--to not given, using the demo value team-a/app:1", "Imported us.icr.io/ns/app:1")
 
 	r = exampletest.Embedded(t, run, "--dry-run")
-	r.Steps(t, "image stream tag                   team-a/app:1                               created", "import                             team-a/app:1                               skipped (not waited for", "Dry run: nothing was changed.")
+	r.Steps(t, "image stream tag                   team-a/app:1                               created", "import                             team-a/app:1                               skipped [dry-run] (dry run: nothing to wait for", "Dry run: nothing was changed.")
 	if _, err := r.Env.Cluster.Images.ImageV1().ImageStreams("team-a").Get(t.Context(), "app", metav1.GetOptions{}); err == nil {
 		t.Error("dry run stored the image stream")
 	}

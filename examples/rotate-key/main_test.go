@@ -48,7 +48,7 @@ func TestRotateSomeCopiesKeepsTheOldKey(t *testing.T) {
 	r.Steps(t,
 		"Rotate the API key",
 		"secret                             team-a/all-icr-io                          updated",
-		"API key                            cluster-c0ffee0example                     skipped ("+oldKey+" still used by copies outside the selection in default, team-b)",
+		"API key                            cluster-c0ffee0example                     skipped [excluded] ("+oldKey+" still used by copies outside the selection in default, team-b)",
 		"Copies that hold the new key: team-a/all-icr-io",
 		"Old keys deleted: none",
 		"Old keys kept:",

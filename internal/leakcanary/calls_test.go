@@ -233,10 +233,10 @@ func pullsecretCalls(ctx context.Context, t *testing.T, c *corpus, w *world) {
 		t.Fatal(err)
 	}
 	for _, ref := range []struct{ ns, secret string }{{"default", "canary-pw"}, {"default", "opaque-pw"}, {"team-a", "canary-pw"}, {"team-a", "unparsable"}} {
-		res, err := pullsecret.AttachToServiceAccount(ctx, kube, ref.ns, "default", ref.secret, pullsecret.AttachOptions{WriteOptions: opts})
+		res, err := pullsecret.AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: ref.ns, Name: "default"}, ref.secret, pullsecret.AttachOptions{WriteOptions: opts})
 		c.note("pullsecret.AttachToServiceAccount", res, err)
 	}
-	res, err = pullsecret.Link(ctx, kube, "team-a", "builder", "canary-pw", pullsecret.For{Pull: true, Mount: true}, opts)
+	res, err = pullsecret.Link(ctx, kube, types.NamespacedName{Namespace: "team-a", Name: "builder"}, "canary-pw", pullsecret.For{Pull: true, Mount: true}, opts)
 	c.note("pullsecret.Link", res, err)
 	for _, ns := range []string{"default", "team-a"} {
 		for _, image := range []string{"us.icr.io/team/app:1", "jp.icr.io/team/app:1", "quay.io/x/y:1"} {

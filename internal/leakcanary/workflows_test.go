@@ -27,6 +27,7 @@ import (
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/imagestream"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/registry/registrytest"
 )
@@ -379,7 +380,7 @@ func workflows() []workflow {
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				sel, _ := labels.Parse("team=canary")
-				opts := registry.CopyICROptions{Selector: sel, Overwrite: true, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
+				opts := registry.CopyICROptions{Selector: sel, Adoption: pullsecret.OverwriteForeign, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.CopyICRSecret(ctx, w.cluster, opts)
 				return noteReport(w, "copy", rep, err, opts)
 			},

@@ -12,9 +12,11 @@ import (
 )
 
 // PrintReport prints every step of a workflow's Report with Step: what kind
-// of object, which one, the action and its reason — for a failed step, its
-// error (which never contains a credential). A dry-run step whose reason
-// does not say so is marked "[dry run]".
+// of object, which one, the action (with the skip reason of a skipped step)
+// and its reason — for a failed step, its error (which never contains a
+// credential). A dry-run step whose reason does not say so is marked
+// "[dry run]". Steps whose skip needs attention (Report.Warnings) are
+// repeated after the others as "warning:" lines.
 func (e *Env) PrintReport(r registry.Report) {
 	for _, s := range r.Steps {
 		reason := s.Reason
@@ -24,7 +26,14 @@ func (e *Env) PrintReport(r registry.Report) {
 		if s.DryRun && !strings.Contains(reason, "dry run") {
 			reason = strings.TrimSpace(reason + " [dry run]")
 		}
-		e.Step(s.Name, s.Object, string(s.Action), reason)
+		action := string(s.Action)
+		if s.Skip != "" {
+			action += " [" + string(s.Skip) + "]"
+		}
+		e.Step(s.Name, s.Object, action, reason)
+	}
+	for _, s := range r.Warnings() {
+		e.Printf("  warning: %s %s was %s [%s]\n", s.Name, s.Object, s.Action, s.Skip)
 	}
 }
 

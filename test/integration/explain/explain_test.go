@@ -11,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit"
@@ -158,7 +159,7 @@ func TestPodCreatedBeforeTheAccountWasPatched(t *testing.T) {
 	admitPod(t, ns, "web-1", "default")
 
 	pullSecret(t, ns, "all-icr-io", "icr.io", "us.icr.io", "de.icr.io")
-	res, err := pullsecret.AttachToServiceAccount(t.Context(), env.Kube, ns, "default", "all-icr-io", pullsecret.AttachOptions{})
+	res, err := pullsecret.AttachToServiceAccount(t.Context(), env.Kube, types.NamespacedName{Namespace: ns, Name: "default"}, "all-icr-io", pullsecret.AttachOptions{})
 	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("attach: %+v %v", res, err)
 	}

@@ -134,8 +134,8 @@ func TestCopyRealServer(t *testing.T) {
 		t.Errorf("rerun: %v, requests %v", c, counter.Snapshot())
 	}
 
-	// Overwrite takes over the foreign one.
-	rep, err = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{b}}, pullsecret.CopyOptions{Overwrite: true})
+	// OverwriteForeign takes over the foreign one.
+	rep, err = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{b}}, pullsecret.CopyOptions{Adoption: pullsecret.OverwriteForeign})
 	if err != nil || rep.Outcomes[0].Result.Action != registrykit.Updated {
 		t.Fatalf("overwrite = %+v, %v", rep, err)
 	}
@@ -304,5 +304,64 @@ func TestCopyRerunAtFullQuota(t *testing.T) {
 	}
 	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("rerun writes = %v, want none", w)
+	}
+}
+
+// TestCopyAdoptsGuideMadeCopies: a namespace that followed the guide by hand
+// holds all-icr-io without registrykit's annotation. AdoptForeign takes
+// over the one for the same registries — here a legacy
+// kubernetes.io/dockercfg copy, replaced by delete and create — and leaves a
+// same-named secret for other registries alone, as a warning.
+func TestCopyAdoptsGuideMadeCopies(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcNS, guideNS, legacyNS, otherNS := env.Namespace(t), env.Namespace(t), env.Namespace(t), env.Namespace(t)
+	cfg := icr(t, "us.icr.io", "de.icr.io")
+	data := docBytes(t, cfg)
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: srcNS},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: data}})
+	// `oc get secret all-icr-io -o yaml | sed s/<src>/<ns>/g | oc create -f -`
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: guideNS,
+		Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: data}})
+	legacy, err := cfg.MarshalLegacy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: legacyNS},
+		Type: corev1.SecretTypeDockercfg, Data: map[string][]byte{corev1.DockerConfigKey: legacy}})
+	other := docBytes(t, icr(t, "other.example.com"))
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "all-icr-io", Namespace: otherNS},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: other}})
+
+	from := types.NamespacedName{Namespace: srcNS, Name: "all-icr-io"}
+	to := pullsecret.Targets{Namespaces: []string{guideNS, legacyNS, otherNS}}
+	rep, err := pullsecret.Copy(ctx, env.Kube, from, to, pullsecret.CopyOptions{Adoption: pullsecret.AdoptForeign})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	want := map[string]registrykit.Action{guideNS: registrykit.Updated, legacyNS: registrykit.Updated, otherNS: registrykit.Skipped}
+	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if w := rep.Warnings(); len(w) != 1 || w[0].Namespace != otherNS || w[0].Result.Skip != registrykit.SkipForeign {
+		t.Errorf("warnings = %+v, want the secret for other registries", w)
+	}
+	for _, ns := range []string{guideNS, legacyNS} {
+		got := getSecret(t, ns, "all-icr-io")
+		if got.Type != corev1.SecretTypeDockerConfigJson || !bytes.Equal(got.Data[corev1.DockerConfigJsonKey], data) ||
+			got.Annotations[pullsecret.AnnotationCopiedFrom] != from.String() || got.Annotations["kubectl.kubernetes.io/last-applied-configuration"] != "" {
+			t.Errorf("%s: not adopted: type %s annotations %v", ns, got.Type, got.Annotations)
+		}
+	}
+	if got := getSecret(t, otherNS, "all-icr-io"); !bytes.Equal(got.Data[corev1.DockerConfigJsonKey], other) || got.Annotations[pullsecret.AnnotationCopiedFrom] != "" {
+		t.Errorf("the secret for other registries was changed")
+	}
+
+	// Adopted copies are ours: a rerun writes nothing there.
+	rep, err = pullsecret.Copy(ctx, env.Kube, from, to, pullsecret.CopyOptions{Adoption: pullsecret.AdoptForeign})
+	want = map[string]registrykit.Action{guideNS: registrykit.Unchanged, legacyNS: registrykit.Unchanged, otherNS: registrykit.Skipped}
+	if diff := cmp.Diff(want, outcomeMap(rep)); err != nil || diff != "" {
+		t.Errorf("rerun: %v (-want +got):\n%s", err, diff)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit"
@@ -43,7 +44,7 @@ func TestLinkRealServer(t *testing.T) {
 	createSA(t, ns, "builder", "builder-dockercfg-abc")
 	kube, counter := counted(t)
 	for _, want := range []registrykit.Action{registrykit.Updated, registrykit.Unchanged} {
-		res, err := pullsecret.Link(ctx, kube, ns, "builder", "icr", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
+		res, err := pullsecret.Link(ctx, kube, types.NamespacedName{Namespace: ns, Name: "builder"}, "icr", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 		if err != nil || res.Action != want {
 			t.Fatalf("Link = %+v, %v; want %s", res, err, want)
 		}
@@ -69,7 +70,7 @@ func TestAttachWaitsForServiceAccount(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	ns := env.Namespace(t)
-	_, err := pullsecret.AttachToServiceAccount(ctx, env.Kube, ns, "default", "icr", pullsecret.AttachOptions{})
+	_, err := pullsecret.AttachToServiceAccount(ctx, env.Kube, types.NamespacedName{Namespace: ns, Name: "default"}, "icr", pullsecret.AttachOptions{})
 	if !errors.Is(err, pullsecret.ErrNotFound) {
 		t.Fatalf("no wait: err = %v, want ErrNotFound", err)
 	}
@@ -78,7 +79,7 @@ func TestAttachWaitsForServiceAccount(t *testing.T) {
 		_, _ = env.Kube.CoreV1().ServiceAccounts(ns).Create(context.Background(),
 			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}, metav1.CreateOptions{})
 	}()
-	res, err := pullsecret.AttachToServiceAccount(ctx, env.Kube, ns, "default", "icr", pullsecret.AttachOptions{WaitForServiceAccount: 30 * time.Second})
+	res, err := pullsecret.AttachToServiceAccount(ctx, env.Kube, types.NamespacedName{Namespace: ns, Name: "default"}, "icr", pullsecret.AttachOptions{WaitForServiceAccount: 30 * time.Second})
 	if err != nil || res.Action != registrykit.Updated {
 		t.Fatalf("with wait: %+v, %v", res, err)
 	}
@@ -170,7 +171,7 @@ func TestAttachUnderConcurrentWriter(t *testing.T) {
 				}
 			}
 		})
-		res, err := pullsecret.AttachToServiceAccount(ctx, kube, ns, name, "mine", pullsecret.AttachOptions{})
+		res, err := pullsecret.AttachToServiceAccount(ctx, kube, types.NamespacedName{Namespace: ns, Name: name}, "mine", pullsecret.AttachOptions{})
 		close(stop)
 		wg.Wait()
 		if err != nil || res.Action != registrykit.Updated {

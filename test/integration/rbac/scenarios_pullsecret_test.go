@@ -71,11 +71,11 @@ func init() {
 		}
 	}
 	scenarios[rbac.OpAttachToServiceAccount] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
-		_, err := pullsecret.AttachToServiceAccount(ctx, c.Kube, ns, "default", "all-icr-io", pullsecret.AttachOptions{})
+		_, err := pullsecret.AttachToServiceAccount(ctx, c.Kube, types.NamespacedName{Namespace: ns, Name: "default"}, "all-icr-io", pullsecret.AttachOptions{})
 		return err
 	})}
 	scenarios[rbac.OpLink] = scenario{setup: attach(func(ctx context.Context, c *registry.Cluster, ns string) error {
-		_, err := pullsecret.Link(ctx, c.Kube, ns, "default", "all-icr-io", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
+		_, err := pullsecret.Link(ctx, c.Kube, types.NamespacedName{Namespace: ns, Name: "default"}, "all-icr-io", pullsecret.For{Pull: true, Mount: true}, registrykit.WriteOptions{})
 		return err
 	})}
 	scenarios[rbac.OpAttachToServiceAccounts] = scenario{conds: []rbac.Condition{rbac.WhenSelector}, setup: func(t *testing.T) (map[Scope][]string, call) {

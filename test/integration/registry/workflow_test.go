@@ -14,6 +14,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/test/integration/harness"
 )
@@ -177,5 +178,65 @@ func TestApplyCopyRotate(t *testing.T) {
 	}
 	if c := rep.Counts(); c[registrykit.Updated] != projects+1 || c[registrykit.Deleted] != 1 {
 		t.Errorf("rotate report counts %v:\n%s", c, rep)
+	}
+}
+
+// TestCopyICRSecretGuideMadeCopies: with Adoption AdoptForeign, a copy the
+// guide's steps made by hand (same name, no annotation, same registries) is
+// adopted and attached to the service account; a same-named secret for
+// other registries is left alone, not attached, and reported as a warning.
+func TestCopyICRSecretGuideMadeCopies(t *testing.T) {
+	ctx := t.Context()
+	label := "guide-made"
+	home, guideNS, otherNS := project(t, label), project(t, label), project(t, label)
+	cluster, err := registry.NewCluster(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, client := iamClient(t)
+	if rep, err := registry.ApplyClusterPullSecret(ctx, cluster, client, registry.ApplyOptions{ClusterID: "guide", Namespace: home}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, rep)
+	}
+	src, err := env.Kube.CoreV1().Secrets(home).Get(ctx, "all-icr-io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: guideNS, Name: "all-icr-io"}, Type: src.Type, Data: src.Data}
+	if _, err := env.Kube.CoreV1().Secrets(guideNS).Create(ctx, guide, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := icr.APIKeyConfig("someone-elses-key", []string{"de.icr.io"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pullsecret.Apply(ctx, env.Kube, otherNS, "all-icr-io", other, registrykit.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{
+		From: typesName(home, "all-icr-io"), Namespaces: []string{guideNS, otherNS}, Adoption: pullsecret.AdoptForeign,
+	})
+	if err != nil {
+		t.Fatalf("copy: %v\n%s", err, rep)
+	}
+	attached := func(ns string) bool {
+		sa, err := env.Kube.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(sa.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == "all-icr-io" })
+	}
+	if !attached(guideNS) {
+		t.Errorf("the adopted copy in %s is not attached:\n%s", guideNS, rep)
+	}
+	if attached(otherNS) {
+		t.Errorf("the foreign secret in %s was attached:\n%s", otherNS, rep)
+	}
+	if w := rep.Warnings(); len(w) != 1 || w[0].Object != otherNS+"/all-icr-io" || w[0].Skip != registrykit.SkipForeign {
+		t.Errorf("warnings = %v, want the foreign secret in %s", w, otherNS)
+	}
+	adopted, err := env.Kube.CoreV1().Secrets(guideNS).Get(ctx, "all-icr-io", metav1.GetOptions{})
+	if err != nil || adopted.Annotations[pullsecret.AnnotationCopiedFrom] != home+"/all-icr-io" {
+		t.Errorf("guide copy not adopted: %v %v", err, adopted.Annotations)
 	}
 }
