@@ -33,8 +33,15 @@ type ApplyOptions struct {
 	// ServiceAccount that gets the secret in its imagePullSecrets; empty
 	// means "default".
 	ServiceAccount string
-	// Domains in the secret; empty means every public and private icr.io
-	// domain (icr.Domains(icr.DomainOptions{})).
+	// Regions scopes the Reader access: one policy per region (names or
+	// aliases; icr.GlobalRegion is the global registry icr.io, written as
+	// geography=global). Empty means what the CLI makes: one policy on
+	// container-registry with no region or geography attribute, which covers
+	// the global and every regional registry, including regions IBM adds
+	// later, and spends one of the account's policies instead of 14.
+	Regions []string
+	// Domains in the secret; empty means the public and private domains of
+	// Regions (every icr.io domain when Regions is empty).
 	Domains []string
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (OpenShift creates "default" shortly after a project).
@@ -69,6 +76,7 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 	errs = append(errs, validSubdomain(path.Child("secretName"), secret)...)
 	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
 	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
+	errs = append(errs, validRegions(path.Child("regions"), o.Regions)...)
 	errs = append(errs, validDomains(path.Child("domains"), o.Domains)...)
 	errs = append(errs, pullsecret.AttachOptions{WaitForServiceAccount: o.WaitForServiceAccount}.Validate(path)...)
 	if len(errs) > 0 {
@@ -76,12 +84,9 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 	}
 	domains := o.Domains
 	if len(domains) == 0 {
-		domains, _ = icr.Domains(icr.DomainOptions{})
+		domains, _ = icr.Domains(icr.DomainOptions{Regions: o.Regions})
 	}
-	var accesses []iam.Access
-	for _, r := range icr.Regions() {
-		accesses = append(accesses, iam.Access{Role: iam.Reader, Region: r.Name})
-	}
+	accesses := registryAccesses(iam.Reader, o.Regions, "")
 	name := ServiceIDName(o.ClusterID)
 	return provisionPlan{
 		serviceID:            name,
@@ -102,8 +107,9 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 // does for a cluster:
 //
 //  1. service ID "cluster-<ClusterID>" (found by exact name, else created);
-//  2. a Reader policy on container-registry for every region of icr.Regions(),
-//     global included;
+//  2. one Reader policy on container-registry with no region attribute (it
+//     covers every region, as the CLI's does), or one per region of
+//     ApplyOptions.Regions;
 //  3. an API key "cluster-<ClusterID>" — unless the existing secret already
 //     holds a key that IAM says is valid, not locked, and owned by that
 //     service ID: then that key is reused (Action Reused) and none is minted;

@@ -23,7 +23,8 @@ type BuildPushOptions struct {
 	Project     string
 	// BuildConfig in Project whose output push secret is set.
 	BuildConfig string
-	// Regions the Writer policies cover; empty means every region.
+	// Regions the Writer access covers, one policy per region; empty means
+	// one policy without a region, which covers every region.
 	Regions []string
 	// RegistryNamespace limits the policies to one registry namespace.
 	RegistryNamespace string
@@ -66,8 +67,8 @@ func (o BuildPushOptions) plan(path *field.Path) (provisionPlan, field.ErrorList
 
 // BuildPushSecret gives a BuildConfig push access to IBM Cloud Container
 // Registry, as the guide's build section does by hand: a service ID with a
-// Writer policy per region, an API key, a pull secret in the project
-// (username iamapikey), `oc secrets link builder <secret>`
+// Writer policy (for every region, or one per region of Regions), an API
+// key, a pull secret in the project (username iamapikey), `oc secrets link builder <secret>`
 // (build.LinkBuilder) and `oc set build-secret --push bc/<name> <secret>`
 // (build.SetSecrets). Key reuse and rollback are as in
 // ApplyClusterPullSecret.

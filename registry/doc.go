@@ -6,8 +6,8 @@
 // step (what was created, updated, reused or left unchanged, and why):
 //
 //   - ApplyClusterPullSecret: `ibmcloud oc cluster pull-secret apply` — a
-//     service ID, Reader on every region, an API key, the all-icr-io secret
-//     in default, attached to the default service account. A rerun reuses a
+//     service ID, one Reader policy for every region, an API key, the
+//     all-icr-io secret in default, attached to the default service account. A rerun reuses a
 //     still-valid key; a failure after a key was minted deletes it.
 //   - ProjectCredentials: a service ID, scoped policy, API key and pull
 //     secret per project ("different IAM API key credentials").

@@ -49,12 +49,12 @@ func ExampleApplyClusterPullSecret() {
 	rep, err = registry.ApplyClusterPullSecret(ctx, &cluster.Cluster, client, opts)
 	fmt.Println("rerun:", rep.Counts(), err)
 	// Output:
-	// map[created:17 updated:1]
+	// map[created:4 updated:1]
 	// service ID cluster-c0ffee created
 	// API key cluster-c0ffee created
 	// secret default/all-icr-io created
 	// service account default/default updated
-	// rerun: map[reused:1 unchanged:17] <nil>
+	// rerun: map[reused:1 unchanged:4] <nil>
 }
 
 // Copy the cluster's all-icr-io secret to two projects and attach it to

@@ -144,3 +144,33 @@ var (
 	metav1GetOptions    = metav1.GetOptions{}
 	metav1UpdateOptions = metav1.UpdateOptions{}
 )
+
+// policiesOf describes every policy the server holds as "<subject service
+// ID name> [<role names>] <attribute>=<value>,..." (accountId left out),
+// sorted: what a test compares.
+func policiesOf(srv *iamtest.Server) []string {
+	names := map[string]string{}
+	for _, s := range srv.ServiceIDs() {
+		names[s.IAMID] = s.Name
+	}
+	var out []string
+	for _, p := range srv.Policies() {
+		var roles, attrs []string
+		for _, crn := range p.RoleIDs {
+			roles = append(roles, crn[strings.LastIndex(crn, ":")+1:])
+		}
+		for k, v := range p.Attributes {
+			if k != "accountId" {
+				attrs = append(attrs, k+"="+v)
+			}
+		}
+		sort.Strings(attrs)
+		subject := names[p.SubjectIAMID]
+		if subject == "" {
+			subject = p.SubjectIAMID
+		}
+		out = append(out, subject+" ["+strings.Join(roles, ",")+"] "+strings.Join(attrs, ","))
+	}
+	sort.Strings(out)
+	return out
+}

@@ -23,8 +23,9 @@ type ProjectOptions struct {
 	// Role on container-registry: iam.Reader (the default), iam.Writer or
 	// iam.Manager.
 	Role string
-	// Regions the policy covers, one policy per region (names or aliases,
-	// icr.GlobalRegion for icr.io). Empty means every region.
+	// Regions the access covers, one policy per region (names or aliases,
+	// icr.GlobalRegion for icr.io). Empty means one policy without a region
+	// attribute, which covers every region (including ones IBM adds later).
 	Regions []string
 	// RegistryNamespace limits the policies to one registry namespace;
 	// empty means every namespace.
@@ -80,24 +81,7 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 		}
 		errs = append(errs, fe)
 	}
-	var accesses []iam.Access
-	regions := o.Regions
-	if len(regions) == 0 {
-		for _, r := range icr.Regions() {
-			regions = append(regions, r.Name)
-		}
-	}
-	seen := map[string]bool{}
-	for _, name := range regions {
-		r, ok := icr.LookupRegion(name)
-		if !ok || seen[r.Name] {
-			continue
-		}
-		seen[r.Name] = true
-		if a, err := (iam.Access{Role: role, Region: r.Name, Namespace: o.RegistryNamespace}).Normalize(); err == nil {
-			accesses = append(accesses, a)
-		}
-	}
+	accesses := registryAccesses(role, o.Regions, o.RegistryNamespace)
 	if len(errs) > 0 {
 		return provisionPlan{}, errs
 	}
@@ -123,8 +107,9 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 
 // ProjectCredentials is the guide's "different IAM API key credentials"
 // flow for one project: a service ID "<cluster>-<project>-id" described as
-// naming the cluster and project, one container-registry policy per region
-// with the role (Reader by default) and optional registry namespace, an API
+// naming the cluster and project, one container-registry policy with the
+// role (Reader by default) and optional registry namespace — for every
+// region, or one per region of ProjectOptions.Regions — an API
 // key "<cluster>-<project>-key", a pull secret in the project for the chosen
 // domains (username iamapikey), attached to the project's default service
 // account (or ServiceAccount).

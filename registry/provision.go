@@ -64,6 +64,33 @@ func accessObject(a iam.Access) string {
 	return s
 }
 
+// registryAccesses returns the accesses a workflow grants: one without a
+// region (every region, the CLI's shape) when regions is empty, else one
+// per distinct region, normalised. Unknown regions and invalid accesses are
+// left out (validation reports them).
+func registryAccesses(role string, regions []string, namespace string) []iam.Access {
+	var out []iam.Access
+	add := func(a iam.Access) {
+		if n, err := a.Normalize(); err == nil {
+			out = append(out, n)
+		}
+	}
+	if len(regions) == 0 {
+		add(iam.Access{Role: role, Namespace: namespace})
+		return out
+	}
+	seen := map[string]bool{}
+	for _, name := range regions {
+		r, ok := icr.LookupRegion(name)
+		if !ok || seen[r.Name] {
+			continue
+		}
+		seen[r.Name] = true
+		add(iam.Access{Role: role, Region: r.Name, Namespace: namespace})
+	}
+	return out
+}
+
 // iamAction is the step action of an iam Ensure call's outcome.
 func iamAction(a registrykit.Action) registrykit.Action {
 	if a == "" {

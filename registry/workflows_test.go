@@ -50,6 +50,10 @@ func TestValidation(t *testing.T) {
 			})
 			return err
 		}, []string{"regions[0]", "role"}},
+		{"apply: unknown region", func() error {
+			_, err := registry.ApplyClusterPullSecret(ctx, c, fx.client, registry.ApplyOptions{ClusterID: "c1", Regions: []string{"mars-1"}})
+			return err
+		}, []string{"regions[0]"}},
 		{"project: names required", func() error {
 			_, err := registry.ProjectCredentials(ctx, c, fx.client, registry.ProjectOptions{})
 			return err
@@ -110,24 +114,10 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	if len(sids) != 1 || sids[0].Name != "cluster-c1" || !strings.Contains(sids[0].Description, "cluster c1") {
 		t.Fatalf("service IDs = %+v", sids)
 	}
-	// One Reader policy per region, global as geography=global.
-	var regions []string
-	for _, p := range fx.srv.Policies() {
-		if p.SubjectIAMID != sids[0].IAMID || !slices.Equal(p.RoleIDs, []string{iamtest.RoleCRN("Reader")}) {
-			t.Errorf("unexpected policy %+v", p)
-		}
-		r := p.Attributes["region"]
-		if p.Attributes["geography"] == "global" {
-			r = "global"
-		}
-		regions = append(regions, r)
-	}
-	var want []string
-	for _, r := range icr.Regions() {
-		want = append(want, r.Name)
-	}
-	if diff := cmp.Diff(want, regions); diff != "" {
-		t.Errorf("policy regions (-want +got):\n%s", diff)
+	// One Reader policy on container-registry without a region or
+	// geography attribute: the CLI's shape, which covers every region.
+	if diff := cmp.Diff([]string{"cluster-c1 [Reader] serviceName=container-registry"}, policiesOf(fx.srv)); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
 	}
 	keys := keysOf(fx.srv, "cluster-c1")
 	if len(keys) != 1 || keys[0].Name != "cluster-c1" || !strings.Contains(keys[0].Description, "cluster c1") {
@@ -146,7 +136,7 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	if got := pullSecretsOf(t, fx.cluster, "default", "default"); !slices.Contains(got, "all-icr-io") {
 		t.Errorf("default SA imagePullSecrets = %v", got)
 	}
-	if rep.Counts()[registrykit.Failed] != 0 || len(rep.Steps) != 1+len(want)+3 {
+	if rep.Counts()[registrykit.Failed] != 0 || len(rep.Steps) != 1+1+3 {
 		t.Errorf("report:\n%s", rep)
 	}
 
@@ -176,6 +166,32 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	}
 	if rep.Counts()[registrykit.Reused] != 0 || len(keysOf(fx.srv, "cluster-c1")) != 2 {
 		t.Errorf("a foreign key was reused:\n%s", rep)
+	}
+}
+
+// Regions scopes the Reader policy: one policy per region asked for, the
+// global registry as geography=global (IAM rejects region=global), and the
+// secret holds only those regions' domains.
+func TestApplyClusterPullSecretRegions(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{
+		ClusterID: "c1", Regions: []string{"global", "us-south", "uk-south", "us-south"},
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	want := []string{
+		"cluster-c1 [Reader] geography=global,serviceName=container-registry",
+		"cluster-c1 [Reader] region=eu-gb,serviceName=container-registry",
+		"cluster-c1 [Reader] region=us-south,serviceName=container-registry",
+	}
+	if diff := cmp.Diff(want, policiesOf(fx.srv)); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
+	}
+	cfg := secretConfig(t, fx.cluster, "default", "all-icr-io")
+	if diff := cmp.Diff([]string{"icr.io", "private.icr.io", "private.uk.icr.io", "private.us.icr.io", "uk.icr.io", "us.icr.io"}, cfg.Servers()); diff != "" {
+		t.Errorf("secret registries (-want +got):\n%s", diff)
 	}
 }
 
@@ -218,24 +234,26 @@ func TestApplyClusterPullSecretDryRun(t *testing.T) {
 func TestProjectCredentials(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
-		name        string
-		opts        registry.ProjectOptions
-		wantRegions []string
-		wantNS      string
-		wantSA      string
-		wantSecret  string
-		wantDomains int
+		name         string
+		opts         registry.ProjectOptions
+		wantPolicies []string
+		wantSA       string
+		wantSecret   string
+		wantDomains  int
 	}{
 		{
-			name:        "defaults",
-			opts:        registry.ProjectOptions{ClusterName: "prod", Project: "team-a"},
-			wantRegions: nil, wantSA: "default", wantSecret: "team-a-icr-io", wantDomains: 28,
+			name: "defaults",
+			opts: registry.ProjectOptions{ClusterName: "prod", Project: "team-a"},
+			// One policy without a region: it covers every region.
+			wantPolicies: []string{"prod-team-a-id [Reader] serviceName=container-registry"},
+			wantSA:       "default", wantSecret: "team-a-icr-io", wantDomains: 28,
 		},
 		{
 			name: "one region, a registry namespace, writer, own SA",
 			opts: registry.ProjectOptions{ClusterName: "prod", Project: "team-a", Regions: []string{"uk-south"},
 				RegistryNamespace: "team-a-images", Role: "writer", ServiceAccount: "builder", SecretName: "push"},
-			wantRegions: []string{"eu-gb"}, wantNS: "team-a-images", wantSA: "builder", wantSecret: "push", wantDomains: 2,
+			wantPolicies: []string{"prod-team-a-id [Writer] region=eu-gb,resource=team-a-images,resourceType=namespace,serviceName=container-registry"},
+			wantSA:       "builder", wantSecret: "push", wantDomains: 2,
 		},
 	}
 	for _, tt := range tests {
@@ -254,22 +272,8 @@ func TestProjectCredentials(t *testing.T) {
 			if len(keys) != 1 || keys[0].Name != "prod-team-a-key" {
 				t.Fatalf("keys = %+v", keys)
 			}
-			pols := fx.srv.Policies()
-			if tt.wantRegions == nil {
-				if len(pols) != len(icr.Regions()) {
-					t.Errorf("%d policies, want one per region", len(pols))
-				}
-			} else {
-				var got []string
-				for _, p := range pols {
-					got = append(got, p.Attributes["region"])
-					if p.Attributes["resource"] != tt.wantNS || p.RoleIDs[0] != iamtest.RoleCRN(orDefault(tt.opts.Role)) {
-						t.Errorf("policy %+v", p)
-					}
-				}
-				if diff := cmp.Diff(tt.wantRegions, got); diff != "" {
-					t.Errorf("regions (-want +got):\n%s", diff)
-				}
+			if diff := cmp.Diff(tt.wantPolicies, policiesOf(fx.srv)); diff != "" {
+				t.Errorf("policies (-want +got):\n%s", diff)
 			}
 			cfg := secretConfig(t, fx.cluster, "team-a", tt.wantSecret)
 			if cfg == nil || len(cfg.Auths) != tt.wantDomains {
@@ -284,13 +288,6 @@ func TestProjectCredentials(t *testing.T) {
 			}
 		})
 	}
-}
-
-func orDefault(role string) string {
-	if role == "" {
-		return "Reader"
-	}
-	return strings.ToUpper(role[:1]) + role[1:]
 }
 
 func TestCopyICRSecret(t *testing.T) {
@@ -558,10 +555,9 @@ func TestRotateAPIKeyForbiddenCopyKeepsOldKey(t *testing.T) {
 func TestApplyClusterPullSecretIAMRequestCounts(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	regions := len(icr.Regions())
 	want := []map[string]int{
 		{iamtest.OpGetToken: 1, iamtest.OpListServiceIDs: 1, iamtest.OpCreateServiceID: 1, iamtest.OpListRoles: 1,
-			iamtest.OpListV2Policies: 1, iamtest.OpCreatePolicy: regions, iamtest.OpListAPIKeys: 1, iamtest.OpCreateAPIKey: 1},
+			iamtest.OpListV2Policies: 1, iamtest.OpCreatePolicy: 1, iamtest.OpListAPIKeys: 1, iamtest.OpCreateAPIKey: 1},
 		{iamtest.OpListServiceIDs: 1, iamtest.OpListV2Policies: 1, iamtest.OpGetAPIKeysDetails: 1},
 	}
 	for run, w := range want {

@@ -1,6 +1,6 @@
 // Command build-push-secret lets an OpenShift BuildConfig push its image to
 // IBM Cloud Container Registry, with registry.BuildPushSecret: a service ID
-// <cluster>-<project>-push-id with a Writer policy per region, an API key, a
+// <cluster>-<project>-push-id with a Writer policy (every region unless --regions), an API key, a
 // pull secret in the project (username iamapikey), `oc secrets link builder
 // <secret>` and `oc set build-secret --push bc/<name> <secret>`.
 //
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	clusterName := fs.String("cluster-name", "", "cluster name: part of the service ID <cluster>-<project>-push-id")
 	project := fs.String("project", "", "project of the BuildConfig")
 	bc := fs.String("buildconfig", "", "BuildConfig whose output push secret is set")
-	regions := fs.String("regions", "", "comma-separated registry regions for the Writer policies; empty means every region")
+	regions := fs.String("regions", "", "comma-separated registry regions for the Writer policies; empty means one policy for every region")
 	registryNS := fs.String("registry-namespace", "", "limit the policies to one registry namespace")
 	secretName := fs.String("secret-name", "", "name of the secret; empty means <project>-icr-push")
 	pull := fs.Bool("pull", false, "also make the secret the build's pull secret")

@@ -1,7 +1,8 @@
 // Command pull-secret-apply does what `ibmcloud oc cluster pull-secret apply`
 // does, with registry.ApplyClusterPullSecret: the service ID
-// cluster-<cluster-id>, a Reader policy on IBM Cloud Container Registry in
-// every region (global included), an API key, and the all-icr-io pull
+// cluster-<cluster-id>, one Reader policy on IBM Cloud Container Registry
+// without a region (it covers every region, global included, as the CLI's
+// does), an API key, and the all-icr-io pull
 // secret in default (username iamapikey, every public and private icr.io
 // domain) attached to the default service account. It prints every step.
 //

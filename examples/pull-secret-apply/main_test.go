@@ -17,7 +17,7 @@ func TestApplyEmbedded(t *testing.T) {
 	r.Steps(t,
 		"--cluster-id not given, using the demo value c0ffee0example",
 		"1. Apply the cluster pull secret",
-		"service ID", "policy                             Reader global",
+		"service ID", "policy                             Reader all regions",
 		"API key                            cluster-c0ffee0example                     created",
 		"secret                             default/all-icr-io                         created",
 		"service account                    default/default                            updated",

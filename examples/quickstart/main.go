@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // environment changes nothing (the key is reused, every copy is current).
 func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets []string) error {
 	// 1+2. What `ibmcloud oc cluster pull-secret apply` does: service ID,
-	// Reader on every region, API key, all-icr-io in default, attached to
+	// one Reader policy for every region, API key, all-icr-io in default, attached to
 	// default/default.
 	env.Printf("\n1. Cluster access to IBM Cloud Container Registry (pull-secret apply)\n")
 	report, err := registry.ApplyClusterPullSecret(ctx, env.Cluster, env.IAM, registry.ApplyOptions{

@@ -13,8 +13,8 @@ import (
 )
 
 const (
-	oldKey = "ApiKey-00000000-0000-4000-8000-000000000017"
-	newKey = "ApiKey-00000000-0000-4000-8000-000000000018"
+	oldKey = "ApiKey-00000000-0000-4000-8000-000000000004"
+	newKey = "ApiKey-00000000-0000-4000-8000-000000000005"
 )
 
 func TestRotateEmbedded(t *testing.T) {
