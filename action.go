@@ -61,11 +61,20 @@ const (
 	// SkipNotOurs: the object holds nothing this call manages (for example a
 	// secret holding none of the keys being rotated).
 	SkipNotOurs SkipReason = "not-ours"
+	// SkipInUse: the object was to be deleted, but something this call does
+	// not remove still uses it (an API key that a pull secret registrykit
+	// did not make still holds), and deleting it would break that user.
+	SkipInUse SkipReason = "in-use"
+	// SkipForbidden: the caller may not read what the step depends on (an
+	// RBAC rule the operation lists as optional), so the step was not done.
+	SkipForbidden SkipReason = "forbidden"
 )
 
 // Warning reports whether the skip needs attention: the desired state was
 // not reached for this object and will not be by rerunning.
-func (r SkipReason) Warning() bool { return r == SkipForeign }
+func (r SkipReason) Warning() bool {
+	return r == SkipForeign || r == SkipInUse || r == SkipForbidden
+}
 
 // Result is the outcome of one decision about one object: the action, why a
 // skip happened, a short human-readable reason and any warnings. A Result

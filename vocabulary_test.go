@@ -41,6 +41,9 @@ func TestResult(t *testing.T) {
 		{registrykit.Result{Action: registrykit.Created}, "created", false},
 		{registrykit.Result{Action: registrykit.Skipped, Skip: registrykit.SkipTerminating, Reason: "namespace is terminating"}, "skipped [terminating] (namespace is terminating)", false},
 		{registrykit.Result{Action: registrykit.Skipped, Skip: registrykit.SkipForeign}, "skipped [foreign]", true},
+		{registrykit.Result{Action: registrykit.Skipped, Skip: registrykit.SkipInUse}, "skipped [in-use]", true},
+		{registrykit.Result{Action: registrykit.Skipped, Skip: registrykit.SkipForbidden}, "skipped [forbidden]", true},
+		{registrykit.Result{Action: registrykit.Skipped, Skip: registrykit.SkipNotOurs}, "skipped [not-ours]", false},
 		{registrykit.Result{Action: registrykit.Updated, Warnings: []string{"quay.io is missing"}}, "updated; warning: quay.io is missing", true},
 	} {
 		if got := tc.r.String(); got != tc.str {
