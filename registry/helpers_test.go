@@ -174,3 +174,22 @@ func policiesOf(srv *iamtest.Server) []string {
 	sort.Strings(out)
 	return out
 }
+
+// iamObjects counts what the server holds for service IDs: the service IDs,
+// the policies and the API keys of service IDs (the test owner's own key
+// left out). Teardown and idempotence tests compare it.
+type iamObjects struct{ ServiceIDs, Policies, Keys int }
+
+func countIAM(srv *iamtest.Server) iamObjects {
+	sids := map[string]bool{}
+	for _, s := range srv.ServiceIDs() {
+		sids[s.IAMID] = true
+	}
+	n := iamObjects{ServiceIDs: len(sids), Policies: len(srv.Policies())}
+	for _, k := range srv.APIKeys() {
+		if sids[k.IAMID] {
+			n.Keys++
+		}
+	}
+	return n
+}

@@ -169,6 +169,43 @@ func TestApplyClusterPullSecret(t *testing.T) {
 	}
 }
 
+// On a fresh account a default run creates exactly one service ID, one
+// policy and one key (the CLI's shape), and a rerun creates nothing: the
+// acceptance of issue 12 item 1, for both provisioning workflows.
+func TestProvisionFreshAccountCounts(t *testing.T) {
+	ctx := context.Background()
+	runs := map[string]func(fx *fixture) (registry.Report, error){
+		"apply": func(fx *fixture) (registry.Report, error) {
+			return registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"})
+		},
+		"project": func(fx *fixture) (registry.Report, error) {
+			return registry.ProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, registry.ProjectOptions{ClusterName: "prod", Project: "team-a"})
+		},
+	}
+	for name, run := range runs {
+		t.Run(name, func(t *testing.T) {
+			fx := newFixture(t, namespaceObj("team-a", nil), serviceAccountObj("team-a", "default"))
+			if rep, err := run(fx); err != nil {
+				t.Fatalf("%v\n%s", err, rep)
+			}
+			want := iamObjects{ServiceIDs: 1, Policies: 1, Keys: 1}
+			if diff := cmp.Diff(want, countIAM(fx.srv)); diff != "" {
+				t.Errorf("IAM objects after the first run (-want +got):\n%s", diff)
+			}
+			rep, err := run(fx)
+			if err != nil {
+				t.Fatalf("rerun: %v\n%s", err, rep)
+			}
+			if diff := cmp.Diff(want, countIAM(fx.srv)); diff != "" {
+				t.Errorf("IAM objects after the rerun (-want +got):\n%s", diff)
+			}
+			if n := rep.Counts()[registrykit.Created]; n != 0 {
+				t.Errorf("rerun created %d objects:\n%s", n, rep)
+			}
+		})
+	}
+}
+
 // Regions scopes the Reader policy: one policy per region asked for, the
 // global registry as geography=global (IAM rejects region=global), and the
 // secret holds only those regions' domains.
