@@ -37,8 +37,14 @@
 // succeed and say on its first line that it runs embedded; the others may
 // stop early (logged), and their output is scanned all the same. A program
 // without exampleenv's -v or --dry-run is run without them. exampleenv's
-// constants are read from its source (it is internal to examples/). The
-// examples are skipped with -short.
+// constants are read from its source (it is internal to examples/). A
+// kubelet image credential provider (a program that imports the kubelet's
+// credentialprovider API) has no embedded mode: it is run against an
+// iamtest server with requests on stdin, failing with sentinel
+// credentials in its key file, its compute-resource token file and the
+// request's service account token, and succeeding with a key IAM knows;
+// its successful answer carries an access token by design and is scanned
+// for everything else. The examples are skipped with -short.
 //
 // Limits: it finds credentials it knows or can recognise. A credential
 // transformed some other way (encrypted, truncated, hashed, split across

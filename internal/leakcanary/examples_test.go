@@ -145,6 +145,10 @@ type example struct {
 	// program's source names (other than exampleenv's), each with a
 	// sentinel value.
 	credentialEnv map[string]string
+	// plugin: the program is a kubelet image credential provider (it
+	// imports the kubelet's credentialprovider API): it reads a request
+	// on stdin and has no embedded mode. See runPlugin.
+	plugin bool
 }
 
 // credentialEnvName is an environment variable that holds a credential.
@@ -164,7 +168,7 @@ func findExamples(t *testing.T, root string, env map[string]string) []*example {
 		if filepath.Base(dir) == "internal" {
 			continue
 		}
-		ex := &example{name: filepath.Base(dir), dir: dir, credentialEnv: map[string]string{}}
+		ex := &example{name: filepath.Base(dir), dir: dir, credentialEnv: map[string]string{}, plugin: importsPath(t, dir, credentialProviderAPI)}
 		for _, name := range stringLiterals(t, dir) {
 			switch name {
 			case env["EnvAPIKey"], env["EnvKubeconfig"], env["EnvAccountID"]:
@@ -257,6 +261,7 @@ func buildExamples(t *testing.T, goCmd, root, dir string, exs []*example) {
 type run struct {
 	args        []string
 	env         []string
+	stdin       string
 	note        string // what else is special about the run
 	mustSucceed bool
 	stdout      string
@@ -270,6 +275,7 @@ func (r *run) exec(ctx context.Context, bin string, sem chan struct{}) {
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, r.args...)
 	cmd.Env = r.env
+	cmd.Stdin = strings.NewReader(r.stdin)
 	cmd.Dir = filepath.Dir(bin)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.WaitDelay = 10 * time.Second
@@ -320,6 +326,10 @@ func TestExamplesDoNotLeak(t *testing.T) {
 			}
 			t.Run(ex.name, func(t *testing.T) {
 				t.Parallel()
+				if ex.plugin {
+					runPlugin(t, ex, baseNeedles, sem)
+					return
+				}
 				runExample(t, ex, baseNeedles, sem)
 			})
 		}

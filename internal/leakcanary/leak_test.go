@@ -89,6 +89,9 @@ func (h hit) String() string {
 // scanner looks for needles (and JWTs) in texts.
 type scanner struct {
 	forms []form
+	// answers: the texts are answers that carry an access token by
+	// design (a credential provider's response); JWTs are not looked for.
+	answers bool
 }
 
 func newScanner(needles ...needle) *scanner {
@@ -112,7 +115,7 @@ func (sc *scanner) scan(where, text string) []hit {
 			hits = append(hits, hit{where, f.needle, f.how, around(text, i, len(f.text))})
 		}
 	}
-	if loc := jwtPattern.FindStringIndex(text); loc != nil {
+	if loc := jwtPattern.FindStringIndex(text); loc != nil && !sc.answers {
 		hits = append(hits, hit{where, "JWT (access token)", "raw", around(text, loc[0], loc[1]-loc[0])})
 	}
 	return hits
