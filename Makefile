@@ -1,9 +1,12 @@
 # registrykit — build and test entry points.
 #
 #   make test         lint + unit tests (race) + short fuzz + the real API server tier
+#                     + the kubelet tier
 #   make unit         unit tests only (go vet + go test -race)
 #   make integration  the real kube-apiserver + etcd tier under test/ (builds the
 #                     binaries from the Go module proxy on first use)
+#   make kubelet      the kubelet's image credential provider runner driving
+#                     examples/icr-credential-provider (module under test/kubelet)
 #   make lint         gofmt + staticcheck (pinned, run with `go run`)
 #   make bench        every benchmark, with allocations
 #   make quickstart   go run ./examples/quickstart
@@ -13,9 +16,9 @@ STATICCHECK     := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME        ?= 10s
 GOTEST_FLAGS    ?=
 
-.PHONY: test unit fuzz integration lint bench quickstart
+.PHONY: test unit fuzz integration kubelet lint bench quickstart
 
-test: lint unit fuzz integration
+test: lint unit fuzz integration kubelet
 
 lint:
 	@echo '>> gofmt'
@@ -38,6 +41,12 @@ integration:
 	@assets=$$(hack/testbin.sh) && \
 	cd test/integration && $(GO) vet ./... && \
 	KUBEBUILDER_ASSETS="$$assets" $(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
+
+# k8s.io/kubernetes/pkg/credentialprovider/plugin runs the plugin as a
+# kubelet does; a module of its own keeps k8s.io/kubernetes out of go.mod.
+kubelet:
+	cd test/kubelet && $(GO) vet ./... && \
+	$(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
