@@ -17,9 +17,11 @@ const BearerUsername = "iambearer"
 
 // BearerConfig builds the .dockerconfigjson document that gives an IAM
 // access token pull (and, with the identity's Writer access, push) access
-// to each domain, with username BearerUsername. The token's access is
-// whatever IAM grants its identity (the trusted profile or service ID);
-// the document is good until tok.Expiry.
+// to each domain, with username BearerUsername. With no domains it uses
+// every public and private domain (Domains(DomainOptions{})), like
+// APIKeyConfig. The token's access is whatever IAM grants its identity
+// (the trusted profile or service ID); the document is good until
+// tok.Expiry.
 //
 // It is a pure builder: it does not check that tok is still valid. Ask
 // RefreshPolicy.Decide before writing the document anywhere. The token
@@ -31,7 +33,7 @@ func BearerConfig(tok iam.Token, domains []string) (*dockerconfig.Config, error)
 	}
 	p := field.NewPath("domains")
 	if len(domains) == 0 {
-		errs = append(errs, field.Required(p, "at least one registry domain"))
+		domains, _ = Domains(DomainOptions{})
 	}
 	cfg := &dockerconfig.Config{}
 	for i, d := range domains {

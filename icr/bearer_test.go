@@ -42,6 +42,22 @@ func TestBearerConfig(t *testing.T) {
 	}
 }
 
+func TestBearerConfigEveryDomain(t *testing.T) {
+	cfg, err := icr.BearerConfig(iam.Token{Value: iam.NewSecret("token-value-1")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := icr.Domains(icr.DomainOptions{})
+	if diff := cmp.Diff(len(want), len(cfg.Servers())); diff != "" || len(want) == 0 {
+		t.Errorf("%d domains, want every icr.io domain (%d)", len(cfg.Servers()), len(want))
+	}
+	for _, d := range want {
+		if cfg.Auths[d].Username != icr.BearerUsername {
+			t.Errorf("%s: no iambearer entry", d)
+		}
+	}
+}
+
 func TestBearerConfigInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -50,7 +66,6 @@ func TestBearerConfigInvalid(t *testing.T) {
 		want    []string
 	}{
 		{"no token", iam.Token{}, []string{"us.icr.io"}, []string{"tok"}},
-		{"no domains", iam.Token{Value: iam.NewSecret("secret-token")}, nil, []string{"domains"}},
 		{"bad domain", iam.Token{Value: iam.NewSecret("secret-token")}, []string{"us.icr.io", "", "http://"}, []string{"domains[1]", "domains[2]"}},
 	}
 	for _, tt := range tests {

@@ -49,7 +49,8 @@ type Refresher struct {
 	failures int       // consecutive failed renewals
 }
 
-// NewRefresher returns a Refresher of tokens from src for domains.
+// NewRefresher returns a Refresher of tokens from src for domains; no
+// domains means every icr.io domain, as in BearerConfig.
 func NewRefresher(src iam.TokenSource, domains []string, opts RefresherOptions) (*Refresher, error) {
 	var errs field.ErrorList
 	if src == nil {
@@ -67,6 +68,9 @@ func NewRefresher(src iam.TokenSource, domains []string, opts RefresherOptions) 
 	}
 	if err := registrykit.Invalid("icr.NewRefresher input", errs); err != nil {
 		return nil, err
+	}
+	if len(domains) == 0 {
+		domains, _ = Domains(DomainOptions{})
 	}
 	r := &Refresher{src: src, domains: append([]string(nil), domains...), policy: opts.Policy, now: opts.Now, log: opts.Logger}
 	if r.now == nil {
