@@ -48,12 +48,27 @@
 // NeedLeaderElection, Healthz and Readyz fit the manager's interfaces too.
 // It also runs on its own (see examples/propagate and deploy/).
 //
+// # Refresher mode (keyless)
+//
+// A Rule with a Bearer has no source written by anyone else: the
+// Propagator writes it, an iambearer credential (icr.BearerConfig) with an
+// IAM access token from the Bearer's iam.TokenSource, and writes it again
+// with a new token at 80% of the token's lifetime (icr.RefreshPolicy).
+// The copies follow as for any source. A copy is written only while the
+// source's token stays valid for more than the policy's margin, so a
+// namespace created at any moment gets a valid token. When IAM fails, the
+// last token is kept while it is valid, renewal is retried with a
+// back-off, and each failure is a TokenRenewalFailed Warning Event on the
+// source. No API key is ever written to the cluster.
+//
 // # Observability
 //
 // Prometheus metrics (registrykit_propagate_*): reconciles_total by
 // result, errors_total, writes_total by kind and action,
 // reconcile_duration_seconds, namespace_attached_seconds (creation of a
-// namespace to its copy attached), queue_depth, source_missing and leader.
+// namespace to its copy attached), queue_depth, source_missing and leader;
+// in refresher mode token_renewals_total by result, token_age_seconds and
+// token_expiry_seconds (of the token the source holds).
 // /healthz and /readyz when Options.HealthAddr is set. Warning Events on
 // failed writes (on the namespace), on a foreign secret left in place (on
 // the secret) and on an unusable source (on the source).

@@ -73,7 +73,16 @@ type fixture struct {
 // its caches are synced. It is stopped on cleanup, and must return nil.
 func start(t *testing.T, opts Options, objs ...any) *fixture {
 	t.Helper()
+	return startWith(t, opts, nil, objs...)
+}
+
+// startWith is start with setup called on the fake before it is seeded.
+func startWith(t *testing.T, opts Options, setup func(*k8stesting.Fake), objs ...any) *fixture {
+	t.Helper()
 	kube := fakeKube()
+	if setup != nil {
+		setup(&kube.Fake)
+	}
 	for _, o := range objs {
 		var err error
 		switch o := o.(type) {

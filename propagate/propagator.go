@@ -73,6 +73,10 @@ type Propagator struct {
 	mu      sync.Mutex
 	pending map[key]time.Time // new namespaces not converged yet, by creation time
 	missing map[int]string    // rules whose source is missing or invalid, and why
+
+	// Refresher mode (bearer.go): the rules with a Bearer, by index.
+	bearers  map[int]*bearer
+	renewals *prometheus.CounterVec
 }
 
 // key is one unit of work: one namespace for one rule (by index).
@@ -143,6 +147,9 @@ func New(kube kubernetes.Interface, opts Options) (*Propagator, error) {
 		return nil, fmt.Errorf("propagate: register metrics: %w", err)
 	}
 	p.metrics = m
+	if err := p.newBearers(reg); err != nil {
+		return nil, fmt.Errorf("propagate: refresher mode: %w", err)
+	}
 	if err := p.buildInformers(); err != nil {
 		return nil, err
 	}
@@ -255,6 +262,7 @@ func (p *Propagator) onSecret(old, obj any, deleted bool) {
 		return
 	}
 	for _, i := range p.bySource[sourceKey{s.Namespace, s.Name}] {
+		p.kickBearer(i)
 		if deleted {
 			p.sourceMissing(i, "deleted")
 			continue
@@ -378,6 +386,7 @@ func (p *Propagator) runWorkers(ctx context.Context) {
 			}
 		})
 	}
+	p.runBearers(ctx, &wg)
 	<-ctx.Done()
 	p.metrics.leader.Set(0)
 	p.queue.ShutDown()

@@ -87,6 +87,10 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 		p.sourceMissing(k.rule, why)
 		return nil
 	}
+	if why := p.bearerUnusable(k.rule, src); why != "" {
+		p.sourceMissing(k.rule, why)
+		return nil // the renewed source enqueues every namespace again
+	}
 	p.sourcePresent(k.rule)
 
 	want := desiredCopy(r, src, k.namespace)

@@ -64,6 +64,10 @@ type Rule struct {
 	// Prune every copy it made or adopted is detached and deleted; without
 	// Prune nothing is done. Keep a retired rule until its copies are gone.
 	Retired bool
+	// Bearer, when set, puts the rule in refresher mode: the Propagator
+	// writes Source itself, an iambearer credential renewed before it
+	// expires, and copies it only while its token is valid. See Bearer.
+	Bearer *Bearer
 }
 
 // name returns the rule's identity.
@@ -116,6 +120,9 @@ func (r Rule) validate(p *field.Path) field.ErrorList {
 	}
 	if !r.Adoption.valid() {
 		errs = append(errs, field.NotSupported(p.Child("Adoption"), r.Adoption, []Adoption{LeaveForeign, AdoptForeign, OverwriteForeign}))
+	}
+	if r.Bearer != nil {
+		errs = append(errs, r.Bearer.validate(p.Child("Bearer"))...)
 	}
 	return errs
 }

@@ -1,0 +1,295 @@
+package propagate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/icr"
+)
+
+var bearerSource = types.NamespacedName{Namespace: "registrykit", Name: "icr-bearer"}
+
+// writeLog checks every secret the fake is asked to write: an iambearer
+// token in it must be one IAM accepts at that moment.
+type writeLog struct {
+	srv *iamtest.Server
+	mu  sync.Mutex
+	bad []string
+	n   int // iambearer writes seen
+}
+
+func (w *writeLog) react(a k8stesting.Action) (bool, runtime.Object, error) {
+	// CreateAction and UpdateAction both carry the object written.
+	wa, ok := a.(interface{ GetObject() runtime.Object })
+	if !ok {
+		return false, nil, nil
+	}
+	s, ok := wa.GetObject().(*corev1.Secret)
+	if !ok {
+		return false, nil, nil
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		return false, nil, nil
+	}
+	now := time.Now()
+	for server, e := range cfg.Auths {
+		if e.Username != icr.BearerUsername {
+			continue
+		}
+		w.mu.Lock()
+		w.n++
+		if !w.srv.TokenValidAt(e.Password, now) {
+			w.bad = append(w.bad, fmt.Sprintf("%s %s/%s (%s) at %s", a.GetVerb(), s.Namespace, s.Name, server, now.Format("15:04:05.000")))
+		}
+		w.mu.Unlock()
+	}
+	return false, nil, nil
+}
+
+func (w *writeLog) check(t *testing.T) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n == 0 {
+		t.Error("no iambearer token was written")
+	}
+	for _, b := range w.bad {
+		t.Errorf("a token IAM no longer accepts was written: %s", b)
+	}
+}
+
+// bearerFixture runs a rule in refresher mode with tokens of lifetime.
+func bearerFixture(t *testing.T, lifetime time.Duration, objs ...any) (*fixture, *iamtest.Server, *writeLog) {
+	t.Helper()
+	srv := iamtest.NewServer(iamtest.WithTokenLifetime(lifetime))
+	t.Cleanup(srv.Close)
+	key := srv.AddAPIKey("iam-ServiceId-puller")
+	src, err := iam.NewAPIKeyTokenSource(iam.NewSecret(key), iam.TokenOptions{URL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writeLog{srv: srv}
+	objs = append([]any{namespace(bearerSource.Namespace, nil)}, objs...)
+	f := startWith(t, Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{TokenSource: src, Domains: []string{"us.icr.io", "de.icr.io"}}}}},
+		func(kube *k8stesting.Fake) {
+			kube.PrependReactor("create", "secrets", w.react)
+			kube.PrependReactor("update", "secrets", w.react)
+		}, objs...)
+	return f, srv, w
+}
+
+// bearerIn returns the iambearer token of ns's secret, or "".
+func (f *fixture) bearerIn(ns string) string {
+	s, err := f.getSecret(ns, bearerSource.Name)
+	if err != nil {
+		return ""
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		return ""
+	}
+	tok, _ := icr.BearerToken(cfg)
+	return tok.Value.Reveal()
+}
+
+func TestBearerRenewsSourceAndCopiesFollow(t *testing.T) {
+	f, srv, w := bearerFixture(t, 2*time.Second, namespace("team-a", nil), serviceAccount("team-a", "default"))
+	f.eventually("source written", func() error {
+		if f.bearerIn(bearerSource.Namespace) == "" {
+			return errors.New("no iambearer token in the source")
+		}
+		return nil
+	})
+	first := f.bearerIn(bearerSource.Namespace)
+	f.copyInOf(bearerSource, "team-a")
+	f.attached("team-a", "default", bearerSource.Name)
+
+	// Renewed before it expires: a new token is in the source while the
+	// first is still valid.
+	var second string
+	f.eventually("renewed", func() error {
+		second = f.bearerIn(bearerSource.Namespace)
+		if second == first {
+			return errors.New("not renewed yet")
+		}
+		return nil
+	})
+	if !srv.TokenValidAt(first, time.Now()) {
+		t.Error("the first token expired before the source was renewed")
+	}
+	// A namespace created now gets the current token.
+	if _, err := f.kube.CoreV1().Namespaces().Create(t.Context(), namespace("team-b", nil), metav1CreateOptions); err != nil {
+		t.Fatal(err)
+	}
+	f.copyInOf(bearerSource, "team-b")
+	f.copyInOf(bearerSource, "team-a")
+
+	// Several renewals later, every write held a valid token.
+	time.Sleep(3 * time.Second)
+	f.copyInOf(bearerSource, "team-a")
+	w.check(t)
+	if got := metricValue(t, f.p, "registrykit_propagate_token_renewals_total"); got < 3 {
+		t.Errorf("token_renewals_total = %v, want at least 3", got)
+	}
+	if age := metricValue(t, f.p, "registrykit_propagate_token_age_seconds"); age < 0 || age > 2 {
+		t.Errorf("token_age_seconds = %v, want within the 2s lifetime", age)
+	}
+	if exp := metricValue(t, f.p, "registrykit_propagate_token_expiry_seconds"); exp <= 0 || exp > 2 {
+		t.Errorf("token_expiry_seconds = %v, want in (0, 2]", exp)
+	}
+	// The source is the iambearer document for the rule's domains.
+	s, _ := f.getSecret(bearerSource.Namespace, bearerSource.Name)
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil || strings.Join(cfg.Servers(), ",") != "de.icr.io,us.icr.io" || s.Type != corev1.SecretTypeDockerConfigJson {
+		t.Errorf("source = %s %v (%v), want a dockerconfigjson for de.icr.io and us.icr.io", s.Type, cfg.Servers(), err)
+	}
+}
+
+// In an IAM outage the source keeps its token while it is valid (a new
+// namespace still gets it), then nothing is written until IAM is back.
+func TestBearerOutage(t *testing.T) {
+	f, srv, w := bearerFixture(t, 3*time.Second, namespace("team-a", nil))
+	f.eventually("source written", func() error {
+		if f.bearerIn(bearerSource.Namespace) == "" {
+			return errors.New("no iambearer token in the source")
+		}
+		return nil
+	})
+	// Just renewed: an outage now has ~2.7 s of writable token left.
+	before := f.bearerIn(bearerSource.Namespace)
+	f.eventually("renewed", func() error {
+		if f.bearerIn(bearerSource.Namespace) == before {
+			return errors.New("not renewed yet")
+		}
+		return nil
+	})
+	srv.Outage(iamtest.OpGetToken, 503)
+	kept := f.bearerIn(bearerSource.Namespace)
+	exp, _ := srv.TokenExpiry(kept)
+
+	if _, err := f.kube.CoreV1().Namespaces().Create(t.Context(), namespace("during", nil), metav1CreateOptions); err != nil {
+		t.Fatal(err)
+	}
+	f.copyInOf(bearerSource, "during")
+	if got := f.bearerIn("during"); got != kept {
+		t.Error("a namespace created in the outage did not get the kept token")
+	}
+	f.eventually("renewal failure reported", func() error {
+		for _, e := range f.events() {
+			if strings.Contains(e, "TokenRenewalFailed") {
+				return nil
+			}
+		}
+		return errors.New("no TokenRenewalFailed event")
+	})
+
+	// Past the kept token's expiry: a new namespace gets nothing.
+	time.Sleep(time.Until(exp) + 200*time.Millisecond)
+	if _, err := f.kube.CoreV1().Namespaces().Create(t.Context(), namespace("after-expiry", nil), metav1CreateOptions); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, err := f.getSecret("after-expiry", bearerSource.Name); !apierrors.IsNotFound(err) {
+		t.Errorf("after-expiry got a secret (%v) while only an expired token was there", err)
+	}
+	if got := f.bearerIn(bearerSource.Namespace); got != kept {
+		t.Error("the source changed during the outage")
+	}
+
+	// IAM is back: everything gets a fresh token.
+	srv.Resume(iamtest.OpGetToken)
+	for _, ns := range []string{"after-expiry", "during", "team-a"} {
+		f.copyInOf(bearerSource, ns)
+		if got := f.bearerIn(ns); got == kept {
+			t.Errorf("%s still holds the expired token", ns)
+		}
+	}
+	w.check(t)
+	if got := metricValueWhere(t, f.p, "registrykit_propagate_token_renewals_total", "result", "error"); got == 0 {
+		t.Error("token_renewals_total{result=error} = 0 after an outage")
+	}
+}
+
+func TestBearerValidates(t *testing.T) {
+	_, err := New(fakeKube(), Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{Domains: []string{"us.icr.io", "https://"}, Policy: icr.RefreshPolicy{Margin: -1}}}}})
+	got := fieldPathsOf(err)
+	want := "Options.Rules[0].Bearer.Domains[1],Options.Rules[0].Bearer.Policy.Margin,Options.Rules[0].Bearer.TokenSource"
+	if strings.Join(got, ",") != want {
+		t.Errorf("field errors = %v, want %s", got, want)
+	}
+}
+
+var metav1CreateOptions = metav1.CreateOptions{}
+
+// copyInOf waits for a current copy of src in ns.
+func (f *fixture) copyInOf(src types.NamespacedName, ns string) {
+	f.t.Helper()
+	f.eventually("copy of "+src.String()+" in "+ns, func() error {
+		s, err := f.getSecret(src.Namespace, src.Name)
+		if err != nil {
+			return err
+		}
+		c, err := f.getSecret(ns, src.Name)
+		if err != nil {
+			return err
+		}
+		if string(c.Data[corev1.DockerConfigJsonKey]) != string(s.Data[corev1.DockerConfigJsonKey]) {
+			return errors.New("the copy's data differs from the source")
+		}
+		return nil
+	})
+}
+
+// metricValueWhere sums the series of name whose label has value.
+func metricValueWhere(t *testing.T, p *Propagator, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := p.gatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// fieldPathsOf returns the sorted field paths of an *registrykit.InvalidError.
+func fieldPathsOf(err error) []string {
+	var ie *registrykit.InvalidError
+	if !errors.As(err, &ie) {
+		return []string{fmt.Sprint(err)}
+	}
+	var out []string
+	for _, fe := range ie.Errs {
+		out = append(out, fe.Field)
+	}
+	slices.Sort(out)
+	return out
+}
