@@ -12,12 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/pullsecret"
 )
-
-// DefaultExclude are the namespace globs a Rule excludes when its Exclude is
-// nil: the system namespaces of Kubernetes and OpenShift, which hold no
-// user workloads that pull from the registry.
-var DefaultExclude = []string{"kube-*", "openshift-*"}
 
 // DefaultServiceAccount is the service account a Rule attaches its copy to
 // when ServiceAccounts is nil.
@@ -46,8 +42,9 @@ type Rule struct {
 	// Namespaces are selected by name, whatever their labels and Exclude.
 	Namespaces []string
 	// Exclude are globs (path.Match syntax, e.g. "kube-*") of namespaces
-	// that Selector does not select. Nil means DefaultExclude; an empty,
-	// non-nil slice excludes nothing.
+	// that Selector does not select. Nil means pullsecret.DefaultExclude
+	// (kube-*, openshift-*: the same default as pullsecret.Targets); an
+	// empty, non-nil slice excludes nothing.
 	Exclude []string
 	// ServiceAccounts get the copy in their imagePullSecrets. Nil means
 	// []string{"default"}; an empty, non-nil slice attaches to none.
@@ -83,13 +80,6 @@ func (r Rule) copyName() string {
 		return r.CopyName
 	}
 	return r.Source.Name
-}
-
-func (r Rule) exclude() []string {
-	if r.Exclude == nil {
-		return DefaultExclude
-	}
-	return r.Exclude
 }
 
 func (r Rule) serviceAccounts() []string {
@@ -176,10 +166,8 @@ func (r Rule) selects(ns *corev1.Namespace) selection {
 	if r.Selector != nil && !r.Selector.Matches(labels.Set(ns.Labels)) {
 		return selection{skip: registrykit.SkipExcluded}
 	}
-	for _, g := range r.exclude() {
-		if ok, _ := path.Match(g, ns.Name); ok {
-			return selection{skip: registrykit.SkipExcluded}
-		}
+	if pullsecret.ExcludedNamespace(ns.Name, r.Exclude) {
+		return selection{skip: registrykit.SkipExcluded}
 	}
 	return selection{selected: true}
 }

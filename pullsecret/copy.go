@@ -97,7 +97,8 @@ func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 // (DecideCopy, under CopyOptions.Adoption) and writes what that decided:
 // missing → Created; current → Unchanged; ours but stale → Updated; a
 // foreign secret → Skipped (registrykit.SkipForeign, listed by
-// Report.Warnings) unless adopted; namespace terminating → Skipped; the
+// Report.Warnings) unless adopted; namespace terminating, or excluded
+// (Targets.Exclude) → Skipped; the
 // source namespace itself (when not renamed) → Skipped. A missing namespace
 // or a failed write is recorded in that namespace's Outcome and the others
 // continue. A target of another type (or immutable) is deleted and created
@@ -164,7 +165,7 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		case ctx.Err() != nil:
 			o.Err = ctx.Err()
 		case tg.skip != "":
-			o.Result = skip(ctx, opts.WriteOptions, tg.skip, "namespace is terminating", slog.String("namespace", tg.namespace))
+			o.Result = skip(ctx, opts.WriteOptions, tg.skip, tg.why, slog.String("namespace", tg.namespace))
 		case tg.missing:
 			o.Err = &NotFoundError{Kind: "namespace", Name: tg.namespace}
 		default:

@@ -655,3 +655,81 @@ func TestCopyOnOutcomeReportsEachNamespaceOnce(t *testing.T) {
 		t.Errorf("OnOutcome differs from the Report (-report +callback):\n%s", diff)
 	}
 }
+
+// TestCopyAllExcludesSystemNamespaces: "all" (and a selector) leaves out
+// kube-* and openshift-* unless Targets.Exclude says otherwise; they are
+// reported Skipped with SkipExcluded, a harmless skip. A namespace named
+// explicitly is always a target.
+func TestCopyAllExcludesSystemNamespaces(t *testing.T) {
+	ctx := context.Background()
+	nss := []string{"default", "team-a", "kube-system", "kube-public", "kube-node-lease", "openshift-config", "openshift-operators", "kubeflow"}
+	tests := []struct {
+		name    string
+		to      Targets
+		created []string
+	}{
+		{"all", Targets{All: true}, []string{"kubeflow", "team-a"}},
+		{"all, a system namespace named", Targets{All: true, Namespaces: []string{"kube-system"}}, []string{"kube-system", "kubeflow", "team-a"}},
+		{"selector", Targets{Selector: labels.SelectorFromSet(labels.Set{"icr": "yes"})}, []string{"kubeflow", "team-a"}},
+		{"all, nothing excluded", Targets{All: true, Exclude: []string{}}, []string{"kube-node-lease", "kube-public", "kube-system", "kubeflow", "openshift-config", "openshift-operators", "team-a"}},
+		{"all, own exclusion", Targets{All: true, Exclude: []string{"team-*"}}, []string{"kube-node-lease", "kube-public", "kube-system", "kubeflow", "openshift-config", "openshift-operators"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := []runtime.Object{sourceSecret(t)}
+			for _, ns := range nss {
+				objs = append(objs, namespace(ns, map[string]string{"icr": "yes"}))
+			}
+			kube := fake.NewClientset(objs...)
+			rep, err := Copy(ctx, kube, src, tt.to, CopyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var created []string
+			for _, o := range rep.Outcomes {
+				switch {
+				case o.Result.Action == registrykit.Created:
+					created = append(created, o.Namespace)
+				case o.Result.Skip == registrykit.SkipExcluded:
+					if o.Result.NeedsAttention() || !contains(o.Result.Reason, "excluded") {
+						t.Errorf("%s: excluded result %+v", o.Namespace, o.Result)
+					}
+				case o.Namespace != "default":
+					t.Errorf("%s: %+v, %v", o.Namespace, o.Result, o.Err)
+				}
+			}
+			if diff := cmp.Diff(tt.created, created); diff != "" {
+				t.Errorf("created in (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The globs are checked before any call.
+	kube := fake.NewClientset(sourceSecret(t))
+	if _, err := Copy(ctx, kube, src, Targets{All: true, Exclude: []string{"[kube"}}, CopyOptions{}); !errors.Is(err, registrykit.ErrInvalid) || !slices.Equal(fieldPaths(err), []string{"targets.exclude[0]"}) {
+		t.Errorf("bad glob: err = %v", err)
+	}
+	if r := readActions(kube); len(r) != 0 {
+		t.Errorf("bad glob: reads %v", r)
+	}
+}
+
+func TestExcludedNamespace(t *testing.T) {
+	for _, tt := range []struct {
+		ns      string
+		exclude []string
+		want    bool
+	}{
+		{"kube-system", nil, true},
+		{"openshift-config", nil, true},
+		{"openshift", nil, false},
+		{"kubeflow", nil, false},
+		{"team-a", nil, false},
+		{"kube-system", []string{}, false},
+		{"team-a", []string{"team-*"}, true},
+		{"kube-system", []string{"team-*"}, false},
+	} {
+		if got := ExcludedNamespace(tt.ns, tt.exclude); got != tt.want {
+			t.Errorf("ExcludedNamespace(%q, %q) = %v, want %v", tt.ns, tt.exclude, got, tt.want)
+		}
+	}
+}

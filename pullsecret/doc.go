@@ -47,6 +47,11 @@
 //     CopyOptions.Adoption is AdoptForeign (take over a pull secret for the
 //     same registries, what the guide's manual copy made) or
 //     OverwriteForeign.
+//   - Targets.All and Targets.Selector leave out the system namespaces
+//     kube-* and openshift-* (DefaultExclude, the propagate controller's
+//     default too); each is reported Skipped with registrykit.SkipExcluded.
+//     A namespace named in Targets.Namespaces is always a target; an empty
+//     non-nil Targets.Exclude includes them all.
 //   - Lists are paged 1000 objects at a time (one request up to 999
 //     matches; a full page costs one more, possibly empty, request).
 //   - MergeGlobal and RemoveFromGlobal protect cloud.openshift.com, quay.io,

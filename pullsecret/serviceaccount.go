@@ -231,7 +231,7 @@ func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, ser
 		case ctx.Err() != nil:
 			o.Err = wrap(fmt.Errorf("in %s: %w", tg.namespace, ctx.Err()))
 		case tg.skip != "":
-			o.Result = skip(ctx, opts.WriteOptions, tg.skip, "namespace is terminating", slog.String("namespace", tg.namespace))
+			o.Result = skip(ctx, opts.WriteOptions, tg.skip, tg.why, slog.String("namespace", tg.namespace))
 		case tg.missing:
 			o.Err = wrap(&NotFoundError{Kind: "namespace", Name: tg.namespace})
 		default:

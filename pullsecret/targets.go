@@ -3,7 +3,9 @@ package pullsecret
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,19 +21,47 @@ import (
 // CopyOptions.Concurrency or ManyOptions.Concurrency is zero.
 const DefaultConcurrency = 8
 
+// DefaultExclude are the namespace globs that Targets.All and
+// Targets.Selector leave out when Targets.Exclude is nil: the system
+// namespaces of Kubernetes and OpenShift, which run no workloads that pull
+// from the user's registries (and kube-public and kube-node-lease refuse
+// most writes). The propagate controller uses the same default.
+var DefaultExclude = []string{"kube-*", "openshift-*"}
+
+// ExcludedNamespace reports whether namespace matches one of the globs
+// (path.Match syntax) of exclude; nil exclude means DefaultExclude, an
+// empty non-nil one excludes nothing. A malformed glob matches nothing.
+func ExcludedNamespace(namespace string, exclude []string) bool {
+	if exclude == nil {
+		exclude = DefaultExclude
+	}
+	for _, g := range exclude {
+		if ok, _ := path.Match(g, namespace); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Targets selects namespaces. The set is the union of Namespaces, the
-// namespaces matching Selector, and every namespace if All is set. At least
-// one must be given. Namespaces are listed (once, paged) only when Selector
-// or All is set.
+// namespaces matching Selector, and every namespace if All is set, less
+// those of Selector and All that match Exclude. At least one must be given.
+// Namespaces are listed (once, paged) only when Selector or All is set.
 type Targets struct {
-	// Namespaces names target namespaces explicitly. A missing one is
-	// reported as a per-namespace error.
+	// Namespaces names target namespaces explicitly, whatever Exclude says.
+	// A missing one is reported as a per-namespace error.
 	Namespaces []string
 	// Selector, if non-nil, adds the namespaces whose labels match it
 	// (labels.Parse("team=a") builds one).
 	Selector labels.Selector
 	// All adds every namespace.
 	All bool
+	// Exclude are globs (path.Match syntax, e.g. "kube-*") of namespaces
+	// that Selector and All do not add. Nil means DefaultExclude; an empty,
+	// non-nil slice excludes nothing (to include the system namespaces).
+	// An excluded namespace is reported Skipped with
+	// registrykit.SkipExcluded, so that a report shows what "all" left out.
+	Exclude []string
 }
 
 // Validate reports every problem of t as field errors under path
@@ -44,19 +74,40 @@ func (t Targets) Validate(path *field.Path) field.ErrorList {
 	for i, ns := range t.Namespaces {
 		errs = append(errs, validNamespace(path.Child("namespaces").Index(i), ns)...)
 	}
+	for i, g := range t.Exclude {
+		if !validGlob(g) {
+			errs = append(errs, field.Invalid(path.Child("exclude").Index(i), g, "not a glob (path.Match syntax)"))
+		}
+	}
 	return errs
+}
+
+// validGlob reports whether g is a non-empty path.Match pattern.
+func validGlob(g string) bool {
+	_, err := path.Match(g, "")
+	return g != "" && err == nil
 }
 
 // target is one resolved namespace.
 type target struct {
 	namespace string
 	skip      registrykit.SkipReason // non-empty: do not write, report Skipped
+	why       string                 // the Reason of the skip
 	missing   bool                   // known not to exist
+}
+
+func (t Targets) excludedReason() string {
+	if t.Exclude == nil {
+		return "system namespace, excluded by default (" + strings.Join(DefaultExclude, ", ") +
+			"); name it in Targets.Namespaces or set Targets.Exclude to include it"
+	}
+	return "excluded by Targets.Exclude (" + strings.Join(t.Exclude, ", ") + ")"
 }
 
 // resolve turns Targets into a sorted, de-duplicated namespace list. It lists
 // namespaces once when Selector or All is set; namespaces that are
-// terminating are marked to be skipped.
+// terminating, and those the list adds that Exclude matches, are marked to
+// be skipped.
 func (t Targets) resolve(ctx context.Context, kube kubernetes.Interface) ([]target, error) {
 	set := map[string]*target{}
 	for _, ns := range t.Namespaces {
@@ -75,11 +126,17 @@ func (t Targets) resolve(ctx context.Context, kube kubernetes.Interface) ([]targ
 		for i := range list {
 			ns := &list[i]
 			listed[ns.Name] = true
-			tg := &target{namespace: ns.Name}
-			if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
-				tg.skip = registrykit.SkipTerminating
+			tg, named := set[ns.Name] // named explicitly: never excluded
+			if !named {
+				tg = &target{namespace: ns.Name}
+				set[ns.Name] = tg
 			}
-			set[ns.Name] = tg
+			switch {
+			case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
+				tg.skip, tg.why = registrykit.SkipTerminating, "namespace is terminating"
+			case !named && ExcludedNamespace(ns.Name, t.Exclude):
+				tg.skip, tg.why = registrykit.SkipExcluded, t.excludedReason()
+			}
 		}
 		if t.All || sel == "" {
 			// The list was complete: an explicit name not in it is missing.

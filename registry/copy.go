@@ -24,6 +24,10 @@ type CopyICROptions struct {
 	Namespaces []string
 	Selector   labels.Selector
 	All        bool
+	// Exclude are the globs of namespaces that Selector and All leave out,
+	// as pullsecret.Targets.Exclude: nil means pullsecret.DefaultExclude
+	// (kube-*, openshift-*), an empty non-nil slice excludes nothing.
+	Exclude []string
 	// Name of the copies; empty means the source's name.
 	Name string
 	// Adoption says what happens to a same-named secret that registrykit
@@ -65,7 +69,7 @@ func (o CopyICROptions) Validate(path *field.Path) field.ErrorList {
 }
 
 func (o CopyICROptions) targets() pullsecret.Targets {
-	return pullsecret.Targets{Namespaces: o.Namespaces, Selector: o.Selector, All: o.All}
+	return pullsecret.Targets{Namespaces: o.Namespaces, Selector: o.Selector, All: o.All, Exclude: o.Exclude}
 }
 
 func (o CopyICROptions) copyOptions() pullsecret.CopyOptions {

@@ -62,6 +62,10 @@ func TestValidation(t *testing.T) {
 			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{})
 			return err
 		}, []string{"namespaces"}},
+		{"copy: exclude is not a glob", func() error {
+			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{All: true, Exclude: []string{"[kube"}})
+			return err
+		}, []string{"exclude[0]"}},
 		{"entitled: empty key", func() error {
 			_, err := registry.EntitledRegistry(ctx, c, iam.NewSecret("  "), registry.EntitledOptions{Namespace: "-x"})
 			return err
@@ -341,6 +345,8 @@ func TestCopyICRSecret(t *testing.T) {
 	}{
 		{"by name", registry.CopyICROptions{Namespaces: []string{"team-c"}}, []string{"team-c"}},
 		{"by selector", registry.CopyICROptions{Selector: labels.SelectorFromSet(labels.Set{"icr": "yes"})}, []string{"team-a", "team-b"}},
+		// openshift-config and openshift-image-registry are left out.
+		{"all", registry.CopyICROptions{All: true}, []string{"team-a", "team-b", "team-c"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

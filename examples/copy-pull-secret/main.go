@@ -8,7 +8,8 @@
 //	go run ./examples/copy-pull-secret                          # embedded; demo selector team=payments
 //	go run ./examples/copy-pull-secret --projects team-a,team-c
 //	go run ./examples/copy-pull-secret --selector team=search
-//	go run ./examples/copy-pull-secret --all
+//	go run ./examples/copy-pull-secret --all                    # not kube-*, openshift-*
+//	go run ./examples/copy-pull-secret --all --include-system
 //	go run ./examples/copy-pull-secret --selector team=legacy --adopt
 //	KUBECONFIG=~/.kube/config go run ./examples/copy-pull-secret --projects a,b --dry-run
 //
@@ -65,7 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	secretName := fs.String("secret-name", registry.DefaultSecretName, "name of the source secret and of its copies")
 	projects := fs.String("projects", "", "comma-separated projects to copy into")
 	selector := fs.String("selector", "", "label selector of projects to copy into, e.g. team=payments")
-	all := fs.Bool("all", false, "copy into every project")
+	all := fs.Bool("all", false, "copy into every project except the system ones (kube-*, openshift-*)")
+	includeSystem := fs.Bool("include-system", false, "with --all or --selector, include the kube-* and openshift-* projects too")
 	serviceAccount := fs.String("service-account", registry.DefaultServiceAccount, "service account in each project that gets the copy in its imagePullSecrets")
 	adopt := fs.Bool("adopt", false, "take over same-named secrets that registrykit did not copy when they are pull secrets for the same registries (the guide's manual copies)")
 	overwrite := fs.Bool("overwrite", false, "replace any same-named secret that registrykit did not copy")
@@ -120,11 +122,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Namespaces: names, All: *all, ServiceAccount: *serviceAccount, Adoption: adoption,
 		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
+	if *includeSystem {
+		opts.Exclude = []string{}
+	}
 	if *selector != "" {
 		opts.Selector = sel
 	}
 
-	env.Printf("\nCopy %s/%s to %s and attach it to each project's %s service account\n", *fromNS, *secretName, describe(names, *selector, *all), *serviceAccount)
+	env.Printf("\nCopy %s/%s to %s and attach it to each project's %s service account\n", *fromNS, *secretName, describe(names, *selector, *all, *includeSystem), *serviceAccount)
 	rep, err := registry.CopyICRSecret(ctx, env.Cluster, opts)
 	env.PrintReport(rep)
 	if err != nil {
@@ -196,10 +201,13 @@ func extraProjects(names []string) []string {
 	return extra
 }
 
-func describe(names []string, selector string, all bool) string {
+func describe(names []string, selector string, all, includeSystem bool) string {
 	var parts []string
-	if all {
+	switch {
+	case all && includeSystem:
 		parts = append(parts, "every project")
+	case all:
+		parts = append(parts, "every project except "+strings.Join(pullsecret.DefaultExclude, ", "))
 	}
 	if len(names) > 0 {
 		parts = append(parts, strings.Join(names, ", "))

@@ -67,8 +67,20 @@ func TestCopyEmbedded(t *testing.T) {
 		steps: []string{"team-c/all-icr-io                          created", "Done: pods in team-c can pull"},
 		want:  "team-c",
 	}, {
-		name: "all",
+		name: "all leaves the system namespaces out",
 		args: []string{"--all"},
+		steps: []string{
+			"Copy default/all-icr-io to every project except kube-*, openshift-*",
+			"secret                             default/all-icr-io                         skipped [source-namespace] (source namespace)",
+			"openshift-config/all-icr-io                skipped [excluded] (system namespace, excluded by default",
+			"openshift-image-registry/all-icr-io        skipped [excluded] (system namespace, excluded by default",
+			"team-c/all-icr-io                          created",
+			"Done: pods in team-a, team-b, team-c",
+		},
+		want: "team-a team-b team-c",
+	}, {
+		name: "all, system namespaces included",
+		args: []string{"--all", "--include-system"},
 		steps: []string{
 			"Copy default/all-icr-io to every project",
 			"secret                             default/all-icr-io                         skipped [source-namespace] (source namespace)",

@@ -49,6 +49,7 @@ import (
 
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/propagate"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	source := fs.String("source", registry.DefaultNamespace+"/"+registry.DefaultSecretName, "the secret to copy, NS/NAME")
 	selector := fs.String("selector", "", "namespace label selector; empty means every namespace not excluded")
 	var exclude, sas list
-	fs.Var(&exclude, "exclude", "namespace glob to exclude (repeatable; replaces the default "+strings.Join(propagate.DefaultExclude, ", ")+")")
+	fs.Var(&exclude, "exclude", "namespace glob to exclude (repeatable; replaces the default "+strings.Join(pullsecret.DefaultExclude, ", ")+")")
 	fs.Var(&sas, "service-account", "service account that gets the copy in its imagePullSecrets (repeatable; default "+propagate.DefaultServiceAccount+")")
 	adopt := fs.Bool("adopt", false, "take over same-named pull secrets for the same registries that registrykit did not make")
 	prune := fs.Bool("prune", false, "delete our copies from namespaces that leave the selection, and detach them")
@@ -265,7 +266,7 @@ func waitReady(ctx context.Context, p *propagate.Propagator) error {
 
 func describe(selector string, exclude []string) string {
 	if exclude == nil {
-		exclude = propagate.DefaultExclude
+		exclude = pullsecret.DefaultExclude
 	}
 	s := "every namespace"
 	if selector != "" {
