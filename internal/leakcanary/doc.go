@@ -29,8 +29,9 @@
 // The examples are found by listing examples/*/main.go (examples/internal
 // excluded) when the test runs, built with one go build into a temporary
 // directory, and run at most two at a time, embedded (an environment with
-// only HOME and TMPDIR: no KUBECONFIG, no IBMCLOUD_API_KEY): with -h, with
-// -v (debug records on stderr), with -v --dry-run, with -v and each of the
+// only HOME and TMPDIR: no KUBECONFIG, no IBMCLOUD_API_KEY): with -h and
+// with --help (each must exit 0 with the usage), with -v (debug records on
+// stderr), with -v --dry-run, with -v and each of the
 // program's own boolean flags (read from its -h), and with -v and every
 // credential-like environment variable its source names (REGISTRY_PASSWORD,
 // IBM_ENTITLEMENT_KEY, ...) set to a sentinel. The plain -v run must

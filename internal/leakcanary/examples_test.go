@@ -301,7 +301,7 @@ func boolFlags(usage string) []string {
 
 // TestExamplesDoNotLeak builds every program under examples/ and runs it
 // embedded — an environment with only HOME, so no KUBECONFIG and no
-// IBMCLOUD_API_KEY — with -h, with -v (debug logs on stderr), with -v
+// IBMCLOUD_API_KEY — with -h and --help (each must exit 0), with -v (debug logs on stderr), with -v
 // --dry-run, with -v and each of the program's own boolean flags, and,
 // when its source names credential-like environment variables, with -v and
 // each of them set to a sentinel. Every stdout and stderr is scanned.
@@ -357,12 +357,20 @@ func runExample(t *testing.T, ex *example, baseNeedles []needle, sem chan struct
 	help := &run{args: []string{"-h"}, env: env, note: " (usage)"}
 	help.exec(ctx, ex.bin, sem)
 	usage := help.stderr + help.stdout
+	longHelp := &run{args: []string{"--help"}, env: env, note: " (usage)"}
+	longHelp.exec(ctx, ex.bin, sem)
+	for _, h := range []*run{help, longHelp} {
+		// Asking for the usage is not a failure: exit 0, as other CLIs do.
+		if h.err != nil || !strings.Contains(h.stderr+h.stdout, "Usage of") {
+			t.Errorf("%s %s: %v, want exit 0 with the usage\nstderr:\n%s", ex.name, h.args[0], h.err, h.stderr)
+		}
+	}
 	var base []string
 	if hasFlag(usage, "v") {
 		base = []string{"-v"}
 	}
 	with := func(args ...string) []string { return append(slices.Clone(base), args...) }
-	runs := []*run{help, {args: with(), env: env, mustSucceed: true}}
+	runs := []*run{help, longHelp, {args: with(), env: env, mustSucceed: true}}
 	if hasFlag(usage, "dry-run") {
 		runs = append(runs, &run{args: with("--dry-run"), env: env})
 	}
@@ -373,7 +381,7 @@ func runExample(t *testing.T, ex *example, baseNeedles []needle, sem chan struct
 		runs = append(runs, &run{args: with(), env: append(slices.Clone(env), credEnv...),
 			note: " with " + strings.Join(slices.Sorted(maps.Keys(ex.credentialEnv)), ", ") + " set"})
 	}
-	for _, r := range runs[1:] {
+	for _, r := range runs[2:] {
 		r.exec(ctx, ex.bin, sem)
 	}
 
@@ -382,7 +390,7 @@ func runExample(t *testing.T, ex *example, baseNeedles []needle, sem chan struct
 		where := fmt.Sprintf("%s %s%s", ex.name, strings.Join(r.args, " "), r.note)
 		c.add(where+" stdout", r.stdout)
 		c.add(where+" stderr", r.stderr)
-		if r == help {
+		if r == help || r == longHelp {
 			continue
 		}
 		var exit *exec.ExitError

@@ -2,6 +2,7 @@ package exampleenv
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,15 +16,28 @@ import (
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
 // Main runs run with the process's arguments, environment and streams, in a
-// context cancelled by Ctrl-C (SIGINT) or SIGTERM, and exits 1 with "<name>: <error>" on
-// failure. It is the whole main function of every example.
+// context cancelled by Ctrl-C (SIGINT) or SIGTERM, and exits 1 with
+// "<name>: <error>" on failure. -h and --help (flag.ErrHelp: the flag set
+// has printed the usage) exit 0, as other command-line programs do. It is
+// the whole main function of every example.
 func Main(name string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
+	if code := exitCode(name, err, os.Stderr); code != 0 {
+		os.Exit(code)
+	}
+}
+
+// exitCode returns the exit status for run's error, printing the error to
+// stderr when it is a failure.
+func exitCode(name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintln(stderr, name+":", err)
+		return 1
 	}
 }
 
