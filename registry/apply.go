@@ -46,6 +46,16 @@ type ApplyOptions struct {
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (OpenShift creates "default" shortly after a project).
 	WaitForServiceAccount time.Duration
+	// KeepExtraPolicies keeps the service ID's policies beyond the desired
+	// ones. By default the service ID is converged like the CLI does it:
+	// every policy that does not grant a desired access exactly (one
+	// someone narrowed to a region, scoped otherwise, made conditional, or
+	// on another service) is deleted after the desired ones exist, each a
+	// step. A policy on exactly the desired resource that grants more roles
+	// than asked is kept: IAM refuses a second policy for the same role and
+	// resource, and replacing it would interrupt access. Only the cluster's
+	// own service ID is ever read or changed.
+	KeepExtraPolicies bool
 	// WriteOptions: DryRun sends no IAM write (IAM is only read; the Report
 	// says what would be created) and sends every Kubernetes write with
 	// dryRun=All. FieldManager names the writer of every Kubernetes write.
@@ -99,6 +109,7 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 		domains:              domains,
 		serviceAccount:       sa,
 		waitForSA:            o.WaitForServiceAccount,
+		keepExtraPolicies:    o.KeepExtraPolicies,
 		write:                o.WriteOptions,
 	}, nil
 }
@@ -106,10 +117,13 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 // ApplyClusterPullSecret does what `ibmcloud oc cluster pull-secret apply`
 // does for a cluster:
 //
-//  1. service ID "cluster-<ClusterID>" (found by exact name, else created);
-//  2. one Reader policy on container-registry with no region attribute (it
-//     covers every region, as the CLI's does), or one per region of
-//     ApplyOptions.Regions;
+//  1. service ID "cluster-<ClusterID>" (found by exact name, else created;
+//     its description carries iam.Marker);
+//  2. exactly the desired policies: one Reader policy on container-registry
+//     with no region attribute (it covers every region, as the CLI's does),
+//     or one per region of ApplyOptions.Regions; missing ones are created,
+//     then every other policy of the service ID is deleted unless
+//     KeepExtraPolicies;
 //  3. an API key "cluster-<ClusterID>" — unless the existing secret already
 //     holds a key that IAM says is valid, not locked, and owned by that
 //     service ID: then that key is reused (Action Reused) and none is minted;

@@ -35,6 +35,9 @@ type BuildPushOptions struct {
 	// Pull also makes the secret the build strategy's pull secret and links
 	// it to the builder service account for pulling.
 	Pull bool
+	// KeepExtraPolicies: as in ApplyOptions. By default the push service ID
+	// holds exactly the Writer policies asked for.
+	KeepExtraPolicies bool
 	// WriteOptions: DryRun sends no IAM write and every Kubernetes write with
 	// dryRun=All.
 	// FieldManager names the writer of every Kubernetes write. Logger receives
@@ -59,7 +62,7 @@ func (o BuildPushOptions) plan(path *field.Path) (provisionPlan, field.ErrorList
 	plan, errs := ProjectOptions{
 		ClusterName: o.ClusterName, Project: o.Project, Role: iam.Writer, Regions: o.Regions,
 		RegistryNamespace: o.RegistryNamespace, Domains: o.Domains, SecretName: secret,
-		WriteOptions: o.WriteOptions,
+		KeepExtraPolicies: o.KeepExtraPolicies, WriteOptions: o.WriteOptions,
 	}.plan(path)
 	errs = append(errs, validSubdomain(path.Child("buildConfig"), o.BuildConfig)...)
 	return plan, errs
@@ -70,7 +73,7 @@ func (o BuildPushOptions) plan(path *field.Path) (provisionPlan, field.ErrorList
 // Writer policy (for every region, or one per region of Regions), an API
 // key, a pull secret in the project (username iamapikey), `oc secrets link builder <secret>`
 // (build.LinkBuilder) and `oc set build-secret --push bc/<name> <secret>`
-// (build.SetSecrets). Key reuse and rollback are as in
+// (build.SetSecrets). Key reuse, rollback and policy convergence are as in
 // ApplyClusterPullSecret.
 func BuildPushSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts BuildPushOptions) (Report, error) {
 	var rep Report

@@ -210,6 +210,21 @@ func TestApplyClusterPullSecretFaults(t *testing.T) {
 			kubeFault("update", "secrets"),
 			kubeFault("get", "serviceaccounts"),
 		}},
+		{"narrowed policy", func(t *testing.T, fx *fixture) map[string]bool {
+			// The cluster's service ID, made by hand with a policy someone
+			// narrowed to one region: the run creates the default policy,
+			// then deletes the narrowed one.
+			sid := fx.srv.AddServiceID("cluster-c1", "made by the CLI")
+			fx.srv.AddV2Policy(iamtest.V2Policy{SubjectIAMID: sid.IAMID, RoleIDs: []string{iamtest.RoleCRN("Reader")},
+				Attributes: map[string]string{"serviceName": "container-registry", "region": "us-south"}})
+			return nil
+		}, []fault{
+			iamFault(iamtest.OpListV2Policies, 1, 500, false),
+			iamFault(iamtest.OpListV2Policies, 2, 500, false),
+			iamFault(iamtest.OpCreatePolicy, 1, 500, true),
+			iamFault(iamtest.OpDeleteV2Policy, 1, 500, false),
+			iamFault(iamtest.OpDeleteV2Policy, 1, 500, true),
+		}},
 	}
 
 	for _, sc := range scenarios {

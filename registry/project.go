@@ -41,6 +41,9 @@ type ProjectOptions struct {
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (a new project's "default" appears shortly after it).
 	WaitForServiceAccount time.Duration
+	// KeepExtraPolicies: as in ApplyOptions. By default the project's
+	// service ID holds exactly the asked-for policies.
+	KeepExtraPolicies bool
 	// WriteOptions: DryRun sends no IAM write and every Kubernetes write with
 	// dryRun=All.
 	// FieldManager names the writer of every Kubernetes write. Logger receives
@@ -93,15 +96,16 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 		serviceID: ProjectServiceIDName(o.ClusterName, o.Project),
 		serviceIDDescription: fmt.Sprintf("Service ID for project %s of cluster %s: %s access to IBM Cloud Container Registry",
 			o.Project, o.ClusterName, role),
-		accesses:       accesses,
-		keyName:        ProjectKeyName(o.ClusterName, o.Project),
-		keyDescription: fmt.Sprintf("API key for project %s of cluster %s access to IBM Cloud Container Registry", o.Project, o.ClusterName),
-		namespace:      o.Project,
-		secretName:     secret,
-		domains:        domains,
-		serviceAccount: sa,
-		waitForSA:      o.WaitForServiceAccount,
-		write:          o.WriteOptions,
+		accesses:          accesses,
+		keyName:           ProjectKeyName(o.ClusterName, o.Project),
+		keyDescription:    fmt.Sprintf("API key for project %s of cluster %s access to IBM Cloud Container Registry", o.Project, o.ClusterName),
+		namespace:         o.Project,
+		secretName:        secret,
+		domains:           domains,
+		serviceAccount:    sa,
+		waitForSA:         o.WaitForServiceAccount,
+		keepExtraPolicies: o.KeepExtraPolicies,
+		write:             o.WriteOptions,
 	}, nil
 }
 
@@ -109,15 +113,15 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 // flow for one project: a service ID "<cluster>-<project>-id" described as
 // naming the cluster and project, one container-registry policy with the
 // role (Reader by default) and optional registry namespace — for every
-// region, or one per region of ProjectOptions.Regions — an API
-// key "<cluster>-<project>-key", a pull secret in the project for the chosen
+// region, or one per region of ProjectOptions.Regions — an API key
+// "<cluster>-<project>-key", a pull secret in the project for the chosen
 // domains (username iamapikey), attached to the project's default service
 // account (or ServiceAccount).
 //
 // Like ApplyClusterPullSecret, a rerun reuses the secret's key if IAM says it
-// is valid and belongs to the service ID, and a key minted by a failed run is
-// deleted before returning. It does not remove policies that are no longer
-// asked for.
+// is valid and belongs to the service ID, a key minted by a failed run is
+// deleted before returning, and the service ID is converged to exactly the
+// asked-for policies (unless KeepExtraPolicies).
 func ProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ProjectOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
 	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ProjectCredentials", "project credentials", "for "+opts.ClusterName+"/"+opts.Project)

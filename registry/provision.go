@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,7 +41,10 @@ type provisionPlan struct {
 	// serviceAccount to attach the secret to (imagePullSecrets); "" skips.
 	serviceAccount string
 	waitForSA      time.Duration
-	write          registrykit.WriteOptions
+	// keepExtraPolicies keeps policies of the service ID beyond accesses;
+	// by default they are deleted.
+	keepExtraPolicies bool
+	write             registrykit.WriteOptions
 }
 
 // provisioned is what provision made.
@@ -106,20 +110,20 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	var out provisioned
 
 	// 1. Service ID.
-	sid, exists, err := ensureServiceID(ctx, client, p, rec)
+	sid, state, err := ensureServiceID(ctx, client, p, rec)
 	if err != nil {
 		return out, err
 	}
 	out.serviceID = sid
 
-	// 2. Policies.
-	if err := ensurePolicies(ctx, client, p, sid, exists, rec); err != nil {
+	// 2. Policies: exactly the desired ones.
+	if err := convergePolicies(ctx, client, p, sid, state, rec); err != nil {
 		return out, err
 	}
 
 	// 3. API key: reuse the secret's key if IAM still vouches for it.
 	secretRef := p.namespace + "/" + p.secretName
-	key, keyID, keyName, err := reusableKey(ctx, cluster, client, p, sid, exists)
+	key, keyID, keyName, err := reusableKey(ctx, cluster, client, p, sid, state == sidExisted)
 	if err != nil {
 		return out, rec.fail(ctx, "API key", p.keyName, err)
 	}
@@ -170,25 +174,37 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	return out, nil
 }
 
-func ensureServiceID(ctx context.Context, client *iam.Client, p provisionPlan, rec *recorder) (iam.ServiceID, bool, error) {
+// sidState says whether the service ID was there before the run.
+type sidState int
+
+const (
+	sidExisted sidState = iota
+	sidCreated          // created by this run
+	sidMissing          // a dry run found none (and would create it)
+)
+
+func ensureServiceID(ctx context.Context, client *iam.Client, p provisionPlan, rec *recorder) (iam.ServiceID, sidState, error) {
 	if p.write.DryRun {
 		sid, found, err := findServiceID(ctx, client, p.serviceID)
 		if err != nil {
-			return sid, false, rec.fail(ctx, "service ID", p.serviceID, err)
+			return sid, sidMissing, rec.fail(ctx, "service ID", p.serviceID, err)
 		}
-		if found {
-			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: registrykit.Unchanged, Reason: "exists (" + sid.ID + ")"})
-		} else {
+		if !found {
 			rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: registrykit.Created, Reason: "dry run: would create"})
+			return sid, sidMissing, nil
 		}
-		return sid, found, nil
+		rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: registrykit.Unchanged, Reason: "exists (" + sid.ID + ")"})
+		return sid, sidExisted, nil
 	}
-	sid, res, err := client.EnsureServiceID(ctx, p.serviceID, p.serviceIDDescription)
+	sid, res, err := client.EnsureServiceID(ctx, p.serviceID, iam.Mark(p.serviceIDDescription))
 	if err != nil {
-		return sid, false, rec.fail(ctx, "service ID", p.serviceID, fmt.Errorf("ensure service ID %s: %w", p.serviceID, err))
+		return sid, sidExisted, rec.fail(ctx, "service ID", p.serviceID, fmt.Errorf("ensure service ID %s: %w", p.serviceID, err))
 	}
 	rec.add(ctx, Step{Name: "service ID", Object: p.serviceID, Action: iamAction(res), Reason: sid.ID})
-	return sid, true, nil
+	if res == registrykit.Created {
+		return sid, sidCreated, nil
+	}
+	return sid, sidExisted, nil
 }
 
 // findServiceID finds the service ID named exactly name with one
@@ -198,37 +214,88 @@ func findServiceID(ctx context.Context, client *iam.Client, name string) (iam.Se
 	return client.FindServiceID(ctx, name)
 }
 
-func ensurePolicies(ctx context.Context, client *iam.Client, p provisionPlan, sid iam.ServiceID, exists bool, rec *recorder) error {
-	if p.write.DryRun {
-		var have []iam.Policy
-		if exists {
-			var err error
-			if have, err = client.ListRegistryPolicies(ctx, sid.IAMID); err != nil {
-				return rec.fail(ctx, "policy", p.serviceID, fmt.Errorf("list policies of service ID %s: %w", p.serviceID, err))
-			}
+// convergePolicies makes the service ID hold exactly the plan's accesses:
+// each access an existing policy grants is kept (Unchanged), the missing
+// ones are created, and then — unless the plan keeps extra policies — every
+// other access policy of the service ID (of any service) is deleted, each a
+// step. Creating first means access is never narrowed in between. Only the
+// service ID's own policies are read or touched. A service ID the run has
+// just created holds none, so it is not listed.
+func convergePolicies(ctx context.Context, client *iam.Client, p provisionPlan, sid iam.ServiceID, state sidState, rec *recorder) error {
+	var have []iam.Policy
+	if state == sidExisted {
+		var err error
+		if have, err = client.ListPolicies(ctx, sid.IAMID); err != nil {
+			return rec.fail(ctx, "policy", p.serviceID, fmt.Errorf("list policies of service ID %s: %w", p.serviceID, err))
 		}
-		for _, a := range p.accesses {
-			granted := slices.ContainsFunc(have, func(pol iam.Policy) bool {
-				return pol.Access.Region == a.Region && pol.Access.Namespace == a.Namespace && slices.Contains(pol.Roles, a.Role)
-			})
-			if granted {
-				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: registrykit.Unchanged, Reason: "already granted"})
-			} else {
-				rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: registrykit.Created, Reason: "dry run: would grant"})
-			}
+	}
+	claimed := map[string]bool{}
+	var missing []iam.Access
+	for _, a := range p.accesses {
+		i := slices.IndexFunc(have, func(pol iam.Policy) bool { return !claimed[pol.ID] && pol.Grants(a) })
+		if i < 0 {
+			missing = append(missing, a)
+			continue
 		}
-		return nil
+		claimed[have[i].ID] = true
+		rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: registrykit.Unchanged, Reason: have[i].ID})
 	}
-	// One listing of the subject's policies for all of them.
-	pols, results, err := client.EnsureRegistryPolicies(ctx, sid.IAMID, p.accesses)
-	for i := range results {
-		rec.add(ctx, Step{Name: "policy", Object: accessObject(p.accesses[i]), Action: iamAction(results[i]), Reason: pols[i].ID})
+	switch {
+	case len(missing) == 0:
+	case p.write.DryRun:
+		for _, a := range missing {
+			rec.add(ctx, Step{Name: "policy", Object: accessObject(a), Action: registrykit.Created, Reason: "dry run: would grant"})
+		}
+	default:
+		pols, results, err := client.EnsureRegistryPolicies(ctx, sid.IAMID, missing)
+		for i := range results {
+			claimed[pols[i].ID] = true
+			rec.add(ctx, Step{Name: "policy", Object: accessObject(missing[i]), Action: iamAction(results[i]), Reason: pols[i].ID})
+		}
+		if err != nil {
+			a := missing[min(len(results), len(missing)-1)]
+			return rec.fail(ctx, "policy", accessObject(a), fmt.Errorf("ensure policy %s for service ID %s: %w", accessObject(a), p.serviceID, err))
+		}
 	}
-	if err != nil {
-		a := p.accesses[min(len(results), len(p.accesses)-1)]
-		return rec.fail(ctx, "policy", accessObject(a), fmt.Errorf("ensure policy %s for service ID %s: %w", accessObject(a), p.serviceID, err))
+	var errs []error
+	for _, pol := range have {
+		if claimed[pol.ID] {
+			continue
+		}
+		obj := policyObject(pol)
+		switch {
+		case p.keepExtraPolicies:
+			rec.add(ctx, Step{Name: "policy", Object: obj, Action: registrykit.Unchanged, Reason: pol.ID + " kept: not asked for, but extra policies are kept"})
+		case p.write.DryRun:
+			rec.add(ctx, Step{Name: "policy", Object: obj, Action: registrykit.Deleted, Reason: "dry run: would delete " + pol.ID + ": not asked for"})
+		default:
+			a, err := client.DeletePolicy(ctx, pol.ID)
+			if err != nil {
+				errs = append(errs, rec.fail(ctx, "policy", obj, fmt.Errorf("delete policy %s (%s) of service ID %s: %w", obj, pol.ID, p.serviceID, err)))
+				continue
+			}
+			rec.add(ctx, Step{Name: "policy", Object: obj, Action: a, Reason: pol.ID + " not asked for"})
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// policyObject names a policy in a Step: its access for a Container
+// Registry policy, else its roles and resource attributes.
+func policyObject(pol iam.Policy) string {
+	if pol.Registry {
+		a := pol.Access
+		a.Role = strings.Join(pol.Roles, ",")
+		return accessObject(a)
+	}
+	var attrs []string
+	for k, v := range pol.Resource {
+		if k != "accountId" {
+			attrs = append(attrs, k+"="+v)
+		}
+	}
+	slices.Sort(attrs)
+	return strings.Join(pol.Roles, ",") + " " + strings.Join(attrs, ",")
 }
 
 // reusableKey returns the key held by the existing secret if IAM says it is

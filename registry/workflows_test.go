@@ -236,6 +236,88 @@ func TestApplyClusterPullSecretRegions(t *testing.T) {
 	}
 }
 
+// The cluster's service ID converges to exactly the desired policy in one
+// run, like the CLI resets it: a policy someone narrowed to one region (made
+// in the console, v2) and one on another service are deleted after the
+// desired one is created, each a step; another identity's policies are never
+// touched. KeepExtraPolicies keeps them; a dry run only says what it would do.
+func TestApplyClusterPullSecretConvergesPolicies(t *testing.T) {
+	ctx := context.Background()
+	const (
+		narrowed = "cluster-c1 [Reader] region=us-south,serviceName=container-registry"
+		other    = "cluster-c1 [Viewer] serviceName=cloud-object-storage"
+		desired  = "cluster-c1 [Reader] serviceName=container-registry"
+		foreign  = "someone-else [Reader] region=us-south,serviceName=container-registry"
+	)
+	seed := func(t *testing.T) *fixture {
+		t.Helper()
+		fx := newFixture(t)
+		sid := fx.srv.AddServiceID("cluster-c1", "made by the CLI")
+		someone := fx.srv.AddServiceID("someone-else", "")
+		for _, p := range []iamtest.V2Policy{
+			{SubjectIAMID: sid.IAMID, RoleIDs: []string{iamtest.RoleCRN("Reader")}, Attributes: map[string]string{"serviceName": "container-registry", "region": "us-south"}},
+			{SubjectIAMID: sid.IAMID, RoleIDs: []string{iamtest.RoleCRN("Viewer")}, Attributes: map[string]string{"serviceName": "cloud-object-storage"}},
+			{SubjectIAMID: someone.IAMID, RoleIDs: []string{iamtest.RoleCRN("Reader")}, Attributes: map[string]string{"serviceName": "container-registry", "region": "us-south"}},
+		} {
+			fx.srv.AddV2Policy(p)
+		}
+		return fx
+	}
+	tests := []struct {
+		name    string
+		opts    registry.ApplyOptions
+		want    []string
+		created int
+		deleted int
+	}{
+		{"converge", registry.ApplyOptions{ClusterID: "c1"}, []string{desired}, 1, 2},
+		{"keep extra", registry.ApplyOptions{ClusterID: "c1", KeepExtraPolicies: true}, []string{desired, narrowed, other}, 1, 0},
+		{"dry run", registry.ApplyOptions{ClusterID: "c1", WriteOptions: registrykit.WriteOptions{DryRun: true}}, []string{narrowed, other}, 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := seed(t)
+			rep, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, tt.opts)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, rep)
+			}
+			want := append(slices.Clone(tt.want), foreign)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, policiesOf(fx.srv)); diff != "" {
+				t.Errorf("policies (-want +got):\n%s\nreport:\n%s", diff, rep)
+			}
+			var created, deleted int
+			for _, st := range rep.Steps {
+				if st.Name != "policy" {
+					continue
+				}
+				switch st.Action {
+				case registrykit.Created:
+					created++
+				case registrykit.Deleted:
+					deleted++
+				}
+			}
+			if created != tt.created || deleted != tt.deleted {
+				t.Errorf("policy steps: %d created, %d deleted; want %d, %d\n%s", created, deleted, tt.created, tt.deleted, rep)
+			}
+			if tt.opts.DryRun {
+				return
+			}
+			// One run converged: a rerun changes no policy.
+			rep, err = registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, tt.opts)
+			if err != nil {
+				t.Fatalf("rerun: %v\n%s", err, rep)
+			}
+			for _, st := range rep.Steps {
+				if st.Name == "policy" && st.Action != registrykit.Unchanged {
+					t.Errorf("rerun changed a policy: %s", st)
+				}
+			}
+		})
+	}
+}
+
 func TestApplyClusterPullSecretDryRun(t *testing.T) {
 	ctx := context.Background()
 	fx := newFixture(t)
