@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,6 +81,9 @@ type bearer struct {
 	refresher *icr.Refresher
 	policy    icr.RefreshPolicy
 	kick      chan struct{} // wakes the refresh loop; capacity 1
+	// ready is set once the source held or got a writable token: until
+	// then a missing source is expected, not reported.
+	ready atomic.Bool
 
 	mu    sync.Mutex
 	token iam.Token // what the source holds, as last seen or written
@@ -167,6 +171,7 @@ func (p *Propagator) refresh(ctx context.Context, b *bearer) time.Time {
 	if !out.Writable {
 		return out.Next
 	}
+	b.ready.Store(true)
 	want, err := out.Config.Marshal()
 	if err != nil {
 		return out.Next // cannot happen: the document was built from a token and domains
@@ -230,6 +235,15 @@ func (p *Propagator) writeSource(ctx context.Context, b *bearer, src *corev1.Sec
 	p.sawWrite(p.secrets[r.Source.Name], got, p.secretTransform)
 	p.wrote(k, kindSecret, r.Source.Name, res)
 	return nil
+}
+
+// quietMissing reports whether a missing or tokenless source of rule i
+// is expected and not worth an Event: the rule is in refresher mode and
+// its first token is not there yet (a failure to get it is reported as
+// TokenRenewalFailed).
+func (p *Propagator) quietMissing(i int) bool {
+	b := p.bearers[i]
+	return b != nil && !b.ready.Load()
 }
 
 // bearerUnusable says why rule i's source may not be copied now, or "":

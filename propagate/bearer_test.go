@@ -154,6 +154,12 @@ func TestBearerRenewsSourceAndCopiesFollow(t *testing.T) {
 	if exp := metricValue(t, f.p, "registrykit_propagate_token_expiry_seconds"); exp <= 0 || exp > 2 {
 		t.Errorf("token_expiry_seconds = %v, want in (0, 2]", exp)
 	}
+	// The source was missing until the first token: expected, no Event.
+	for _, e := range f.events() {
+		if strings.Contains(e, "SourceUnavailable") {
+			t.Errorf("event while the first token was on its way: %s", e)
+		}
+	}
 	// The source is the iambearer document for the rule's domains.
 	s, _ := f.getSecret(bearerSource.Namespace, bearerSource.Name)
 	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)

@@ -365,6 +365,9 @@ func (p *Propagator) sourceMissing(i int, why string) {
 	}
 	r := p.rules[i]
 	p.metrics.sourceMissing.WithLabelValues(r.name()).Set(1)
+	if p.quietMissing(i) {
+		return
+	}
 	p.metrics.errors.WithLabelValues(r.name(), "source").Inc()
 	msg := fmt.Sprintf("rule %s: source secret %s %s; copies are kept and nothing is deleted", r.name(), r.Source, why)
 	p.log.Warn("propagate: source unusable", slog.String("rule", r.name()), slog.String("source", r.Source.String()), slog.String("reason", why))

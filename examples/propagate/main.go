@@ -22,12 +22,27 @@
 //	--health-addr ADDR             /healthz and /readyz (default :8081; 0 turns it off)
 //	-v                             debug logs on stderr
 //
+// Keyless (refresher mode, propagate.Bearer): the source is not copied from
+// an API key secret but written by the controller as an iambearer
+// credential holding an IAM access token, renewed at 80% of its lifetime;
+// the copies follow. No API key is in any secret.
+//
+//	--bearer                       refresher mode
+//	--api-key-file PATH            the API key the tokens are made from (kept outside the cluster)
+//	--trusted-profile ID-or-NAME   or: act as this trusted profile, with
+//	--cr-token-file PATH           the controller's compute-resource token
+//	--iam-url URL                  IAM endpoint (default https://iam.cloud.ibm.com)
+//	--domains D1,D2                registry domains (default every icr.io domain)
+//
 // Without a cluster configured it runs on an embedded in-memory cluster for
 // a few seconds: projects and their service accounts appear over time,
 // someone deletes a copy and removes a reference, and every convergence is
 // printed; then it exits 0. The endpoints are off there unless their flags
 // are given. With a kubeconfig (--kubeconfig or KUBECONFIG) it runs until
-// SIGINT or SIGTERM and exits 0. It makes no IBM Cloud call.
+// SIGINT or SIGTERM and exits 0. It makes no IBM Cloud call, except with
+// --bearer, where it asks IAM for tokens. With --bearer the embedded run
+// uses a fake IAM whose tokens live 2 seconds, waits for one renewal and
+// reads every secret of the cluster: no API key, no expired token.
 package main
 
 import (
@@ -82,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	leNamespace := fs.String("leader-election-namespace", "", "namespace of the Lease (default: the source's namespace)")
 	metricsAddr := fs.String("metrics-addr", ":8080", "address of /metrics; 0 turns it off")
 	healthAddr := fs.String("health-addr", ":8081", "address of /healthz and /readyz; 0 turns it off")
+	var bearer bearerFlags
+	bearer.register(fs)
 	if err := exampleenv.Parse(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -90,6 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if err := bearer.validate(explicit); err != nil {
+		return err
+	}
 
 	ns, name, ok := strings.Cut(*source, "/")
 	if !ok {
@@ -129,9 +149,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if !explicit["health-addr"] {
 			*healthAddr = "0"
 		}
-		if err := env.SeedICRSecret(ctx, "c0ffee0example", nil); err != nil {
+		if !bearer.on {
+			if err := env.SeedICRSecret(ctx, "c0ffee0example", nil); err != nil {
+				return err
+			}
+		}
+	}
+	mode := ""
+	if bearer.on {
+		src, from, done, err := bearer.tokenSource(env)
+		defer done()
+		if err != nil {
 			return err
 		}
+		rule.Bearer = &propagate.Bearer{TokenSource: src, Domains: bearer.domainList()}
+		mode = "\nKeyless: writing " + rule.Source.String() + " as an iambearer credential, tokens from " + from + "\n"
 	}
 
 	opts := propagate.Options{
@@ -159,6 +191,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	env.Printf("%s", mode)
 	env.Printf("\nPropagating %s to %s, attached to service account %s\n", rule.Source, describe(*selector, rule.Exclude), strings.Join(orDefault(sas.vals), ", "))
 	if !env.Embedded {
 		env.Printf("Running until SIGINT or SIGTERM.\n")
@@ -173,6 +206,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	done := make(chan error, 1)
 	go func() { done <- p.Start(runCtx) }()
 	err = scenario(ctx, env, env.Cluster.Kube, p, name)
+	if err == nil && bearer.on {
+		err = renewal(ctx, env, env.Cluster.Kube, rule)
+	}
 	stop()
 	if startErr := <-done; startErr != nil && err == nil {
 		err = startErr

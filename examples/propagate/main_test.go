@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/examples/internal/exampletest"
+	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -85,6 +90,11 @@ func TestPropagateFlagsAndErrors(t *testing.T) {
 		{"bad selector", []string{"--selector", "team in (a"}, `--selector "team in (a"`},
 		{"bad exclude glob", []string{"--exclude", "["}, "Exclude[0]"},
 		{"unknown flag", []string{"--namespace", "x"}, "flag provided but not defined"},
+		{"api key file without --bearer", []string{"--api-key-file", "k", "--iam-url", "https://iam.test"}, "--api-key-file needs --bearer\n--iam-url needs --bearer"},
+		{"key and profile", []string{"--bearer", "--api-key-file", "k", "--trusted-profile", "p", "--cr-token-file", "t"}, "--api-key-file cannot be combined with --trusted-profile or --cr-token-file"},
+		{"cr token without profile", []string{"--bearer", "--cr-token-file", "t"}, "--cr-token-file needs --trusted-profile"},
+		{"bad domain", []string{"--bearer", "--domains", "us.icr.io,Not A Domain"}, `--domains: "not a domain" is not a registry domain`},
+		{"missing key file", []string{"--bearer", "--api-key-file", "/nonexistent/apikey"}, "read the API key: open /nonexistent/apikey"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := exampletest.Run(t, run, exampletest.NoEnv, tc.args...)
@@ -117,5 +127,63 @@ func TestPropagateRunsUntilSignalled(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// --bearer: the source is an iambearer credential renewed from a key kept
+// outside the cluster; the copies follow; no secret ever holds the key.
+func TestPropagateEmbeddedBearer(t *testing.T) {
+	const key = "propagate-example-key-0123456789"
+	file := filepath.Join(t.TempDir(), "apikey")
+	if err := os.WriteFile(file, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := exampletest.Embedded(t, run, "--bearer", "--api-key-file", file, "--domains", "us.icr.io,de.icr.io")
+	r.Steps(t,
+		"Keyless: writing default/all-icr-io as an iambearer credential, tokens from an API key of service ID registrykit-propagate",
+		"created   secret          default/all-icr-io                       iambearer token valid until",
+		"created   secret          team-a/all-icr-io                        copied from default/all-icr-io",
+		"[waiting for the token's renewal",
+		"updated   secret          default/all-icr-io                       iambearer token valid until",
+		"updated   secret          team-a/all-icr-io                        content changed at source default/all-icr-io",
+		"Every secret read: 4 hold an iambearer token, 0 expired tokens found; 0 API keys found.",
+		"Done",
+	)
+	r.Lacks(t, "failed", "source not found", key)
+	list, err := r.Env.Cluster.Kube.CoreV1().Secrets("").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.Items {
+		for k, v := range s.Data {
+			if strings.Contains(string(v), key) || strings.Contains(string(v), base64.StdEncoding.EncodeToString([]byte(icr.APIKeyUsername+":"+key))) {
+				t.Errorf("secret %s/%s holds the API key in %s", s.Namespace, s.Name, k)
+			}
+		}
+	}
+	s, err := r.Env.Cluster.Kube.CoreV1().Secrets("default").Get(t.Context(), "all-icr-io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Servers(), ","); got != "de.icr.io,us.icr.io" {
+		t.Errorf("source servers = %s, want de.icr.io,us.icr.io", got)
+	}
+
+	r = exampletest.Embedded(t, run, "--bearer", "--trusted-profile", "registrykit-propagate")
+	r.Steps(t, "tokens from trusted profile registrykit-propagate of the embedded IAM",
+		"created   secret          team-a/all-icr-io", "0 expired tokens found; 0 API keys found.", "Done")
+	r.Lacks(t, "failed")
+}
+
+// On a cluster, --bearer needs a credential to make tokens from.
+func TestPropagateBearerNeedsACredential(t *testing.T) {
+	getenv := exampletest.Getenv(map[string]string{exampleenv.EnvKubeconfig: exampletest.Kubeconfig(t)})
+	r := exampletest.Run(t, run, getenv, "--bearer", "--metrics-addr", "0", "--health-addr", "0")
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "--bearer needs --api-key-file, or --trusted-profile with --cr-token-file") {
+		t.Fatalf("err = %v", r.Err)
 	}
 }
