@@ -187,3 +187,19 @@ func TestPropagateBearerNeedsACredential(t *testing.T) {
 		t.Fatalf("err = %v", r.Err)
 	}
 }
+
+// In a pod (KUBERNETES_SERVICE_HOST set) without a kubeconfig it uses the
+// pod's service account, not the embedded cluster; outside a pod
+// client-go's in-cluster config says it is not in one.
+func TestPropagateInClusterWithoutAPod(t *testing.T) {
+	if os.Getenv(exampleenv.EnvServiceHost) != "" {
+		t.Skip("running in a pod: the in-cluster config would work")
+	}
+	r := exampletest.Run(t, run, exampletest.Getenv(map[string]string{exampleenv.EnvServiceHost: "10.0.0.1"}))
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "in-cluster config") {
+		t.Fatalf("err = %v; want the in-cluster config's", r.Err)
+	}
+	if strings.Contains(r.Stdout, "embedded") {
+		t.Errorf("fell back to the embedded cluster:\n%s", r.Stdout)
+	}
+}

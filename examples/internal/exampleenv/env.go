@@ -2,6 +2,9 @@
 // common flags, the choice between a real cluster and IBM Cloud account and
 // the embedded in-memory ones, and step-by-step output.
 //
+// A program that makes no IBM Cloud call (Flags.KubernetesOnly) in a pod
+// without a kubeconfig uses the pod's service account.
+//
 // A program runs against a real cluster and IBM Cloud only when both are
 // configured: a kubeconfig (--kubeconfig or KUBECONFIG) and an API key
 // (IBMCLOUD_API_KEY, with the account in --account or IBMCLOUD_ACCOUNT_ID).
@@ -20,6 +23,7 @@ import (
 	"log/slog"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/registrykit/registrykit/iam"
@@ -33,6 +37,10 @@ const (
 	EnvKubeconfig = "KUBECONFIG"
 	EnvAPIKey     = "IBMCLOUD_API_KEY"
 	EnvAccountID  = "IBMCLOUD_ACCOUNT_ID"
+	// EnvServiceHost is set by the kubelet in every pod; without a
+	// kubeconfig, a KubernetesOnly program in a pod uses the pod's service
+	// account.
+	EnvServiceHost = "KUBERNETES_SERVICE_HOST"
 )
 
 // Flags are the flags every example takes.
@@ -101,6 +109,20 @@ func Setup(ctx context.Context, f *Flags, getenv func(string) string, out, logOu
 	env := &Env{DryRun: f.DryRun, Logger: logger, Out: out}
 
 	switch {
+	case kubeconfig == "" && f.KubernetesOnly && getenv(EnvServiceHost) != "":
+		// In a pod: its service account, as client-go's in-cluster config.
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config: %w", err)
+		}
+		cluster, err := registry.NewCluster(cfg)
+		if err != nil {
+			return nil, err
+		}
+		env.Cluster = cluster
+		env.Printf("Using the cluster this pod runs in, as its service account (this program makes no IBM Cloud call).\n")
+		runHook(ctx, env)
+		return env, nil
 	case kubeconfig == "" && (apiKey == "" || f.KubernetesOnly):
 		if err := env.embedded(seed); err != nil {
 			return nil, err
