@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -49,6 +50,21 @@ func newCachingSource(op string, creds *credentials, log *slog.Logger, fetch fun
 	}
 	return &cachingSource{op: op, fetch: fetch, creds: creds, log: log}
 }
+
+// String names the source, never what it holds: its credential (an API
+// key, a compute-resource token) and its cached token sit in unexported
+// fields, which fmt would print without calling their own redacting
+// methods.
+func (s *cachingSource) String() string { return "iam.TokenSource(" + s.op + ")" }
+
+// GoString implements fmt.GoStringer, for %#v.
+func (s *cachingSource) GoString() string { return s.String() }
+
+// Format implements fmt.Formatter: every verb prints String.
+func (s *cachingSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// LogValue implements slog.LogValuer.
+func (s *cachingSource) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Token implements TokenSource.
 func (s *cachingSource) Token(ctx context.Context) (Token, error) {

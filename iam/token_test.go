@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/registrykit/registrykit/iam"
+	"github.com/registrykit/registrykit/iam/iamtest"
 )
 
 const sentinelToken = "eyJ.SENTINEL-access-token.5f1c0e9d8b7a"
@@ -86,5 +87,54 @@ func TestTokenTimes(t *testing.T) {
 	}
 	if got, want := tok.String(), "iam.Token([REDACTED], expires 2026-12-01T11:00:00Z)"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// A token source holds its credential (an API key, a compute-resource
+// token) and its cached token in unexported fields, which fmt prints
+// without calling their methods: the source itself must not print them,
+// under any verb, at any depth, nor through slog.
+func TestTokenSourceNeverPrintsItsCredentials(t *testing.T) {
+	const key = "SENTINEL-api-key-of-the-source-0c1d"
+	srv := iamtest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.AddAPIKeyValue(ownerIAMID, key)
+	src, err := iam.NewAPIKeyTokenSource(iam.NewSecret(key), iam.TokenOptions{URL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A token in the cache, so that there is one to leak.
+	if _, err := src.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	profile, err := iam.NewTrustedProfileTokenSource(iam.TrustedProfileOptions{ProfileName: "p", CRToken: iam.NewSecret(key), TokenOptions: iam.TokenOptions{URL: srv.URL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{key, fmt.Sprintf("%x", key)[:16], srv.IssuedTokens()[0]}
+	for name, v := range map[string]any{
+		"api key source":         src,
+		"trusted profile source": profile,
+		"in a struct":            struct{ S iam.TokenSource }{src},
+		"depth 2":                map[string][]any{"a": {struct{ S iam.TokenSource }{profile}}},
+	} {
+		var outs []string
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			outs = append(outs, fmt.Sprintf(verb, v))
+		}
+		var buf bytes.Buffer
+		slog.New(slog.NewTextHandler(&buf, nil)).Info("m", "v", v)
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "v", v)
+		outs = append(outs, buf.String())
+		if b, err := json.Marshal(v); err == nil {
+			outs = append(outs, string(b))
+		}
+		for _, out := range outs {
+			for _, n := range needles {
+				if strings.Contains(out, n) {
+					t.Errorf("%s: a credential of the source is printed (%d bytes of output)", name, len(out))
+				}
+			}
+		}
 	}
 }
