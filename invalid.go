@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // ErrInvalid matches every invalid-input error of this module: an input
@@ -24,11 +26,25 @@ type InvalidError struct {
 }
 
 // Invalid returns an *InvalidError for errs, or nil when errs is empty.
+// A string value that holds userinfo (a credential pasted into a host,
+// server, URL or image reference: "user:password@host") is redacted in
+// the returned errors; errs itself is not changed.
 func Invalid(what string, errs field.ErrorList) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &InvalidError{What: what, Errs: errs}
+	out := make(field.ErrorList, len(errs))
+	for i, fe := range errs {
+		if s, ok := fe.BadValue.(string); ok {
+			if r := redact.Userinfo(s); r != s {
+				c := *fe
+				c.BadValue = r
+				fe = &c
+			}
+		}
+		out[i] = fe
+	}
+	return &InvalidError{What: what, Errs: out}
 }
 
 func (e *InvalidError) Error() string {

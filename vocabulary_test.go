@@ -3,6 +3,7 @@ package registrykit_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -62,4 +63,33 @@ func ExampleResult() {
 	// Output:
 	// skipped [foreign] (team-a/all-icr-io was not made by registrykit)
 	// true
+}
+
+// A value a user pasted a credential into ("user:password@host", a URL
+// with userinfo) is redacted in every field error Invalid returns, whatever
+// package built it, in Error() and in the field.Error's Value alike.
+func TestInvalidRedactsUserinfo(t *testing.T) {
+	const pw = "SENTINEL-pasted-password-7d1e"
+	errs := field.ErrorList{
+		field.Invalid(field.NewPath("host"), "iamapikey:"+pw+"@registry.example.com", "must be a host"),
+		field.Invalid(field.NewPath("url"), "https://u:"+pw+"@iam.example.com/", "no userinfo"),
+		field.NotSupported(field.NewPath("domains").Index(0), pw+"@us.icr.io", []string{"us.icr.io"}),
+		field.Invalid(field.NewPath("port"), 99999, "out of range"),
+	}
+	err := registrykit.Invalid("x", errs)
+	var ie *registrykit.InvalidError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %T", err)
+	}
+	for _, out := range []string{err.Error(), fmt.Sprintf("%#v", ie.Errs), fmt.Sprintf("%+v", err)} {
+		if strings.Contains(out, pw) {
+			t.Errorf("a pasted credential is printed: %s", strings.ReplaceAll(out, pw, "<MATCH>"))
+		}
+	}
+	if !strings.Contains(err.Error(), "REDACTED@registry.example.com") || !strings.Contains(err.Error(), "99999") {
+		t.Errorf("Error() = %q: want the host redacted and the other values kept", strings.ReplaceAll(err.Error(), pw, "<MATCH>"))
+	}
+	if got := errs[0].BadValue; got != "iamapikey:"+pw+"@registry.example.com" {
+		t.Errorf("the caller's ErrorList was changed: %v", strings.ReplaceAll(fmt.Sprint(got), pw, "<MATCH>"))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Usernames that IBM Cloud Container Registry accepts with an API key.
@@ -113,7 +114,7 @@ func RegionForDomain(domain string) (Region, bool) {
 func DomainForRegion(region string, private bool) (string, error) {
 	r, ok := LookupRegion(region)
 	if !ok {
-		return "", fmt.Errorf("region %q: %w", region, ErrUnknownRegion)
+		return "", fmt.Errorf("region %q: %w", redact.Userinfo(region), ErrUnknownRegion)
 	}
 	if private {
 		return r.PrivateDomain, nil
@@ -159,7 +160,7 @@ func Domains(opts DomainOptions) ([]string, error) {
 		for _, name := range opts.Regions {
 			r, ok := LookupRegion(name)
 			if !ok {
-				errs = append(errs, fmt.Errorf("region %q: %w", name, ErrUnknownRegion))
+				errs = append(errs, fmt.Errorf("region %q: %w", redact.Userinfo(name), ErrUnknownRegion))
 				continue
 			}
 			if !slices.ContainsFunc(selected, func(s Region) bool { return s.Name == r.Name }) {

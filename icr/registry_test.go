@@ -112,6 +112,13 @@ func TestDomainForRegion(t *testing.T) {
 	if !errors.Is(err, icr.ErrUnknownRegion) || !strings.Contains(err.Error(), "mars-1") {
 		t.Errorf("DomainForRegion(mars-1) error = %v, want ErrUnknownRegion naming the region", err)
 	}
+	// A credential pasted into the region (a URL instead of a region name)
+	// is redacted.
+	const pw = "SENTINEL-pw-in-region"
+	_, err = icr.DomainForRegion("https://u:"+pw+"@us.icr.io", false)
+	if !errors.Is(err, icr.ErrUnknownRegion) || strings.Contains(err.Error(), pw) {
+		t.Errorf("DomainForRegion(userinfo) error = %q, want ErrUnknownRegion without the password", strings.ReplaceAll(fmt.Sprint(err), pw, "<MATCH>"))
+	}
 }
 
 func TestDomains(t *testing.T) {

@@ -119,7 +119,7 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 	errs = append(errs, to.Validate(field.NewPath("targets"))...)
 	errs = append(errs, opts.Validate(nil)...)
 	wrap := func(err error) error {
-		return fmt.Errorf("copy secret %s/%s: %w", from.Namespace, from.Name, err)
+		return fmt.Errorf("copy secret %s/%s: %w", redact.Userinfo(from.Namespace), redact.Userinfo(from.Name), err)
 	}
 	if err := invalid("pullsecret.Copy", errs); err != nil {
 		return Report{}, wrap(err)

@@ -26,6 +26,15 @@
 //     values the canary puts in every credential-like environment variable
 //     an example declares, and anything shaped like a JWT.
 //
+// User input is attacked too: a credential pasted as userinfo into every
+// host, server, domain, route hostname, region, image reference and IAM URL
+// an entry point takes, and every field error that validation returns for
+// it (registrykit.Invalid redacts userinfo in every field error's value).
+// Every token source (API key, trusted profile by file and in memory) is
+// printed with its credential and cached token inside, and its failures
+// (an unknown key, an untrusted workload, an unknown compute-resource
+// token, an IAM outage) are scanned.
+//
 // The examples are found by listing examples/*/main.go (examples/internal
 // excluded) when the test runs, built with one go build into a temporary
 // directory, and run at most two at a time, embedded (an environment with
