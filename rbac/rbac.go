@@ -294,6 +294,7 @@ const (
 	benefitListCopies = "reads every existing copy with one cluster-wide List instead of one GET per target namespace"
 	benefitListSAs    = "reads every service account with one cluster-wide List instead of one GET per namespace"
 	benefitWatch      = "wakes up on the change instead of polling with GET every 5 s"
+	benefitPruneKeys  = "deletes the API keys of the service ID that registrykit made and no pull secret holds any more (key pruning); without it they are kept, with a warning"
 	benefitISTag      = "on OpenShift, deletes the ImageStreamTag (spec and status history); without it Untag removes the spec tag only"
 )
 
@@ -390,19 +391,23 @@ var table = map[Operation]entry{
 		when(WhenPVC, g(ScopeRegistry, core, "persistentvolumeclaims", "get")),
 	)},
 
-	// Workflows: the union of their steps.
-	OpApplyClusterPullSecret: {steps: []step{{op: OpApply}, {op: OpAttachToServiceAccount}}},
-	OpProjectCredentials:     {steps: []step{{op: OpApply}, {op: OpAttachToServiceAccount}}},
+	// Workflows: the union of their steps. Provisioning reads the pull
+	// secrets of both types cluster-wide (a List per type) before it deletes
+	// an unused key.
+	OpApplyClusterPullSecret: {grants: optional(benefitPruneKeys, g("", core, "secrets", "list")), steps: []step{{op: OpApply}, {op: OpAttachToServiceAccount}}},
+	OpProjectCredentials:     {grants: optional(benefitPruneKeys, g("", core, "secrets", "list")), steps: []step{{op: OpApply}, {op: OpAttachToServiceAccount}}},
 	OpEntitledRegistry:       {steps: []step{{op: OpApply}, {op: OpAttachToServiceAccount}}},
 	OpCopyICRSecret:          {steps: []step{{op: OpCopy}, {op: OpAttachToServiceAccounts}}},
 	OpExposeInternalRegistry: {steps: []step{
 		{op: OpExposeRegistry}, {op: OpWaitForHost, target: ScopeRegistry},
 		{op: OpInternalRegistrySecret}, {op: OpAttachToServiceAccount},
 	}},
-	OpBuildPushSecret: {steps: []step{{op: OpCheckBuildConfig}, {op: OpApply}, {op: OpLinkBuilder}, {op: OpSetSecrets}}},
+	OpBuildPushSecret: {grants: optional(benefitPruneKeys, g("", core, "secrets", "list")), steps: []step{{op: OpCheckBuildConfig}, {op: OpApply}, {op: OpLinkBuilder}, {op: OpSetSecrets}}},
 	OpImportImage:     {steps: []step{{op: OpTag}, {op: OpWaitForImport}}},
 	// One cluster-wide List of the copies (twice: before and to verify),
-	// then Get + Update per copy. It calls no lower operation.
+	// then Get + Update per copy, then one cluster-wide List of the pull
+	// secrets per type before an old key is deleted. It calls no lower
+	// operation.
 	OpRotateAPIKey: {grants: all(
 		g("", core, "secrets", "list"),
 		g(ScopeTarget, core, "secrets", "get", "update"),

@@ -56,6 +56,11 @@ type ApplyOptions struct {
 	// resource, and replacing it would interrupt access. Only the cluster's
 	// own service ID is ever read or changed.
 	KeepExtraPolicies bool
+	// PruneUnmarkedKeys lets the run delete unused keys of the service ID
+	// that registrykit did not make (no iam.Marker in their description:
+	// made by hand, by the CLI, or by a release before the marker). By
+	// default only keys registrykit made are deleted.
+	PruneUnmarkedKeys bool
 	// WriteOptions: DryRun sends no IAM write (IAM is only read; the Report
 	// says what would be created) and sends every Kubernetes write with
 	// dryRun=All. FieldManager names the writer of every Kubernetes write.
@@ -110,6 +115,7 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 		serviceAccount:       sa,
 		waitForSA:            o.WaitForServiceAccount,
 		keepExtraPolicies:    o.KeepExtraPolicies,
+		pruneUnmarked:        o.PruneUnmarkedKeys,
 		write:                o.WriteOptions,
 	}, nil
 }
@@ -124,13 +130,26 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 //     or one per region of ApplyOptions.Regions; missing ones are created,
 //     then every other policy of the service ID is deleted unless
 //     KeepExtraPolicies;
-//  3. an API key "cluster-<ClusterID>" — unless the existing secret already
-//     holds a key that IAM says is valid, not locked, and owned by that
-//     service ID: then that key is reused (Action Reused) and none is minted;
+//  3. an API key "cluster-<ClusterID>" (described with iam.Marker) — unless
+//     the existing secret already holds a key that IAM says is valid, not
+//     locked, and owned by that service ID: then that key is reused (Action
+//     Reused) and none is minted. At IAM's limit of 20 keys per identity it
+//     first deletes the keys registrykit made that no pull secret holds; if
+//     that frees none, it fails before minting with an error matching
+//     iam.ErrKeyLimit;
 //  4. the kubernetes.io/dockerconfigjson secret default/all-icr-io with
 //     username iamapikey for every domain (pullsecret.Apply);
 //  5. the secret in the imagePullSecrets of the default service account
-//     (pullsecret.AttachToServiceAccount).
+//     (pullsecret.AttachToServiceAccount);
+//  6. once the key is in place: the other keys of the service ID that
+//     registrykit made (iam.Marker; any key with PruneUnmarkedKeys) and that
+//     no image pull secret in the cluster holds (of either type) are
+//     deleted, so re-mints (a lost secret, a disabled key) do not pile up
+//     keys. Finding them takes a listing of the service ID's keys and, only
+//     when there is such a key, a cluster-wide List of pull secrets per type
+//     (field selector on type) and an IAM lookup per key value not known
+//     yet. Without the right to list secrets cluster-wide (an optional RBAC
+//     rule) the keys stay and a warning step says so.
 //
 // Every step is in the Report. If a step fails after a key was minted and
 // before the secret holds it, the key is deleted before returning (also when
@@ -138,8 +157,7 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 // Options are validated before any call and every problem is reported at
 // once (errors matching ErrInvalid).
 //
-// It does not delete older keys of the service ID (see RotateAPIKey) or
-// copy the secret to other namespaces (see CopyICRSecret).
+// It does not copy the secret to other namespaces (see CopyICRSecret).
 func ApplyClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ApplyOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
 	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ApplyClusterPullSecret", "apply cluster pull secret", "for cluster "+opts.ClusterID)

@@ -6,9 +6,11 @@
 // step (what was created, updated, reused or left unchanged, and why):
 //
 //   - ApplyClusterPullSecret: `ibmcloud oc cluster pull-secret apply` — a
-//     service ID, one Reader policy for every region, an API key, the
-//     all-icr-io secret in default, attached to the default service account. A rerun reuses a
-//     still-valid key; a failure after a key was minted deletes it.
+//     service ID holding exactly one Reader policy for every region, an API
+//     key, the all-icr-io secret in default, attached to the default service
+//     account. A rerun reuses a still-valid key; a failure after a key was
+//     minted deletes it; keys registrykit made that no pull secret holds
+//     are deleted once the new one is in place (never past IAM's 20 keys).
 //   - ProjectCredentials: a service ID, scoped policy, API key and pull
 //     secret per project ("different IAM API key credentials").
 //   - CopyICRSecret: all-icr-io into other projects, attached there.
@@ -18,7 +20,8 @@
 //   - BuildPushSecret: a Writer key, its secret linked to the builder
 //     account and set as a BuildConfig's push secret.
 //   - ImportImage: oc tag plus waiting for the import.
-//   - RotateAPIKey: mint, update every copy, verify, then delete the old key.
+//   - RotateAPIKey: mint, update every copy, verify, then delete the old key
+//     unless a pull secret of any name still holds it.
 //
 // Data and helpers:
 //

@@ -163,7 +163,6 @@ func applyFaults() []fault {
 		iamFault(iamtest.OpCreatePolicy, 1, 403, false),
 		iamFault(iamtest.OpCreatePolicy, 1, 500, false),
 		iamFault(iamtest.OpCreatePolicy, 1, 500, true),
-		iamFault(iamtest.OpListAPIKeys, 1, 500, false),
 		iamFault(iamtest.OpCreateAPIKey, 1, 403, false),
 		iamFault(iamtest.OpCreateAPIKey, 1, 500, true),
 		kubeFault("get", "secrets"),
@@ -209,6 +208,11 @@ func TestApplyClusterPullSecretFaults(t *testing.T) {
 			kubeFault("get", "secrets"),
 			kubeFault("update", "secrets"),
 			kubeFault("get", "serviceaccounts"),
+			// Pruning the disabled key once the new one is in place.
+			kubeFault("list", "secrets"),
+			kubeFaultN("list", "secrets", 2),
+			iamFault(iamtest.OpDeleteAPIKey, 1, 500, false),
+			iamFault(iamtest.OpDeleteAPIKey, 1, 500, true),
 		}},
 		{"narrowed policy", func(t *testing.T, fx *fixture) map[string]bool {
 			// The cluster's service ID, made by hand with a policy someone
@@ -316,16 +320,18 @@ func TestRotateAPIKeyFaults(t *testing.T) {
 		iamFault(iamtest.OpListServiceIDs, 1, 500, false),
 		iamFault(iamtest.OpGetAPIKeysDetails, 1, 500, false),
 		iamFault(iamtest.OpListAPIKeys, 1, 500, false),
-		iamFault(iamtest.OpListAPIKeys, 2, 500, false),
 		iamFault(iamtest.OpCreateAPIKey, 1, 403, false),
 		iamFault(iamtest.OpCreateAPIKey, 1, 500, true),
-		iamFault(iamtest.OpListAPIKeys, 3, 500, false),
 		iamFault(iamtest.OpDeleteAPIKey, 1, 500, false),
+		iamFault(iamtest.OpDeleteAPIKey, 1, 500, true),
 		kubeFault("list", "secrets"),
 		kubeFault("get", "secrets"),
 		kubeFault("update", "secrets"),
 		kubeFaultN("update", "secrets", 4),
 		kubeFaultN("list", "secrets", 2),
+		// The pull secrets of both types, read before an old key goes.
+		kubeFaultN("list", "secrets", 3),
+		kubeFaultN("list", "secrets", 4),
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {

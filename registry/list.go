@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -20,7 +21,44 @@ const pageSize = 500
 // checked again on the client, because fake clientsets ignore field
 // selectors.
 func secretsNamed(ctx context.Context, kube kubernetes.Interface, name string) ([]corev1.Secret, error) {
-	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), Limit: pageSize}
+	out, err := listSecrets(ctx, kube, fields.OneTermEqualSelector("metadata.name", name), func(s *corev1.Secret) bool { return s.Name == name })
+	if err != nil {
+		return nil, fmt.Errorf("list secrets named %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// pullSecrets lists every image pull secret in the cluster — type
+// kubernetes.io/dockerconfigjson and the legacy kubernetes.io/dockercfg,
+// both of which the kubelet reads — sorted by namespace and name: where the
+// keys of a service ID can be in use. Field selectors cannot express "either
+// type", so it is one paged List per type, each with a field selector on
+// type (the API server filters; the Secrets of every other type are never
+// sent). Only entries with username iamapikey are ever looked at (apiKeysIn),
+// so the service account tokens in OpenShift's dockercfg secrets are never
+// sent to IAM.
+func pullSecrets(ctx context.Context, kube kubernetes.Interface) ([]corev1.Secret, error) {
+	var out []corev1.Secret
+	for _, t := range []corev1.SecretType{corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg} {
+		l, err := listSecrets(ctx, kube, fields.OneTermEqualSelector("type", string(t)),
+			func(s *corev1.Secret) bool { return s.Type == t })
+		if err != nil {
+			return nil, fmt.Errorf("list %s secrets: %w", t, err)
+		}
+		out = append(out, l...)
+	}
+	slices.SortFunc(out, func(a, b corev1.Secret) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out, nil
+}
+
+// listSecrets pages through a cluster-wide List of secrets with the field
+// selector, keeps those keep accepts (fake clientsets ignore field
+// selectors) and sorts them by namespace and name. An expired continue
+// token restarts the listing.
+func listSecrets(ctx context.Context, kube kubernetes.Interface, sel fields.Selector, keep func(*corev1.Secret) bool) ([]corev1.Secret, error) {
+	opts := metav1.ListOptions{FieldSelector: sel.String(), Limit: pageSize}
 	var out []corev1.Secret
 	for {
 		l, err := kube.CoreV1().Secrets("").List(ctx, opts)
@@ -29,11 +67,11 @@ func secretsNamed(ctx context.Context, kube kubernetes.Interface, name string) (
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list secrets named %s: %w", name, err)
+			return nil, err
 		}
-		for _, s := range l.Items {
-			if s.Name == name {
-				out = append(out, s)
+		for i := range l.Items {
+			if keep(&l.Items[i]) {
+				out = append(out, l.Items[i])
 			}
 		}
 		if l.Continue == "" {
@@ -42,13 +80,7 @@ func secretsNamed(ctx context.Context, kube kubernetes.Interface, name string) (
 		opts.Continue = l.Continue
 	}
 	slices.SortFunc(out, func(a, b corev1.Secret) int {
-		if a.Namespace < b.Namespace {
-			return -1
-		}
-		if a.Namespace > b.Namespace {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	return out, nil
 }

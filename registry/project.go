@@ -41,9 +41,11 @@ type ProjectOptions struct {
 	// WaitForServiceAccount, if positive, waits that long for a missing
 	// service account (a new project's "default" appears shortly after it).
 	WaitForServiceAccount time.Duration
-	// KeepExtraPolicies: as in ApplyOptions. By default the project's
-	// service ID holds exactly the asked-for policies.
+	// KeepExtraPolicies and PruneUnmarkedKeys: as in ApplyOptions. By
+	// default the project's service ID holds exactly the asked-for policies
+	// and unused keys that registrykit made are deleted.
 	KeepExtraPolicies bool
+	PruneUnmarkedKeys bool
 	// WriteOptions: DryRun sends no IAM write and every Kubernetes write with
 	// dryRun=All.
 	// FieldManager names the writer of every Kubernetes write. Logger receives
@@ -105,6 +107,7 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 		serviceAccount:    sa,
 		waitForSA:         o.WaitForServiceAccount,
 		keepExtraPolicies: o.KeepExtraPolicies,
+		pruneUnmarked:     o.PruneUnmarkedKeys,
 		write:             o.WriteOptions,
 	}, nil
 }
@@ -120,8 +123,10 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 //
 // Like ApplyClusterPullSecret, a rerun reuses the secret's key if IAM says it
 // is valid and belongs to the service ID, a key minted by a failed run is
-// deleted before returning, and the service ID is converged to exactly the
-// asked-for policies (unless KeepExtraPolicies).
+// deleted before returning, the service ID is converged to exactly the
+// asked-for policies (unless KeepExtraPolicies), unused keys registrykit made
+// are deleted once the new key is in place, and the key limit fails before
+// minting (iam.ErrKeyLimit).
 func ProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ProjectOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
 	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ProjectCredentials", "project credentials", "for "+opts.ClusterName+"/"+opts.Project)

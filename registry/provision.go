@@ -44,7 +44,9 @@ type provisionPlan struct {
 	// keepExtraPolicies keeps policies of the service ID beyond accesses;
 	// by default they are deleted.
 	keepExtraPolicies bool
-	write             registrykit.WriteOptions
+	// pruneUnmarked lets key pruning delete unused keys without iam.Marker.
+	pruneUnmarked bool
+	write         registrykit.WriteOptions
 }
 
 // provisioned is what provision made.
@@ -108,6 +110,7 @@ func iamAction(a registrykit.Action) registrykit.Action {
 // returning unless the secret already holds it.
 func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p provisionPlan, rec *recorder) (provisioned, error) {
 	var out provisioned
+	res := newKeyResolver(client)
 
 	// 1. Service ID.
 	sid, state, err := ensureServiceID(ctx, client, p, rec)
@@ -127,6 +130,8 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 	if err != nil {
 		return out, rec.fail(ctx, "API key", p.keyName, err)
 	}
+	var keys []iam.APIKey // the service ID's keys before this run minted one
+	listed := state != sidExisted
 	switch {
 	case !key.IsZero():
 		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: registrykit.Reused,
@@ -136,7 +141,16 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 		rec.add(ctx, Step{Name: "API key", Object: p.keyName, Action: registrykit.Created, Reason: "dry run: would create a key for service ID " + p.serviceID})
 		out.key = iam.NewSecret(dryRunKey)
 	default:
-		k, err := mintKey(ctx, client, sid.IAMID, p.keyName, p.keyDescription, rec)
+		if state == sidExisted {
+			if keys, err = listKeys(ctx, client, sid, rec); err != nil {
+				return out, err
+			}
+			listed = true
+			if keys, err = roomForKey(ctx, cluster, res, sid, keys, p.pruneUnmarked, rec); err != nil {
+				return out, err
+			}
+		}
+		k, err := mintKey(ctx, client, sid.IAMID, keys, iam.APIKeyOptions{Name: p.keyName, Description: p.keyDescription}, rec)
 		if err != nil {
 			return out, err
 		}
@@ -171,6 +185,24 @@ func provision(ctx context.Context, cluster *Cluster, client *iam.Client, p prov
 		}
 		rec.add(ctx, stepOf("service account", saRef, res))
 	}
+
+	// 6. Keys of earlier runs that no pull secret holds any more. A service
+	// ID this run created (or, in a dry run, would create) has no others.
+	if state == sidExisted && !listed {
+		if keys, err = listKeys(ctx, client, sid, rec); err != nil {
+			return out, err
+		}
+	}
+	if state == sidExisted {
+		_, err := pruneKeys(ctx, cluster.Kube, res, pruneSpec{
+			sid: sid, keys: keys, current: out.keyID, value: out.key,
+			targets:  []types.NamespacedName{{Namespace: p.namespace, Name: p.secretName}},
+			unmarked: p.pruneUnmarked, dryRun: p.write.DryRun,
+		}, rec)
+		if err != nil {
+			return out, err
+		}
+	}
 	return out, nil
 }
 
@@ -182,6 +214,33 @@ const (
 	sidCreated          // created by this run
 	sidMissing          // a dry run found none (and would create it)
 )
+
+func listKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, rec *recorder) ([]iam.APIKey, error) {
+	keys, err := client.ListAPIKeys(ctx, sid.IAMID)
+	if err != nil {
+		return nil, rec.fail(ctx, "API key", sid.Name, fmt.Errorf("list API keys of service ID %s: %w", sid.Name, err))
+	}
+	return keys, nil
+}
+
+// roomForKey makes sure sid may hold one more key: at IAM's limit it first
+// prunes the keys no pull secret holds (none is in place yet), and if that
+// does not free one, it fails with an error matching iam.ErrKeyLimit before
+// anything is minted. It returns the keys left.
+func roomForKey(ctx context.Context, cluster *Cluster, res *keyResolver, sid iam.ServiceID, keys []iam.APIKey, unmarked bool, rec *recorder) ([]iam.APIKey, error) {
+	if len(keys) < iam.DefaultAPIKeyLimit {
+		return keys, nil
+	}
+	deleted, err := pruneKeys(ctx, cluster.Kube, res, pruneSpec{sid: sid, keys: keys, unmarked: unmarked}, rec)
+	if err != nil {
+		return keys, err
+	}
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k iam.APIKey) bool { return slices.Contains(deleted, k.ID) })
+	if len(keys) >= iam.DefaultAPIKeyLimit {
+		return keys, rec.fail(ctx, "API key", sid.Name, keyLimitError(sid, keys, unmarked))
+	}
+	return keys, nil
+}
 
 func ensureServiceID(ctx context.Context, client *iam.Client, p provisionPlan, rec *recorder) (iam.ServiceID, sidState, error) {
 	if p.write.DryRun {
@@ -351,15 +410,15 @@ func apiKeysIn(s *corev1.Secret) []string {
 	return out
 }
 
-// mintKey creates an API key. If the create fails ambiguously (IAM may have
-// made the key but its value is lost), keys of that name that were not there
-// before are deleted, so no unreadable key is left behind.
-func mintKey(ctx context.Context, client *iam.Client, iamID, name, description string, rec *recorder) (iam.APIKey, error) {
-	before, err := client.ListAPIKeys(ctx, iamID)
-	if err != nil {
-		return iam.APIKey{}, rec.fail(ctx, "API key", name, fmt.Errorf("list API keys before creating %s: %w", name, err))
-	}
-	k, err := client.CreateAPIKey(ctx, iamID, iam.APIKeyOptions{Name: name, Description: description})
+// mintKey creates an API key whose description carries iam.Marker. before
+// are the identity's keys as listed before the create. If the create fails
+// ambiguously (IAM may have made the key but its value is lost), keys of
+// that name that were not there before are deleted, so no unreadable key is
+// left behind.
+func mintKey(ctx context.Context, client *iam.Client, iamID string, before []iam.APIKey, opts iam.APIKeyOptions, rec *recorder) (iam.APIKey, error) {
+	name := opts.Name
+	opts.Description = iam.Mark(opts.Description)
+	k, err := client.CreateAPIKey(ctx, iamID, opts)
 	if err == nil {
 		rec.add(ctx, Step{Name: "API key", Object: name, Action: registrykit.Created, Reason: k.ID})
 		return k, nil

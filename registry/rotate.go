@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/retry"
 
@@ -108,16 +109,25 @@ type oldKey struct {
 //     (re-read and retried on conflict; other entries untouched);
 //  5. verify: list the copies again and check each updated one holds the new
 //     key and no old key;
-//  6. delete each old key that no copy in the cluster references any more,
-//     and any other key of the service ID with the same name that no copy
-//     references (left by an earlier run whose delete failed).
+//  6. list every image pull secret in the cluster (one List per type,
+//     kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg, each with a
+//     field selector on type) and delete each old key that none of
+//     them holds any more — a pull secret under another name that holds an
+//     old key keeps it, with a warning step (SkipInUse) — as well as the
+//     service ID's other keys that registrykit made (iam.Marker) and no
+//     pull secret holds (left by an earlier run, a lost secret, a failed
+//     delete).
 //
 // If any copy fails to update or verify, it stops before step 6 and returns
 // an error matching ErrRotationIncomplete that names the copies; the old key
 // still works, so nothing is broken, and a rerun converges (it treats the
 // new key as one more old key). A new key that no copy received is deleted
-// before returning. Copies outside the selection that still hold the old
-// key keep it alive (the step says where).
+// before returning. Pull secrets outside the selection, or under another
+// name, that still hold the old key keep it alive (the step says where). At
+// IAM's key limit (iam.DefaultAPIKeyLimit) it first deletes the unused keys
+// registrykit made, and fails with an error matching iam.ErrKeyLimit before
+// minting if none can go. A dry run mints and deletes nothing; it reads what
+// a real run would delete.
 func RotateAPIKey(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts RotateOptions) (Report, error) {
 	var rep Report
 	errs := append(opts.Validate(nil), clusterErrs(cluster, kubeClient)...)
@@ -161,26 +171,17 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	if err != nil {
 		return rec.fail(ctx, "secret", secretName, err)
 	}
+	res := newKeyResolver(client)
 	olds := map[string]oldKey{} // by password
-	var foreign []string        // passwords IAM does not attribute to sid
 	for _, s := range copies {
 		for _, pw := range apiKeysIn(&s) {
-			if _, ok := olds[pw]; ok || slices.Contains(foreign, pw) {
-				continue
-			}
-			d, err := client.APIKeyDetails(ctx, iam.NewSecret(pw))
-			if errors.Is(err, iam.ErrNotFound) || errors.Is(err, iam.ErrUnauthorized) {
-				foreign = append(foreign, pw)
-				continue
-			}
+			d, ok, err := res.details(ctx, pw)
 			if err != nil {
 				return rec.fail(ctx, "API key", sidName, fmt.Errorf("check the key in secret %s/%s: %w", s.Namespace, s.Name, err))
 			}
-			if d.IAMID != sid.IAMID {
-				foreign = append(foreign, pw)
-				continue
+			if ok && d.IAMID == sid.IAMID {
+				olds[pw] = oldKey{value: iam.NewSecret(pw), d: d}
 			}
-			olds[pw] = oldKey{value: iam.NewSecret(pw), d: d}
 		}
 	}
 	var targets []corev1.Secret
@@ -208,18 +209,32 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	}
 	slices.SortFunc(oldList, func(a, b oldKey) int { return b.d.CreatedAt.Compare(a.d.CreatedAt) })
 
-	// 3. New key, named like the newest old key unless told.
+	// 3. New key, named and described like the newest old key unless told.
 	keyName := orDefault(opts.KeyName, oldList[0].d.Name)
+	keys, err := listKeys(ctx, client, sid, rec)
+	if err != nil {
+		return err
+	}
+	replaced := map[string]bool{}
+	for _, o := range oldList {
+		replaced[o.d.ID] = true
+		if !slices.ContainsFunc(keys, func(k iam.APIKey) bool { return k.ID == o.d.ID }) {
+			keys = append(keys, iam.APIKey{ID: o.d.ID, Name: o.d.Name, Description: o.d.Description, IAMID: o.d.IAMID, Locked: o.d.Locked, CreatedAt: o.d.CreatedAt})
+		}
+	}
 	var newKey iam.APIKey
 	if opts.DryRun {
 		rec.add(ctx, Step{Name: "API key", Object: keyName, Action: registrykit.Created, Reason: "dry run: would create a key for service ID " + sidName})
 		newKey.Value = iam.NewSecret(dryRunKey)
 	} else {
-		desc, err := keyDescription(ctx, client, sid.IAMID, oldList[0].d.ID)
-		if err != nil {
-			return rec.fail(ctx, "API key", keyName, err)
+		if keys, err = roomForKey(ctx, cluster, res, sid, keys, false, rec); err != nil {
+			return err
 		}
-		if newKey, err = mintKey(ctx, client, sid.IAMID, keyName, desc, rec); err != nil {
+		var desc string
+		if i := slices.IndexFunc(keys, func(k iam.APIKey) bool { return k.ID == oldList[0].d.ID }); i >= 0 {
+			desc = keys[i].Description
+		}
+		if newKey, err = mintKey(ctx, client, sid.IAMID, keys, iam.APIKeyOptions{Name: keyName, Description: desc}, rec); err != nil {
 			return err
 		}
 	}
@@ -235,11 +250,14 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 		}
 		return err
 	}
+	spec := pruneSpec{sid: sid, keys: keys, current: newKey.ID, value: newKey.Value, replaced: replaced, dryRun: opts.DryRun}
+	for _, ref := range updated {
+		ns, name, _ := strings.Cut(ref, "/")
+		spec.targets = append(spec.targets, types.NamespacedName{Namespace: ns, Name: name})
+	}
 	if opts.DryRun {
-		for _, o := range oldList {
-			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: registrykit.Deleted, Reason: "dry run: would delete " + o.d.ID + " after verifying every copy"})
-		}
-		return nil
+		_, err := pruneKeys(ctx, kube, res, spec, rec)
+		return err
 	}
 
 	// 5. Verify.
@@ -274,21 +292,10 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 		return fmt.Errorf("%w: %d copies failed verification (%s)", ErrRotationIncomplete, len(bad), strings.Join(bad, ", "))
 	}
 
-	// 6. Delete the old keys nothing uses any more.
-	return deleteOldKeys(ctx, client, sid, keyName, newKey.ID, olds, after, rec)
-}
-
-func keyDescription(ctx context.Context, client *iam.Client, iamID, oldID string) (string, error) {
-	keys, err := client.ListAPIKeys(ctx, iamID)
-	if err != nil {
-		return "", fmt.Errorf("list API keys: %w", err)
-	}
-	for _, k := range keys {
-		if k.ID == oldID {
-			return k.Description, nil
-		}
-	}
-	return "", nil
+	// 6. Delete the old keys, and earlier runs' keys, that no pull secret
+	// in the cluster holds any more (whatever its name).
+	_, err = pruneKeys(ctx, kube, res, spec, rec)
+	return err
 }
 
 // updateCopies replaces the old keys by the new one in every target,
@@ -370,39 +377,4 @@ func updateCopy(ctx context.Context, cluster *Cluster, ns, name string, olds map
 		return Step{Name: "secret", Object: ref, Action: registrykit.Unchanged, Reason: "no old key left"}
 	}
 	return Step{Name: "secret", Object: ref, Action: registrykit.Updated, Reason: fmt.Sprintf("new key in %d registries", replaced)}
-}
-
-func deleteOldKeys(ctx context.Context, client *iam.Client, sid iam.ServiceID, keyName, newID string, olds map[string]oldKey, copies []corev1.Secret, rec *recorder) error {
-	users := map[string][]string{} // password → namespaces still using it
-	for _, s := range copies {
-		for _, pw := range apiKeysIn(&s) {
-			users[pw] = append(users[pw], s.Namespace)
-		}
-	}
-	inUse := map[string]bool{} // key IDs
-	var errs []error
-	names := map[string]bool{keyName: true}
-	for pw, o := range olds {
-		names[o.d.Name] = true
-		if ns := users[pw]; len(ns) > 0 {
-			inUse[o.d.ID] = true
-			rec.add(ctx, Step{Name: "API key", Object: o.d.Name, Action: registrykit.Skipped, Skip: registrykit.SkipExcluded,
-				Reason: fmt.Sprintf("%s still used by copies outside the selection in %s", o.d.ID, strings.Join(ns, ", "))})
-		}
-	}
-	keys, err := client.ListAPIKeys(ctx, sid.IAMID)
-	if err != nil {
-		return rec.fail(ctx, "API key", keyName, fmt.Errorf("list API keys of service ID %s: %w", sid.Name, err))
-	}
-	for _, k := range keys {
-		if k.ID == newID || inUse[k.ID] || !names[k.Name] {
-			continue
-		}
-		if _, err := client.DeleteAPIKey(ctx, k.ID); err != nil {
-			errs = append(errs, rec.fail(ctx, "API key", k.Name, fmt.Errorf("delete old API key %s (%s): %w", k.Name, k.ID, err)))
-			continue
-		}
-		rec.add(ctx, Step{Name: "API key", Object: k.Name, Action: registrykit.Deleted, Reason: k.ID + " no longer used by any copy"})
-	}
-	return errors.Join(errs...)
 }

@@ -15,9 +15,10 @@
 // valid and belongs to the service ID, that key is reused and none is
 // minted; everything else is unchanged. --twice shows this in one process
 // (each embedded run starts from an empty cluster, so two separate runs
-// cannot). It does not delete older keys of the service ID (see
-// examples/rotate-key) or copy the secret to other projects (see
-// examples/copy-pull-secret).
+// cannot). Once the secret holds its key, the service ID's other keys that
+// registrykit made and no pull secret in the cluster holds are deleted, so
+// re-mints do not pile up keys. It does not copy the secret to other
+// projects (see examples/copy-pull-secret).
 //
 // Without a kubeconfig and an API key it runs on an in-memory OpenShift
 // cluster and a fake IBM Cloud IAM and says so on its first line.

@@ -144,8 +144,8 @@ func TestApplyCopyRotate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rotate: %v\n%s", err, rep)
 	}
-	if got := counter.Count("list", "secrets"); got != 2 {
-		t.Errorf("rotate listed secrets %d times, want 2 (find, verify): %v", got, counter.Snapshot())
+	if got := counter.Count("list", "secrets"); got != 4 {
+		t.Errorf("rotate listed secrets %d times, want 4 (find, verify, and the pull secrets of each type): %v", got, counter.Snapshot())
 	}
 	if got := counter.Count("get", "secrets"); got != projects+1 {
 		t.Errorf("rotate read %d secrets one by one, want %d (one per update)", got, projects+1)
@@ -238,5 +238,75 @@ func TestCopyICRSecretGuideMadeCopies(t *testing.T) {
 	adopted, err := env.Kube.CoreV1().Secrets(guideNS).Get(ctx, "all-icr-io", metav1.GetOptions{})
 	if err != nil || adopted.Annotations[pullsecret.AnnotationCopiedFrom] != home+"/all-icr-io" {
 		t.Errorf("guide copy not adopted: %v %v", err, adopted.Annotations)
+	}
+}
+
+// TestRotateAPIKeyKeepsKeyOtherPullSecretsHold: before RotateAPIKey deletes
+// an old key it reads every image pull secret in the cluster, with the API
+// server filtering by type (field selector). A pull secret under another
+// name — here a legacy kubernetes.io/dockercfg one, as a person may have
+// made by hand — that holds the old key keeps it alive, with a warning.
+func TestRotateAPIKeyKeepsKeyOtherPullSecretsHold(t *testing.T) {
+	ctx := t.Context()
+	home := project(t, "rotate-other-holder")
+	other := project(t, "rotate-other-holder")
+	cluster, err := registry.NewCluster(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, client := iamClient(t)
+	if rep, err := registry.ApplyClusterPullSecret(ctx, cluster, client, registry.ApplyOptions{ClusterID: "c-other", Namespace: home}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, rep)
+	}
+	old := keysIn(t, client, home)
+	s, err := env.Kube.CoreV1().Secrets(home).Get(ctx, "all-icr-io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := cfg.MarshalLegacy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hand := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: "made-by-hand"}, Type: corev1.SecretTypeDockercfg,
+		Data: map[string][]byte{corev1.DockerConfigKey: legacy}}
+	if _, err := env.Kube.CoreV1().Secrets(other).Create(ctx, hand, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c-other", Namespaces: []string{home}})
+	if err != nil {
+		t.Fatalf("rotate: %v\n%s", err, rep)
+	}
+	if !slices.ContainsFunc(srv.APIKeys(), func(k iamtest.APIKey) bool { return k.ID == old[0] }) {
+		t.Fatalf("old key deleted although %s/made-by-hand holds it:\n%s", other, rep)
+	}
+	w := rep.Warnings()
+	if len(w) != 1 || w[0].Skip != registrykit.SkipInUse {
+		t.Errorf("warnings %v, want one SkipInUse\n%s", w, rep)
+	}
+	if got := keysIn(t, client, home); slices.Equal(got, old) {
+		t.Errorf("%s still holds the old key", home)
+	}
+
+	// Once that secret is gone, the next rotation deletes every old key.
+	if err := env.Kube.CoreV1().Secrets(other).Delete(ctx, "made-by-hand", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c-other", Namespaces: []string{home}}); err != nil {
+		t.Fatalf("second rotate: %v\n%s", err, rep)
+	}
+	sid := srv.ServiceIDs()[0]
+	var n int
+	for _, k := range srv.APIKeys() {
+		if k.IAMID == sid.IAMID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("service ID holds %d keys after the second rotation, want 1", n)
 	}
 }
