@@ -44,7 +44,10 @@ import (
 //
 // The source secret belongs to the Propagator in this mode: what else it
 // holds is replaced (its labels and annotations are kept); an existing
-// secret of another type is left alone and reported.
+// secret of another type is left alone and reported. Only one rule in
+// refresher mode may write a given source (other rules may copy it). A
+// Retired rule stops renewing and leaves its source as it is: its token
+// expires.
 type Bearer struct {
 	// TokenSource supplies the IAM access tokens: iam.NewAPIKeyTokenSource
 	// with a key kept outside the cluster, or
@@ -94,8 +97,8 @@ type bearer struct {
 func (p *Propagator) newBearers(reg prometheus.Registerer) error {
 	p.bearers = map[int]*bearer{}
 	for i, r := range p.rules {
-		if r.Bearer == nil {
-			continue
+		if r.Bearer == nil || r.Retired {
+			continue // a retired rule copies nothing, so it renews nothing
 		}
 		domains := r.Bearer.Domains
 		if len(domains) == 0 {

@@ -242,6 +242,46 @@ func TestBearerValidates(t *testing.T) {
 	}
 }
 
+// Two rules in refresher mode cannot write the same source; a plain rule
+// may copy it.
+func TestBearerOneWriterPerSource(t *testing.T) {
+	src, err := iam.NewAPIKeyTokenSource(iam.NewSecret("k"), iam.TokenOptions{URL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Bearer{TokenSource: src}
+	_, err = New(fakeKube(), Options{Rules: []Rule{
+		{Name: "a", Source: bearerSource, Bearer: b},
+		{Name: "b", Source: bearerSource, CopyName: "other"},
+		{Name: "c", Source: bearerSource, CopyName: "third", Bearer: b},
+	}})
+	if got := strings.Join(fieldPathsOf(err), ","); got != "Options.Rules[2].Source" {
+		t.Errorf("field errors = %s, want Options.Rules[2].Source", got)
+	}
+	if _, err := New(fakeKube(), Options{Rules: []Rule{{Name: "a", Source: bearerSource, Bearer: b}, {Name: "b", Source: bearerSource, CopyName: "other"}}}); err != nil {
+		t.Errorf("a plain rule copying a refresher-mode source: %v", err)
+	}
+}
+
+// A retired rule in refresher mode asks IAM for nothing and writes nothing.
+func TestBearerRetiredRenewsNothing(t *testing.T) {
+	srv := iamtest.NewServer()
+	t.Cleanup(srv.Close)
+	src, err := iam.NewAPIKeyTokenSource(iam.NewSecret(srv.AddAPIKey("iam-ServiceId-puller")), iam.TokenOptions{URL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := start(t, Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{TokenSource: src}, Retired: true, Prune: true}}},
+		namespace(bearerSource.Namespace, nil), namespace("team-a", nil))
+	time.Sleep(300 * time.Millisecond)
+	if _, err := f.getSecret(bearerSource.Namespace, bearerSource.Name); !apierrors.IsNotFound(err) {
+		t.Errorf("a retired rule wrote its source (%v)", err)
+	}
+	if n := len(srv.IssuedTokens()); n != 0 {
+		t.Errorf("a retired rule got %d tokens", n)
+	}
+}
+
 var metav1CreateOptions = metav1.CreateOptions{}
 
 // copyInOf waits for a current copy of src in ns.

@@ -97,6 +97,19 @@ func (o *Options) validate() error {
 		}
 		names[r.name()] = i
 	}
+	// One writer per source: two rules in refresher mode on the same
+	// secret would overwrite each other's tokens.
+	writers := map[string]int{}
+	for i, r := range o.Rules {
+		if r.Bearer == nil {
+			continue
+		}
+		if j, dup := writers[r.Source.String()]; dup {
+			errs = append(errs, field.Duplicate(p.Child("Rules").Index(i).Child("Source"), r.Source.String()+" (also written by rule "+strconv.Itoa(j)+" in refresher mode)"))
+			continue
+		}
+		writers[r.Source.String()] = i
+	}
 	if o.Resync < 0 {
 		errs = append(errs, field.Invalid(p.Child("Resync"), o.Resync.String(), "must not be negative"))
 	}
