@@ -65,12 +65,17 @@ func (e *ReferenceError) Is(target error) bool {
 
 // ParseReference parses and validates an image reference that must name its
 // registry host: "us.icr.io/team/app:1",
-// "registry.example.com:5000/app@sha256:…". The first path element is the
-// registry host only if it contains a "." or ":", is "localhost" or has upper
-// case (the container runtimes' rule), so "team/app:1" is a *ReferenceError
-// matching ErrNoRegistryHost. Repository components must be lower case; tags
-// follow [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; digests are algorithm:hex (sha256
-// has 64 hex digits). With neither tag nor digest the tag is "latest".
+// "registry.example.com:5000/app@sha256:…". The grammar is
+// github.com/distribution/reference's, as the kubelet reads it; the parts
+// are kept as written (no docker.io/library/ added). The first path element
+// is the registry host only if it contains a "." or ":", is "localhost" or
+// has upper case (the container runtimes' rule), so "team/app:1" is a
+// *ReferenceError matching ErrNoRegistryHost. Repository components must be
+// lower case and the path at most 255 characters; tags follow
+// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; digests are algorithm:hex with the
+// algorithm's length (sha256: 64 hex digits); a port is 1-65535; a
+// "user:password@" prefix is refused. With neither tag nor digest the tag is
+// "latest".
 func ParseReference(s string) (Reference, error) {
 	r, problem := imageref.Parse(s)
 	if problem != "" {

@@ -67,7 +67,7 @@ func TestParseReferenceErrors(t *testing.T) {
 		{"-us.icr.io/ns/app", false},
 		{"us..icr.io/ns/app", false},
 		{"[nope]:5000/app", false},
-		{"us.icr.io/" + strings.Repeat("a", 250), false},
+		{"us.icr.io/" + strings.Repeat("a", 256), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -83,5 +83,25 @@ func TestParseReferenceErrors(t *testing.T) {
 				t.Errorf("errors.Is(ErrNoRegistryHost) = %v, want %v (%v)", got, tt.noRegistry, err)
 			}
 		})
+	}
+}
+
+// The detail names the part that is wrong, and never echoes credentials.
+func TestParseReferenceErrorDetail(t *testing.T) {
+	for in, want := range map[string]string{
+		"u:s3cret@us.icr.io/ns/app":   "must not contain credentials",
+		"us.icr.io/ns/app@sha256:abc": "sha256 needs 64 hex digits",
+		"us.icr.io/NS/app:1":          "must be lower case",
+		"us.icr.io:99999/ns/app":      "1-65535",
+		"ns/app:1":                    "a registry host is required",
+	} {
+		_, err := ParseReference(in)
+		var re *ReferenceError
+		if !errors.As(err, &re) || !strings.Contains(re.Detail, want) {
+			t.Errorf("ParseReference(%q) = %v, want a detail mentioning %q", in, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseReference(%q) error echoes the password: %v", in, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -408,6 +409,7 @@ func TestExplainValidatesBeforeAnyCall(t *testing.T) {
 		{"bad tag", explainNS, Subject{}, "us.icr.io/team/app:-1", []string{"image"}},
 		{"bad digest", explainNS, Subject{}, "us.icr.io/team/app@sha256:xyz", []string{"image"}},
 		{"bad port", explainNS, Subject{}, "us.icr.io:99999/team/app", []string{"image"}},
+		{"credentials", explainNS, Subject{}, "u:pw@us.icr.io/team/app", []string{"image"}},
 		{"bad pod name", explainNS, Subject{Pod: "P!"}, "nginx", []string{"subject.pod"}},
 		{"bad service account", explainNS, Subject{ServiceAccount: "a/b"}, "nginx", []string{"subject.serviceAccount"}},
 	}
@@ -425,6 +427,18 @@ func TestExplainValidatesBeforeAnyCall(t *testing.T) {
 				t.Errorf("%d API calls before validation failed", n)
 			}
 		})
+	}
+}
+
+// An image with credentials in front is refused for what it is (not as a
+// bad digest), and the password is not echoed.
+func TestExplainRefusesCredentialsInTheImage(t *testing.T) {
+	_, err := Explain(context.Background(), fake.NewClientset(), explainNS, Subject{}, "iamapikey:s3cret@us.icr.io/team/app:1")
+	if err == nil || !strings.Contains(err.Error(), "must not contain credentials") || strings.Contains(err.Error(), "digest") {
+		t.Errorf("err = %v, want a refusal naming the credentials", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("err echoes the password: %v", err)
 	}
 }
 

@@ -22,9 +22,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/registrykit/registrykit/internal/imageref"
 )
 
 // kubeletEntry is credentialprovider.DockerConfigEntry (config.go) without
@@ -398,18 +397,14 @@ func kubeletSplitURL(u *url.URL) (parts []string, port string) {
 }
 
 // kubeletRepo is the name the kubelet looks credentials up for
-// (pkg/util/parsers ParseImageName: reference.ParseNormalizedNamed(image)
-// .Name()): tag and digest dropped, no registry or index.docker.io become
-// docker.io, and a one-component Docker Hub name gets "library/". image
-// must be valid (parseImage).
+// (pkg/util/parsers ParseImageName): reference.ParseNormalizedNamed(image)
+// .Name(), with tag and digest dropped, no registry or index.docker.io
+// become docker.io, and a one-component Docker Hub name gets "library/".
+// image must be valid (parseImage).
 func kubeletRepo(image string) string {
-	ref, _ := imageref.Parse(image)
-	switch ref.Registry {
-	case "", "index.docker.io":
-		ref.Registry = "docker.io"
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return ""
 	}
-	if ref.Registry == "docker.io" && !strings.Contains(ref.Repository, "/") {
-		ref.Repository = "library/" + ref.Repository
-	}
-	return ref.Registry + "/" + ref.Repository
+	return named.Name()
 }
