@@ -3,6 +3,7 @@ package registrykit
 import (
 	"errors"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit/internal/redact"
@@ -65,4 +66,28 @@ func (e *InvalidError) Unwrap() []error {
 		out[i] = fe
 	}
 	return out
+}
+
+// ValidateNamespace checks a namespace name (a DNS-1123 label, what the
+// API server requires) at path: field.Required when empty, field.Invalid
+// with each reason otherwise. The value echoed has any userinfo removed.
+func ValidateNamespace(path *field.Path, name string) field.ErrorList {
+	return validateName(path, name, validation.IsDNS1123Label)
+}
+
+// ValidateName checks the name of a secret, service account, pod or lease
+// (a DNS-1123 subdomain) at path, as ValidateNamespace does.
+func ValidateName(path *field.Path, name string) field.ErrorList {
+	return validateName(path, name, validation.IsDNS1123Subdomain)
+}
+
+func validateName(path *field.Path, name string, check func(string) []string) field.ErrorList {
+	if name == "" {
+		return field.ErrorList{field.Required(path, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range check(name) {
+		errs = append(errs, field.Invalid(path, redact.Userinfo(name), msg))
+	}
+	return errs
 }

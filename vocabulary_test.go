@@ -93,3 +93,41 @@ func TestInvalidRedactsUserinfo(t *testing.T) {
 		t.Errorf("the caller's ErrorList was changed: %v", strings.ReplaceAll(fmt.Sprint(got), pw, "<MATCH>"))
 	}
 }
+
+func TestValidateNames(t *testing.T) {
+	p := field.NewPath("from", "namespace")
+	for _, tc := range []struct {
+		name      string
+		fn        func(*field.Path, string) field.ErrorList
+		in        string
+		want      string // "" for valid
+		notInside string
+	}{
+		{"namespace", registrykit.ValidateNamespace, "team-a", "", ""},
+		{"namespace empty", registrykit.ValidateNamespace, "", "from.namespace: Required value", ""},
+		{"namespace with a dot", registrykit.ValidateNamespace, "team.a", "from.namespace: Invalid value", ""},
+		{"namespace with userinfo", registrykit.ValidateNamespace, "u:pw@x", "from.namespace: Invalid value", "pw"},
+		{"name with a dot", registrykit.ValidateName, "all-icr-io.v2", "", ""},
+		{"name empty", registrykit.ValidateName, "", "from.namespace: Required value", ""},
+		{"name upper case", registrykit.ValidateName, "All", "from.namespace: Invalid value", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := tc.fn(p, tc.in)
+			got := errs.ToAggregate()
+			switch {
+			case tc.want == "" && got != nil:
+				t.Fatalf("errors %v, want none", got)
+			case tc.want == "":
+				return
+			case got == nil:
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			if !strings.HasPrefix(got.Error(), tc.want) {
+				t.Errorf("error %q, want it to start with %q", got, tc.want)
+			}
+			if tc.notInside != "" && strings.Contains(got.Error(), tc.notInside) {
+				t.Errorf("error %q echoes %q", got, tc.notInside)
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 // The informers keep only what the decisions read. A copy's data is the
@@ -36,7 +38,7 @@ func (p *Propagator) secretTransform(obj any) (any, error) {
 	if v, ok := s.Annotations[observedHashKey]; ok && s.Data == nil && strings.HasPrefix(v, p.nonce) {
 		return s, nil // transformed already (the transform must be idempotent)
 	}
-	fp := p.nonce + contentHash(s.Type, s.Data)
+	fp := p.nonce + pullsecret.ContentHash(s)
 	s.Data, s.StringData = nil, nil
 	ann := make(map[string]string, len(s.Annotations)+1)
 	maps.Copy(ann, s.Annotations)

@@ -118,9 +118,9 @@ func (o *Options) validate() error {
 	}
 	if le := o.LeaderElection; le != nil {
 		lp := p.Child("LeaderElection")
-		errs = append(errs, dns1123Label(lp.Child("Namespace"), le.Namespace)...)
+		errs = append(errs, registrykit.ValidateNamespace(lp.Child("Namespace"), le.Namespace)...)
 		if le.Name != "" {
-			errs = append(errs, dns1123Subdomain(lp.Child("Name"), le.Name)...)
+			errs = append(errs, registrykit.ValidateName(lp.Child("Name"), le.Name)...)
 		}
 		for _, d := range []struct {
 			name string

@@ -250,18 +250,27 @@ func TestRetiredRuleWithPrune(t *testing.T) {
 	}
 }
 
+func copiedFrom(s *corev1.Secret, from string) *corev1.Secret {
+	s.Annotations = map[string]string{pullsecret.AnnotationCopiedFrom: from}
+	return s
+}
+
 func TestForeignSecrets(t *testing.T) {
 	foreign := func(servers ...string) *corev1.Secret { return pullSecret(t, "team-a", "all-icr-io", servers...) }
 	for _, tc := range []struct {
 		name     string
-		adoption Adoption
+		adoption pullsecret.Adoption
 		existing *corev1.Secret
 		want     registrykit.Action // of the secret in team-a
 	}{
-		{"leave", LeaveForeign, foreign("us.icr.io"), registrykit.Skipped},
-		{"adopt, same registries", AdoptForeign, foreign("us.icr.io"), registrykit.Updated},
-		{"adopt, other registries", AdoptForeign, foreign("quay.io"), registrykit.Skipped},
-		{"overwrite", OverwriteForeign, foreign("quay.io"), registrykit.Updated},
+		{"leave", pullsecret.LeaveForeign, foreign("us.icr.io"), registrykit.Skipped},
+		{"adopt, same registries", pullsecret.AdoptForeign, foreign("us.icr.io"), registrykit.Updated},
+		{"adopt, other registries", pullsecret.AdoptForeign, foreign("quay.io"), registrykit.Skipped},
+		{"overwrite", pullsecret.OverwriteForeign, foreign("quay.io"), registrykit.Updated},
+		// The same rule as pullsecret.Copy: only a secret without a
+		// copied-from annotation (what the guide's manual copy made) is
+		// adopted; a copy of another source is not.
+		{"adopt, copy of another source", pullsecret.AdoptForeign, copiedFrom(foreign("us.icr.io"), "other/all-icr-io"), registrykit.Skipped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := start(t, Options{Rules: []Rule{{Source: source, Adoption: tc.adoption}}},
@@ -555,7 +564,7 @@ func TestSecretTransformIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := pullSecret(t, "default", "all-icr-io", "us.icr.io")
-	want := contentHash(src.Type, src.Data)
+	want := pullsecret.ContentHash(src)
 	cp := pullSecret(t, "team-a", "all-icr-io", "us.icr.io")
 	once, _ := p.secretTransform(cp)
 	twice, _ := p.secretTransform(once)

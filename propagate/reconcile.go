@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/registrykit/registrykit"
@@ -93,33 +94,17 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 	}
 	p.sourcePresent(k.rule)
 
-	want := desiredCopy(r, src, k.namespace)
 	name := r.copyName()
-	cur, fingerprint := p.getCopy(p.secrets[name], k.namespace, name)
-	if cur != nil {
-		ours := cur.Annotations[pullsecret.AnnotationCopiedFrom] == r.Source.String()
-		switch {
-		case fingerprint == want.Annotations[pullsecret.AnnotationContentHash]:
-			// Same type and data as the source: the cache dropped the
-			// data, the fingerprint proves it equal.
-			cur.Data = want.Data
-		case !ours && r.Adoption == AdoptForeign:
-			// Whether it may be adopted depends on its data: read it.
-			live, err := p.kube.CoreV1().Secrets(k.namespace).Get(ctx, name, metav1.GetOptions{})
-			switch {
-			case apierrors.IsNotFound(err):
-				return errRequeue
-			case err != nil:
-				return p.failed(k, kindSecret, name, registrykit.Result{Action: registrykit.Failed, Reason: "read foreign secret"}, err)
-			}
-			cur = live
-		}
+	want := pullsecret.DesiredCopy(src, types.NamespacedName{Namespace: k.namespace, Name: name})
+	cur, err := p.currentCopy(ctx, k, r, want)
+	if err != nil {
+		return err
 	}
-	d := decideCopy(cur, want, r.Adoption)
+	d := pullsecret.DecideCopy(cur, want, r.Adoption)
 	if err := p.applyCopy(ctx, k, cur, d); err != nil {
 		return err
 	}
-	if d.result.Action == registrykit.Skipped {
+	if d.Result.Action == registrykit.Skipped {
 		p.donePending(k, false)
 		return nil // not ours: attach nothing
 	}
@@ -131,7 +116,7 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 			attached = false // its creation will bring us back
 			continue
 		}
-		upd, changed := withPullSecret(sa, name)
+		upd, changed := pullsecret.WithImagePullSecret(sa, name)
 		if !changed {
 			continue
 		}
@@ -168,12 +153,48 @@ func invalidSource(src *corev1.Secret) string {
 	return ""
 }
 
+// currentCopy returns the copy namespace k holds (nil: none) as
+// pullsecret.DecideCopy needs it. The cache holds a copy without its data
+// but with the fingerprint of that data: a copy whose fingerprint is the
+// desired content hash gets the source's data back (it holds exactly
+// that); one whose fingerprint differs carries the fingerprint as its
+// AnnotationContentHash, the hash of what it really holds, so that a copy
+// whose data was edited behind its annotation is not judged current. A
+// secret that AdoptForeign may take over is read in full, since adoption
+// depends on its data.
+func (p *Propagator) currentCopy(ctx context.Context, k key, r *Rule, want *corev1.Secret) (*corev1.Secret, error) {
+	name := want.Name
+	cur, fingerprint := p.getCopy(p.secrets[name], k.namespace, name)
+	switch hash := want.Annotations[pullsecret.AnnotationContentHash]; {
+	case cur == nil || fingerprint == "":
+		return cur, nil // none, or a source of another rule: its data is cached
+	case fingerprint == hash:
+		cur.Data = want.Data
+		return cur, nil
+	case r.Adoption == pullsecret.AdoptForeign && cur.Annotations[pullsecret.AnnotationCopiedFrom] == "":
+		live, err := p.kube.CoreV1().Secrets(k.namespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil, errRequeue
+		case err != nil:
+			return nil, p.failed(k, kindSecret, name, registrykit.Result{Action: registrykit.Failed, Reason: "read foreign secret"}, err)
+		}
+		return live, nil
+	default:
+		if cur.Annotations == nil {
+			cur.Annotations = map[string]string{}
+		}
+		cur.Annotations[pullsecret.AnnotationContentHash] = fingerprint
+		return cur, nil
+	}
+}
+
 // applyCopy writes what d says.
-func (p *Propagator) applyCopy(ctx context.Context, k key, cur *corev1.Secret, d copyDecision) error {
+func (p *Propagator) applyCopy(ctx context.Context, k key, cur *corev1.Secret, d pullsecret.CopyDecision) error {
 	name := p.rules[k.rule].copyName()
 	secrets := p.kube.CoreV1().Secrets(k.namespace)
-	res := d.result
-	if d.write == nil {
+	res := d.Result
+	if d.Write == nil {
 		if res.Action == registrykit.Skipped {
 			p.report(k, kindSecret, name, res, nil)
 			p.event(&corev1.ObjectReference{Kind: kindSecret, APIVersion: "v1", Namespace: k.namespace, Name: name},
@@ -189,11 +210,11 @@ func (p *Propagator) applyCopy(ctx context.Context, k key, cur *corev1.Secret, d
 	)
 	switch {
 	case cur == nil:
-		got, err = secrets.Create(ctx, d.write, p.opts.CreateOptions())
+		got, err = secrets.Create(ctx, d.Write, p.opts.CreateOptions())
 		if apierrors.IsAlreadyExists(err) {
 			return errRequeue
 		}
-	case d.replace:
+	case d.Replace:
 		uid, rv := cur.UID, cur.ResourceVersion
 		err = secrets.Delete(ctx, name, metav1.DeleteOptions{DryRun: p.opts.DeleteOptions().DryRun,
 			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
@@ -202,7 +223,7 @@ func (p *Propagator) applyCopy(ctx context.Context, k key, cur *corev1.Secret, d
 		}
 		if err == nil {
 			p.metrics.writes.WithLabelValues(p.rules[k.rule].name(), "secret", "deleted").Inc()
-			got, err = secrets.Create(ctx, d.write, p.opts.CreateOptions())
+			got, err = secrets.Create(ctx, d.Write, p.opts.CreateOptions())
 			if err != nil && !(p.opts.DryRun && apierrors.IsAlreadyExists(err)) {
 				err = fmt.Errorf("deleted the old secret to change its type, then create failed (the namespace has no copy until the retry): %w", err)
 			} else {
@@ -210,7 +231,7 @@ func (p *Propagator) applyCopy(ctx context.Context, k key, cur *corev1.Secret, d
 			}
 		}
 	default:
-		got, err = secrets.Update(ctx, d.write, p.opts.UpdateOptions())
+		got, err = secrets.Update(ctx, d.Write, p.opts.UpdateOptions())
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			return errRequeue
 		}
@@ -252,7 +273,7 @@ func (p *Propagator) prune(ctx context.Context, k key, r *Rule) error {
 		if sa == nil {
 			continue
 		}
-		upd, changed := withoutPullSecret(sa, name)
+		upd, changed := pullsecret.WithoutImagePullSecret(sa, name)
 		if !changed {
 			continue
 		}

@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
@@ -51,7 +50,7 @@ type Rule struct {
 	ServiceAccounts []string
 	// Adoption says what to do with a same-named secret in a target that
 	// registrykit did not make. The zero value leaves it alone.
-	Adoption Adoption
+	Adoption pullsecret.Adoption
 	// Prune deletes the copies this rule made or adopted from namespaces
 	// that leave the selection (relabelled, newly excluded), after removing
 	// them from the service accounts' imagePullSecrets. Without Prune they
@@ -92,13 +91,13 @@ func (r Rule) serviceAccounts() []string {
 // validate reports every problem of the rule at path p.
 func (r Rule) validate(p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, dns1123Label(p.Child("Source", "Namespace"), r.Source.Namespace)...)
-	errs = append(errs, dns1123Subdomain(p.Child("Source", "Name"), r.Source.Name)...)
+	errs = append(errs, registrykit.ValidateNamespace(p.Child("Source", "Namespace"), r.Source.Namespace)...)
+	errs = append(errs, registrykit.ValidateName(p.Child("Source", "Name"), r.Source.Name)...)
 	if r.CopyName != "" {
-		errs = append(errs, dns1123Subdomain(p.Child("CopyName"), r.CopyName)...)
+		errs = append(errs, registrykit.ValidateName(p.Child("CopyName"), r.CopyName)...)
 	}
 	for i, ns := range r.Namespaces {
-		errs = append(errs, dns1123Label(p.Child("Namespaces").Index(i), ns)...)
+		errs = append(errs, registrykit.ValidateNamespace(p.Child("Namespaces").Index(i), ns)...)
 	}
 	for i, g := range r.Exclude {
 		if _, err := path.Match(g, ""); err != nil || g == "" {
@@ -106,35 +105,11 @@ func (r Rule) validate(p *field.Path) field.ErrorList {
 		}
 	}
 	for i, sa := range r.ServiceAccounts {
-		errs = append(errs, dns1123Subdomain(p.Child("ServiceAccounts").Index(i), sa)...)
+		errs = append(errs, registrykit.ValidateName(p.Child("ServiceAccounts").Index(i), sa)...)
 	}
-	if !r.Adoption.valid() {
-		errs = append(errs, field.NotSupported(p.Child("Adoption"), r.Adoption, []Adoption{LeaveForeign, AdoptForeign, OverwriteForeign}))
-	}
+	errs = append(errs, r.Adoption.Validate(p.Child("Adoption"))...)
 	if r.Bearer != nil {
 		errs = append(errs, r.Bearer.validate(p.Child("Bearer"))...)
-	}
-	return errs
-}
-
-func dns1123Label(p *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(p, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
-		errs = append(errs, field.Invalid(p, v, msg))
-	}
-	return errs
-}
-
-func dns1123Subdomain(p *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(p, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
-		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs
 }

@@ -31,8 +31,8 @@ import (
 // deleting it is the caller's decision (the error matches ErrNotPullSecret
 // or names the type).
 func Apply(ctx context.Context, kube kubernetes.Interface, namespace, name string, cfg *dockerconfig.Config, opts registrykit.WriteOptions) (registrykit.Result, error) {
-	errs := validNamespace(field.NewPath("namespace"), namespace)
-	errs = append(errs, validName(field.NewPath("name"), name)...)
+	errs := registrykit.ValidateNamespace(field.NewPath("namespace"), namespace)
+	errs = append(errs, registrykit.ValidateName(field.NewPath("name"), name)...)
 	errs = append(errs, validConfig(field.NewPath("config"), cfg)...)
 	if err := invalid("pullsecret.Apply", errs); err != nil {
 		return registrykit.Result{}, fmt.Errorf("apply secret %s/%s: %w", namespace, name, err)

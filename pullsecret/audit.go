@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
 )
 
@@ -72,7 +73,7 @@ func (f Finding) String() string {
 // not been scheduled yet are not seen.
 func Audit(ctx context.Context, kube kubernetes.Interface, namespace string) ([]Finding, error) {
 	wrap := func(err error) error { return fmt.Errorf("audit pull secrets in %s: %w", namespace, err) }
-	if err := invalid("pullsecret.Audit", validNamespace(field.NewPath("namespace"), namespace)); err != nil {
+	if err := invalid("pullsecret.Audit", registrykit.ValidateNamespace(field.NewPath("namespace"), namespace)); err != nil {
 		return nil, wrap(err)
 	}
 	sas, err := listServiceAccounts(ctx, kube, namespace, "")

@@ -63,14 +63,9 @@ type CopyOptions struct {
 func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if o.Name != "" {
-		errs = append(errs, validName(path.Child("name"), o.Name)...)
+		errs = append(errs, registrykit.ValidateName(path.Child("name"), o.Name)...)
 	}
-	switch o.Adoption {
-	case LeaveForeign, AdoptForeign, OverwriteForeign:
-	default:
-		errs = append(errs, field.NotSupported(path.Child("adoption"), redact.Userinfo(string(o.Adoption)),
-			[]string{string(LeaveForeign), string(AdoptForeign), string(OverwriteForeign)}))
-	}
+	errs = append(errs, o.Adoption.Validate(path.Child("adoption"))...)
 	return append(errs, notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
 }
 
@@ -114,8 +109,8 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 	if name == "" {
 		name = from.Name
 	}
-	errs := validNamespace(field.NewPath("from", "namespace"), from.Namespace)
-	errs = append(errs, validName(field.NewPath("from", "name"), from.Name)...)
+	errs := registrykit.ValidateNamespace(field.NewPath("from", "namespace"), from.Namespace)
+	errs = append(errs, registrykit.ValidateName(field.NewPath("from", "name"), from.Name)...)
 	errs = append(errs, to.Validate(field.NewPath("targets"))...)
 	errs = append(errs, opts.Validate(nil)...)
 	wrap := func(err error) error {

@@ -10,9 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // This file holds the pure decisions that Copy, Link and
@@ -46,6 +48,17 @@ const (
 	// (replacing it when its type differs): the blunt tool.
 	OverwriteForeign Adoption = "overwrite"
 )
+
+// Validate reports a policy that is none of the three as a field error at
+// path (nil for a valid one). It does no I/O.
+func (a Adoption) Validate(path *field.Path) field.ErrorList {
+	switch a {
+	case LeaveForeign, AdoptForeign, OverwriteForeign:
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(path, redact.Userinfo(string(a)),
+		[]string{string(LeaveForeign), string(AdoptForeign), string(OverwriteForeign)})}
+}
 
 // lastApplied is kubectl's annotation; it holds the whole object, data
 // included, with the source namespace, so a copy must not carry it.

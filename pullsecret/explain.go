@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/imageref"
 	"github.com/registrykit/registrykit/internal/redact"
 )
@@ -210,15 +211,15 @@ func (e Explanation) String() string {
 // has (its config.json, credential provider plugins), which the kubelet
 // tries after the secrets'.
 func Explain(ctx context.Context, kube kubernetes.Interface, namespace string, subject Subject, image string) (Explanation, error) {
-	errs := validNamespace(field.NewPath("namespace"), namespace)
+	errs := registrykit.ValidateNamespace(field.NewPath("namespace"), namespace)
 	subj := field.NewPath("subject")
 	switch {
 	case subject.Pod != "" && subject.ServiceAccount != "":
 		errs = append(errs, field.Forbidden(subj.Child("serviceAccount"), "set pod or serviceAccount, not both"))
 	case subject.Pod != "":
-		errs = append(errs, validName(subj.Child("pod"), subject.Pod)...)
+		errs = append(errs, registrykit.ValidateName(subj.Child("pod"), subject.Pod)...)
 	case subject.ServiceAccount != "":
-		errs = append(errs, validName(subj.Child("serviceAccount"), subject.ServiceAccount)...)
+		errs = append(errs, registrykit.ValidateName(subj.Child("serviceAccount"), subject.ServiceAccount)...)
 	}
 	registry, problem := parseImage(image)
 	if problem != "" {

@@ -51,8 +51,8 @@ type InternalOptions struct {
 // (nil for none). It does no I/O.
 func (o InternalOptions) Validate(path *field.Path) field.ErrorList {
 	sa, name := o.names()
-	errs := validName(path.Child("serviceAccount"), sa)
-	errs = append(errs, validName(path.Child("name"), name)...)
+	errs := registrykit.ValidateName(path.Child("serviceAccount"), sa)
+	errs = append(errs, registrykit.ValidateName(path.Child("name"), name)...)
 	switch {
 	case o.Host == "":
 		errs = append(errs, field.Required(path.Child("host"), "the route host[:port]"))
@@ -97,7 +97,7 @@ func (o InternalOptions) names() (sa, name string) {
 // for use outside the cluster.
 func InternalRegistrySecret(ctx context.Context, kube kubernetes.Interface, namespace string, opts InternalOptions) (registrykit.Result, error) {
 	sa, name := opts.names()
-	errs := append(validNamespace(field.NewPath("namespace"), namespace), opts.Validate(nil)...)
+	errs := append(registrykit.ValidateNamespace(field.NewPath("namespace"), namespace), opts.Validate(nil)...)
 	wrap := func(err error) error {
 		return fmt.Errorf("internal registry secret %s/%s from serviceaccount %s: %w", namespace, name, sa, err)
 	}

@@ -99,9 +99,9 @@ func (o ManyOptions) Validate(path *field.Path) field.ErrorList {
 }
 
 func validateLink(account types.NamespacedName, secret string, opts AttachOptions) field.ErrorList {
-	errs := validNamespace(field.NewPath("account", "namespace"), account.Namespace)
-	errs = append(errs, validName(field.NewPath("account", "name"), account.Name)...)
-	errs = append(errs, validName(field.NewPath("secret"), secret)...)
+	errs := registrykit.ValidateNamespace(field.NewPath("account", "namespace"), account.Namespace)
+	errs = append(errs, registrykit.ValidateName(field.NewPath("account", "name"), account.Name)...)
+	errs = append(errs, registrykit.ValidateName(field.NewPath("secret"), secret)...)
 	return append(errs, opts.Validate(nil)...)
 }
 
@@ -198,8 +198,8 @@ func getServiceAccount(ctx context.Context, kube kubernetes.Interface, account t
 // account is missing from it (then opts.WaitForServiceAccount applies).
 // The returned error is Report.Err() unless it failed before any write.
 func AttachToServiceAccounts(ctx context.Context, kube kubernetes.Interface, serviceAccount, secret string, to Targets, opts ManyOptions) (Report, error) {
-	errs := validName(field.NewPath("serviceAccount"), serviceAccount)
-	errs = append(errs, validName(field.NewPath("secret"), secret)...)
+	errs := registrykit.ValidateName(field.NewPath("serviceAccount"), serviceAccount)
+	errs = append(errs, registrykit.ValidateName(field.NewPath("secret"), secret)...)
 	errs = append(errs, to.Validate(field.NewPath("targets"))...)
 	errs = append(errs, opts.Validate(nil)...)
 	wrap := func(err error) error {

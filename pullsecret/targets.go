@@ -72,7 +72,7 @@ func (t Targets) Validate(path *field.Path) field.ErrorList {
 		errs = append(errs, field.Required(path.Child("namespaces"), "give namespaces, selector or all"))
 	}
 	for i, ns := range t.Namespaces {
-		errs = append(errs, validNamespace(path.Child("namespaces").Index(i), ns)...)
+		errs = append(errs, registrykit.ValidateNamespace(path.Child("namespaces").Index(i), ns)...)
 	}
 	for i, g := range t.Exclude {
 		if !validGlob(g) {

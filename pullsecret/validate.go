@@ -1,7 +1,6 @@
 package pullsecret
 
 import (
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
@@ -19,31 +18,6 @@ import (
 
 // invalid wraps the field errors of one call or options type.
 func invalid(what string, errs field.ErrorList) error { return registrykit.Invalid(what, errs) }
-
-// validNamespace checks a namespace name (a DNS-1123 label).
-func validNamespace(fld *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(fld, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
-		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
-	}
-	return errs
-}
-
-// validName checks a secret, service account or pod name (a DNS-1123
-// subdomain).
-func validName(fld *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(fld, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
-		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
-	}
-	return errs
-}
 
 // validConfig checks that a docker config is present, holds at least one
 // registry and passes dockerconfig's own validation. The config's content

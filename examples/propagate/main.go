@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		rule.ServiceAccounts = sas.vals
 	}
 	if *adopt {
-		rule.Adoption = propagate.AdoptForeign
+		rule.Adoption = pullsecret.AdoptForeign
 	}
 
 	// The workers report concurrently with the scenario's own lines.
