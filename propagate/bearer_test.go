@@ -1,6 +1,7 @@
 package propagate
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -78,6 +79,12 @@ func (w *writeLog) check(t *testing.T) {
 // bearerFixture runs a rule in refresher mode with tokens of lifetime.
 func bearerFixture(t *testing.T, lifetime time.Duration, objs ...any) (*fixture, *iamtest.Server, *writeLog) {
 	t.Helper()
+	return bearerFixtureWith(t, lifetime, LeaveForeign, objs...)
+}
+
+// bearerFixtureWith is bearerFixture with the rule's Adoption.
+func bearerFixtureWith(t *testing.T, lifetime time.Duration, adoption Adoption, objs ...any) (*fixture, *iamtest.Server, *writeLog) {
+	t.Helper()
 	srv := iamtest.NewServer(iamtest.WithTokenLifetime(lifetime))
 	t.Cleanup(srv.Close)
 	key := srv.AddAPIKey("iam-ServiceId-puller")
@@ -87,7 +94,7 @@ func bearerFixture(t *testing.T, lifetime time.Duration, objs ...any) (*fixture,
 	}
 	w := &writeLog{srv: srv}
 	objs = append([]any{namespace(bearerSource.Namespace, nil)}, objs...)
-	f := startWith(t, Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{TokenSource: src, Domains: []string{"us.icr.io", "de.icr.io"}}}}},
+	f := startWith(t, Options{Rules: []Rule{{Source: bearerSource, Adoption: adoption, Bearer: &Bearer{TokenSource: src, Domains: []string{"us.icr.io", "de.icr.io"}}}}},
 		func(kube *k8stesting.Fake) {
 			kube.PrependReactor("create", "secrets", w.react)
 			kube.PrependReactor("update", "secrets", w.react)
@@ -279,6 +286,41 @@ func TestBearerRetiredRenewsNothing(t *testing.T) {
 	}
 	if n := len(srv.IssuedTokens()); n != 0 {
 		t.Errorf("a retired rule got %d tokens", n)
+	}
+}
+
+// Switching a cluster to keyless: the source holding the guide's API key
+// is rewritten with a token (its labels kept), a copy made by hand is
+// adopted with AdoptForeign, and then no secret holds the key.
+func TestBearerReplacesAnAPIKeySource(t *testing.T) {
+	old := pullSecret(t, bearerSource.Namespace, bearerSource.Name, "us.icr.io", "de.icr.io")
+	old.Labels = map[string]string{"team": "platform"}
+	byHand := pullSecret(t, "team-a", bearerSource.Name, "us.icr.io", "de.icr.io")
+	f, _, w := bearerFixtureWith(t, 10*time.Second, AdoptForeign, old, namespace("team-a", nil), byHand)
+	f.eventually("source and copy hold a token", func() error {
+		for _, ns := range []string{bearerSource.Namespace, "team-a"} {
+			if f.bearerIn(ns) == "" {
+				return errors.New(ns + " holds no iambearer token")
+			}
+		}
+		return nil
+	})
+	f.copyInOf(bearerSource, "team-a")
+	w.check(t)
+	list, err := f.kube.CoreV1().Secrets("").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.Items {
+		for k, v := range s.Data {
+			if strings.Contains(string(v), testPassword) || strings.Contains(string(v), base64.StdEncoding.EncodeToString([]byte("iamapikey:"+testPassword))) {
+				t.Errorf("%s/%s %s still holds the API key", s.Namespace, s.Name, k)
+			}
+		}
+	}
+	src, _ := f.getSecret(bearerSource.Namespace, bearerSource.Name)
+	if src.Labels["team"] != "platform" {
+		t.Errorf("source labels = %v, want the old ones kept", src.Labels)
 	}
 }
 
