@@ -23,36 +23,38 @@ type Operation string
 
 // Every operation RulesFor knows. Operations returns them in this order.
 const (
-	OpApply                   Operation = "pullsecret.Apply"
-	OpCopy                    Operation = "pullsecret.Copy"
-	OpAttachToServiceAccount  Operation = "pullsecret.AttachToServiceAccount"
-	OpAttachToServiceAccounts Operation = "pullsecret.AttachToServiceAccounts"
-	OpLink                    Operation = "pullsecret.Link"
-	OpMergeGlobal             Operation = "pullsecret.MergeGlobal"
-	OpRemoveFromGlobal        Operation = "pullsecret.RemoveFromGlobal"
-	OpInternalRegistrySecret  Operation = "pullsecret.InternalRegistrySecret"
-	OpAudit                   Operation = "pullsecret.Audit"
-	OpExplain                 Operation = "pullsecret.Explain"
-	OpFindRegistryService     Operation = "route.FindRegistryService"
-	OpExposeRegistry          Operation = "route.ExposeRegistry"
-	OpWaitForHost             Operation = "route.WaitForHost"
-	OpEnableDefaultRoute      Operation = "route.EnableDefaultRoute"
-	OpTag                     Operation = "imagestream.Tag"
-	OpUntag                   Operation = "imagestream.Untag"
-	OpWaitForImport           Operation = "imagestream.WaitForImport"
-	OpLinkBuilder             Operation = "build.LinkBuilder"
-	OpSetSecrets              Operation = "build.SetSecrets"
-	OpCheckBuildConfig        Operation = "build.CheckBuildConfig"
-	OpDetectInternal          Operation = "registry.DetectInternal"
-	OpStorage                 Operation = "registry.Storage"
-	OpApplyClusterPullSecret  Operation = "registry.ApplyClusterPullSecret"
-	OpProjectCredentials      Operation = "registry.ProjectCredentials"
-	OpCopyICRSecret           Operation = "registry.CopyICRSecret"
-	OpEntitledRegistry        Operation = "registry.EntitledRegistry"
-	OpExposeInternalRegistry  Operation = "registry.ExposeInternalRegistry"
-	OpBuildPushSecret         Operation = "registry.BuildPushSecret"
-	OpImportImage             Operation = "registry.ImportImage"
-	OpRotateAPIKey            Operation = "registry.RotateAPIKey"
+	OpApply                    Operation = "pullsecret.Apply"
+	OpCopy                     Operation = "pullsecret.Copy"
+	OpAttachToServiceAccount   Operation = "pullsecret.AttachToServiceAccount"
+	OpAttachToServiceAccounts  Operation = "pullsecret.AttachToServiceAccounts"
+	OpLink                     Operation = "pullsecret.Link"
+	OpMergeGlobal              Operation = "pullsecret.MergeGlobal"
+	OpRemoveFromGlobal         Operation = "pullsecret.RemoveFromGlobal"
+	OpInternalRegistrySecret   Operation = "pullsecret.InternalRegistrySecret"
+	OpAudit                    Operation = "pullsecret.Audit"
+	OpExplain                  Operation = "pullsecret.Explain"
+	OpFindRegistryService      Operation = "route.FindRegistryService"
+	OpExposeRegistry           Operation = "route.ExposeRegistry"
+	OpWaitForHost              Operation = "route.WaitForHost"
+	OpEnableDefaultRoute       Operation = "route.EnableDefaultRoute"
+	OpTag                      Operation = "imagestream.Tag"
+	OpUntag                    Operation = "imagestream.Untag"
+	OpWaitForImport            Operation = "imagestream.WaitForImport"
+	OpLinkBuilder              Operation = "build.LinkBuilder"
+	OpSetSecrets               Operation = "build.SetSecrets"
+	OpCheckBuildConfig         Operation = "build.CheckBuildConfig"
+	OpDetectInternal           Operation = "registry.DetectInternal"
+	OpStorage                  Operation = "registry.Storage"
+	OpApplyClusterPullSecret   Operation = "registry.ApplyClusterPullSecret"
+	OpProjectCredentials       Operation = "registry.ProjectCredentials"
+	OpCopyICRSecret            Operation = "registry.CopyICRSecret"
+	OpEntitledRegistry         Operation = "registry.EntitledRegistry"
+	OpExposeInternalRegistry   Operation = "registry.ExposeInternalRegistry"
+	OpBuildPushSecret          Operation = "registry.BuildPushSecret"
+	OpImportImage              Operation = "registry.ImportImage"
+	OpRotateAPIKey             Operation = "registry.RotateAPIKey"
+	OpRemoveClusterPullSecret  Operation = "registry.RemoveClusterPullSecret"
+	OpRemoveProjectCredentials Operation = "registry.RemoveProjectCredentials"
 )
 
 // Scope says in which namespaces a namespaced rule must be granted (a Role
@@ -307,6 +309,7 @@ var operations = []Operation{
 	OpDetectInternal, OpStorage,
 	OpApplyClusterPullSecret, OpProjectCredentials, OpCopyICRSecret, OpEntitledRegistry,
 	OpExposeInternalRegistry, OpBuildPushSecret, OpImportImage, OpRotateAPIKey,
+	OpRemoveClusterPullSecret, OpRemoveProjectCredentials,
 }
 
 // table is the single source of the rules: RulesFor, Table, the README
@@ -413,7 +416,20 @@ var table = map[Operation]entry{
 		g(ScopeTarget, core, "secrets", "get", "update"),
 		when(WhenSelector, g("", core, "namespaces", "list")),
 	)},
+	// Teardown: see teardown.
+	OpRemoveClusterPullSecret:  teardown,
+	OpRemoveProjectCredentials: teardown,
 }
+
+// teardown: one cluster-wide List of the secrets named like the one
+// provisioned (it and its copies) and one List per pull secret type (which
+// keys are still in use: required, not optional, before a key is deleted);
+// per secret of ours, Get + Update of the service account, then Delete.
+var teardown = entry{grants: all(
+	g("", core, "secrets", "list"),
+	g(ScopeTarget, core, "secrets", "delete"),
+	g(ScopeTarget, core, "serviceaccounts", "get", "update"),
+)}
 
 // grantsOf flattens op's own grants and its steps', de-duplicated.
 func grantsOf(op Operation) ([]grant, error) {

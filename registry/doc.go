@@ -22,6 +22,10 @@
 //   - ImportImage: oc tag plus waiting for the import.
 //   - RotateAPIKey: mint, update every copy, verify, then delete the old key
 //     unless a pull secret of any name still holds it.
+//   - RemoveClusterPullSecret, RemoveProjectCredentials: teardown in a safe
+//     order — service-account references, the secrets of ours (copies made
+//     or adopted included), the keys no pull secret holds, then the
+//     policies and the service ID.
 //
 // Data and helpers:
 //

@@ -93,6 +93,9 @@ type pruneSpec struct {
 	// unmarked: also delete keys without iam.Marker in their description.
 	unmarked bool
 	dryRun   bool
+	// required: the caller may not go on without knowing which keys are in
+	// use (teardown), so a Forbidden List is an error, not a warning.
+	required bool
 }
 
 // candidates returns the keys spec allows to delete, oldest first: not the
@@ -127,7 +130,7 @@ func pruneKeys(ctx context.Context, kube kubernetes.Interface, res *keyResolver,
 		return nil, nil
 	}
 	secrets, err := pullSecrets(ctx, kube)
-	if apierrors.IsForbidden(err) {
+	if apierrors.IsForbidden(err) && !spec.required {
 		rec.add(ctx, Step{Name: "API key", Object: spec.sid.Name, Action: registrykit.Skipped, Skip: registrykit.SkipForbidden,
 			Reason: fmt.Sprintf("%d unused-looking keys kept: may not list pull secrets cluster-wide to see which are in use", len(cands))})
 		return nil, nil

@@ -136,4 +136,36 @@ func init() {
 			return nil
 		}
 	}}
+	// Teardown: provisioned as admin, removed as the user. The run removes
+	// the service account's reference and the secret, then (every key now
+	// unused) the key, the policy and the service ID.
+	scenarios[rbac.OpRemoveClusterPullSecret] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+		ns := env.Namespace(t)
+		serviceAccount(t, ns, "default")
+		ic := fakeIAM(t)
+		admin, err := registry.NewCluster(env.Config)
+		must(t, err)
+		secretName := "rm-" + ns
+		if _, err := registry.ApplyClusterPullSecret(t.Context(), admin, ic, registry.ApplyOptions{ClusterID: "c1", Namespace: ns, SecretName: secretName, Domains: []string{"us.icr.io"}}); err != nil {
+			t.Fatal(err)
+		}
+		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
+			_, err := registry.RemoveClusterPullSecret(ctx, c, ic, registry.RemoveOptions{ClusterID: "c1", Namespace: ns, SecretName: secretName})
+			return err
+		}
+	}}
+	scenarios[rbac.OpRemoveProjectCredentials] = scenario{setup: func(t *testing.T) (map[Scope][]string, call) {
+		ns := env.Namespace(t)
+		serviceAccount(t, ns, "default")
+		ic := fakeIAM(t)
+		admin, err := registry.NewCluster(env.Config)
+		must(t, err)
+		if _, err := registry.ProjectCredentials(t.Context(), admin, ic, registry.ProjectOptions{ClusterName: "c1", Project: ns, Regions: []string{"us-south"}}); err != nil {
+			t.Fatal(err)
+		}
+		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
+			_, err := registry.RemoveProjectCredentials(ctx, c, ic, registry.RemoveProjectOptions{ClusterName: "c1", Project: ns})
+			return err
+		}
+	}}
 }
