@@ -22,6 +22,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 var bearerSource = types.NamespacedName{Namespace: "registrykit", Name: "icr-bearer"}
@@ -79,11 +80,11 @@ func (w *writeLog) check(t *testing.T) {
 // bearerFixture runs a rule in refresher mode with tokens of lifetime.
 func bearerFixture(t *testing.T, lifetime time.Duration, objs ...any) (*fixture, *iamtest.Server, *writeLog) {
 	t.Helper()
-	return bearerFixtureWith(t, lifetime, LeaveForeign, objs...)
+	return bearerFixtureWith(t, lifetime, pullsecret.LeaveForeign, objs...)
 }
 
 // bearerFixtureWith is bearerFixture with the rule's Adoption.
-func bearerFixtureWith(t *testing.T, lifetime time.Duration, adoption Adoption, objs ...any) (*fixture, *iamtest.Server, *writeLog) {
+func bearerFixtureWith(t *testing.T, lifetime time.Duration, adoption pullsecret.Adoption, objs ...any) (*fixture, *iamtest.Server, *writeLog) {
 	t.Helper()
 	srv := iamtest.NewServer(iamtest.WithTokenLifetime(lifetime))
 	t.Cleanup(srv.Close)
@@ -296,7 +297,7 @@ func TestBearerReplacesAnAPIKeySource(t *testing.T) {
 	old := pullSecret(t, bearerSource.Namespace, bearerSource.Name, "us.icr.io", "de.icr.io")
 	old.Labels = map[string]string{"team": "platform"}
 	byHand := pullSecret(t, "team-a", bearerSource.Name, "us.icr.io", "de.icr.io")
-	f, _, w := bearerFixtureWith(t, 10*time.Second, AdoptForeign, old, namespace("team-a", nil), byHand)
+	f, _, w := bearerFixtureWith(t, 10*time.Second, pullsecret.AdoptForeign, old, namespace("team-a", nil), byHand)
 	f.eventually("source and copy hold a token", func() error {
 		for _, ns := range []string{bearerSource.Namespace, "team-a"} {
 			if f.bearerIn(ns) == "" {
