@@ -165,13 +165,13 @@ func startWith(t *testing.T, cfg *rest.Config, counter *harness.RequestCounter, 
 		t.Fatal(err)
 	}
 	r := &running{Counter: counter, done: make(chan error, 1)}
-	user := opts.OnOutcome
-	opts.OnOutcome = func(o propagate.Outcome) {
-		r.mu.Lock()
-		r.outcomes = append(r.outcomes, o)
-		r.mu.Unlock()
-		if user != nil {
-			user(o)
+	if opts.OnOutcome == nil {
+		// A caller with its own OnOutcome keeps what it needs; lines()
+		// is then empty.
+		opts.OnOutcome = func(o propagate.Outcome) {
+			r.mu.Lock()
+			r.outcomes = append(r.outcomes, o)
+			r.mu.Unlock()
 		}
 	}
 	p, err := propagate.New(kube, opts)
