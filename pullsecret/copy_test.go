@@ -24,6 +24,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit/internal/pager"
 )
 
 var src = types.NamespacedName{Namespace: "default", Name: "all-icr-io"}
@@ -172,8 +173,8 @@ func TestCopyRerunReadsTwiceWritesNothing(t *testing.T) {
 				if got := l.GetListRestrictions().Fields.String(); got != "metadata.name=all-icr-io" {
 					t.Errorf("secret list field selector = %q", got)
 				}
-				if l.ListOptions.Limit != pageSize {
-					t.Errorf("secret list limit = %d, want %d", l.ListOptions.Limit, pageSize)
+				if l.ListOptions.Limit != pager.PageSize {
+					t.Errorf("secret list limit = %d, want %d", l.ListOptions.Limit, pager.PageSize)
 				}
 			case "namespaces":
 				if got := l.GetListRestrictions().Labels.String(); got != "icr=yes" {

@@ -7,14 +7,13 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
-)
 
-const pageSize = 500
+	"github.com/registrykit/registrykit/internal/pager"
+)
 
 // secretsNamed lists every secret called name in the cluster with one paged
 // List (field selector metadata.name), sorted by namespace. The name is
@@ -53,32 +52,16 @@ func pullSecrets(ctx context.Context, kube kubernetes.Interface) ([]corev1.Secre
 	return out, nil
 }
 
-// listSecrets pages through a cluster-wide List of secrets with the field
-// selector, keeps those keep accepts (fake clientsets ignore field
-// selectors) and sorts them by namespace and name. An expired continue
-// token restarts the listing.
+// listSecrets lists every secret of the cluster with the field selector
+// (pager.All), keeps those keep accepts (fake clientsets ignore field
+// selectors) and sorts them by namespace and name.
 func listSecrets(ctx context.Context, kube kubernetes.Interface, sel fields.Selector, keep func(*corev1.Secret) bool) ([]corev1.Secret, error) {
-	opts := metav1.ListOptions{FieldSelector: sel.String(), Limit: pageSize}
-	var out []corev1.Secret
-	for {
-		l, err := kube.CoreV1().Secrets("").List(ctx, opts)
-		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-			opts.Continue, out = "", nil
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			if keep(&l.Items[i]) {
-				out = append(out, l.Items[i])
-			}
-		}
-		if l.Continue == "" {
-			break
-		}
-		opts.Continue = l.Continue
+	all, err := pager.All(ctx, metav1.ListOptions{FieldSelector: sel.String()}, kube.CoreV1().Secrets("").List,
+		func(l *corev1.SecretList) []corev1.Secret { return l.Items })
+	if err != nil {
+		return nil, err
 	}
+	out := slices.DeleteFunc(all, func(s corev1.Secret) bool { return !keep(&s) })
 	slices.SortFunc(out, func(a, b corev1.Secret) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
@@ -96,21 +79,15 @@ func namespaceSet(ctx context.Context, kube kubernetes.Interface, names []string
 		set[n] = true
 	}
 	if sel != nil {
-		opts := metav1.ListOptions{LabelSelector: sel.String(), Limit: pageSize}
-		for {
-			l, err := kube.CoreV1().Namespaces().List(ctx, opts)
-			if err != nil {
-				return nil, fmt.Errorf("list namespaces %q: %w", sel.String(), err)
+		l, err := pager.All(ctx, metav1.ListOptions{LabelSelector: sel.String()}, kube.CoreV1().Namespaces().List,
+			func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items })
+		if err != nil {
+			return nil, fmt.Errorf("list namespaces %q: %w", sel.String(), err)
+		}
+		for _, ns := range l {
+			if sel.Matches(labels.Set(ns.Labels)) {
+				set[ns.Name] = true
 			}
-			for _, ns := range l.Items {
-				if sel.Matches(labels.Set(ns.Labels)) {
-					set[ns.Name] = true
-				}
-			}
-			if l.Continue == "" {
-				break
-			}
-			opts.Continue = l.Continue
 		}
 	}
 	return set, nil
