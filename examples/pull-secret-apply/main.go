@@ -8,6 +8,7 @@
 //
 //	go run ./examples/pull-secret-apply                     # embedded cluster and IAM
 //	go run ./examples/pull-secret-apply --twice             # apply, then apply again: the rerun reuses the key
+//	go run ./examples/pull-secret-apply --remove            # teardown (embedded: after an apply and two copies)
 //	KUBECONFIG=~/.kube/config IBMCLOUD_API_KEY=... IBMCLOUD_ACCOUNT_ID=... \
 //	  go run ./examples/pull-secret-apply --cluster-id c123 --dry-run
 //
@@ -20,6 +21,12 @@
 // re-mints do not pile up keys. It does not copy the secret to other
 // projects (see examples/copy-pull-secret).
 //
+// --remove undoes it all with registry.RemoveClusterPullSecret: the
+// service account references, the secret and its copies (ours or adopted),
+// the keys no pull secret holds, the policies and the service ID, in that
+// order, so no secret ever holds a deleted key. It is safe to rerun, and
+// --dry-run shows what it would remove.
+//
 // Without a kubeconfig and an API key it runs on an in-memory OpenShift
 // cluster and a fake IBM Cloud IAM and says so on its first line.
 package main
@@ -27,6 +34,8 @@ package main
 import (
 	"context"
 	"io"
+
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
@@ -41,11 +50,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	namespace := fs.String("namespace", registry.DefaultNamespace, "namespace of the pull secret")
 	secretName := fs.String("secret-name", registry.DefaultSecretName, "name of the pull secret")
 	twice := fs.Bool("twice", false, "apply a second time to show that a rerun reuses the key and changes nothing")
+	remove := fs.Bool("remove", false, "remove instead: service account references, the secret and its copies, unused keys, the policies and the service ID")
 	if err := exampleenv.Parse(fs, args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr)
+	var seed []runtime.Object
+	if *remove {
+		seed = exampleenv.Projects(nil, demoProjects...)
+	}
+	env, err := exampleenv.Setup(ctx, common, getenv, stdout, stderr, seed...)
 	if err != nil {
 		return err
 	}
@@ -53,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	id, err := env.FlagOrDemo("cluster-id", *clusterID, "c0ffee0example", true)
 	if err != nil {
 		return err
+	}
+	if *remove {
+		return teardown(ctx, env, registry.RemoveOptions{ClusterID: id, Namespace: *namespace, SecretName: *secretName,
+			WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger}})
 	}
 	opts := registry.ApplyOptions{ClusterID: id, Namespace: *namespace, SecretName: *secretName, WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger}}
 
@@ -95,6 +113,36 @@ func apply(ctx context.Context, env *exampleenv.Env, opts registry.ApplyOptions)
 		case s.Action == registrykit.Created:
 			env.Printf("  API key %s minted; only the secret holds its value.\n", s.Object)
 		}
+	}
+	return nil
+}
+
+// demoProjects get a copy of the secret in the embedded --remove demo.
+var demoProjects = []string{"team-a", "team-b"}
+
+// teardown runs RemoveClusterPullSecret once and prints every step. On the
+// embedded cluster it first applies and copies the secret, so there is
+// something to remove.
+func teardown(ctx context.Context, env *exampleenv.Env, opts registry.RemoveOptions) error {
+	if env.Embedded {
+		if err := env.SeedICRSecret(ctx, opts.ClusterID, demoProjects); err != nil {
+			return err
+		}
+	}
+	env.Printf("\n1. Remove the cluster pull secret (references, secrets, unused keys, policies, service ID)\n")
+	rep, err := registry.RemoveClusterPullSecret(ctx, env.Cluster, env.IAM, opts)
+	env.PrintReport(rep)
+	if err != nil {
+		return err
+	}
+	env.PrintCounts(rep)
+	switch {
+	case env.DryRun:
+		env.Printf("\nDry run: nothing was removed (IAM was only read; Kubernetes writes carried dryRun=All).\n")
+	case len(rep.Warnings()) > 0:
+		env.Printf("\nDone, with warnings: what is kept is named above; a rerun after fixing it finishes the teardown.\n")
+	default:
+		env.Printf("\nDone: nothing of %s is left in IAM or in the cluster.\n", registry.ServiceIDName(opts.ClusterID))
 	}
 	return nil
 }

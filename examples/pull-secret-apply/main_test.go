@@ -68,6 +68,47 @@ func TestApplyDryRunChangesNothing(t *testing.T) {
 	}
 }
 
+// --remove on the embedded cluster: apply and copy first, then teardown
+// leaves nothing of the cluster in IAM and no secret of ours, in order.
+func TestRemoveEmbedded(t *testing.T) {
+	r := exampletest.Embedded(t, run, "--remove")
+	r.Steps(t,
+		"Embedded setup (a real cluster would already have this): all-icr-io via ApplyClusterPullSecret, copied to team-a, team-b",
+		"1. Remove the cluster pull secret",
+		"service account                    default/default                            updated (removed all-icr-io from imagePullSecrets)",
+		"secret                             default/all-icr-io                         deleted",
+		"secret                             team-b/all-icr-io                          deleted",
+		"API key                            cluster-c0ffee0example                     deleted",
+		"policy                             Reader all regions                         deleted",
+		"service ID                         cluster-c0ffee0example                     deleted",
+		"Done: nothing of cluster-c0ffee0example is left in IAM or in the cluster.",
+	)
+	if n := len(r.Env.IAMServer.ServiceIDs()) + len(r.Env.IAMServer.Policies()); n != 0 {
+		t.Errorf("iamtest still holds %d service IDs and policies", n)
+	}
+	if got := len(r.Env.IAMServer.APIKeys()); got != 1 {
+		t.Errorf("iamtest holds %d keys, want only the owner's", got)
+	}
+	for _, ns := range []string{"default", "team-a", "team-b"} {
+		if _, err := r.Env.Cluster.Kube.CoreV1().Secrets(ns).Get(t.Context(), "all-icr-io", metav1.GetOptions{}); err == nil {
+			t.Errorf("%s/all-icr-io left", ns)
+		}
+	}
+}
+
+func TestRemoveDryRun(t *testing.T) {
+	r := exampletest.Embedded(t, run, "--remove", "--dry-run")
+	r.Steps(t, "1. Remove the cluster pull secret",
+		"service ID                         cluster-c0ffee0example                     deleted (dry run: would delete",
+		"Dry run: nothing was removed")
+	if n := len(r.Env.IAMServer.ServiceIDs()); n != 1 {
+		t.Errorf("dry run left %d service IDs, want the embedded setup's 1", n)
+	}
+	if _, err := r.Env.Cluster.Kube.CoreV1().Secrets("team-a").Get(t.Context(), "all-icr-io", metav1.GetOptions{}); err != nil {
+		t.Errorf("dry run deleted team-a/all-icr-io: %v", err)
+	}
+}
+
 func TestApplyErrors(t *testing.T) {
 	t.Run("invalid cluster ID is refused before any call", func(t *testing.T) {
 		r := exampletest.Run(t, run, exampletest.NoEnv, "--cluster-id", "Not_A_Label")

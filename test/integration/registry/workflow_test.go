@@ -310,3 +310,94 @@ func TestRotateAPIKeyKeepsKeyOtherPullSecretsHold(t *testing.T) {
 		t.Errorf("service ID holds %d keys after the second rotation, want 1", n)
 	}
 }
+
+// TestTeardownLeavesNothingOfOurs: apply, copy to projects (one copy made
+// by hand and adopted), then RemoveClusterPullSecret. Nothing of the
+// cluster is left in IAM, no secret of ours and no reference to one is left
+// in the cluster, a same-named secret of someone else stays, and a rerun
+// deletes nothing.
+func TestTeardownLeavesNothingOfOurs(t *testing.T) {
+	ctx := t.Context()
+	label := "teardown"
+	home := project(t, label)
+	targets := []string{project(t, label), project(t, label)}
+	foreign := project(t, label+"-foreign")
+	cluster, err := registry.NewCluster(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, client := iamClient(t)
+	const name = "teardown-icr-io"
+	if rep, err := registry.ApplyClusterPullSecret(ctx, cluster, client, registry.ApplyOptions{ClusterID: "c-td", Namespace: home, SecretName: name}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, rep)
+	}
+	// The guide's hand-made copy in the first target: adopted by the copy.
+	src, err := env.Kube.CoreV1().Secrets(home).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hand := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: targets[0], Name: name}, Type: src.Type, Data: src.Data}
+	if _, err := env.Kube.CoreV1().Secrets(targets[0]).Create(ctx, hand, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{From: typesName(home, name), Namespaces: targets, Adoption: pullsecret.AdoptForeign}); err != nil {
+		t.Fatalf("copy: %v\n%s", err, rep)
+	}
+	// Someone else's secret of the same name, for another registry.
+	other, err := icr.APIKeyConfig("someone-elses-key", []string{"us.icr.io"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := other.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: foreign, Name: name}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: data}}
+	if _, err := env.Kube.CoreV1().Secrets(foreign).Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := registry.RemoveOptions{ClusterID: "c-td", Namespace: home, SecretName: name}
+	// A dry run (server-side dryRun=All) removes nothing.
+	dry := opts
+	dry.DryRun = true
+	if rep, err := registry.RemoveClusterPullSecret(ctx, cluster, client, dry); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, rep)
+	}
+	for _, ns := range append([]string{home}, targets...) {
+		if _, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Fatalf("dry run removed %s/%s: %v", ns, name, err)
+		}
+	}
+
+	rep, err := registry.RemoveClusterPullSecret(ctx, cluster, client, opts)
+	if err != nil {
+		t.Fatalf("teardown: %v\n%s", err, rep)
+	}
+	if n := len(srv.ServiceIDs()) + len(srv.Policies()); n != 0 {
+		t.Errorf("IAM still holds %d service IDs and policies\n%s", n, rep)
+	}
+	if n := len(srv.APIKeys()); n != 1 {
+		t.Errorf("IAM holds %d keys, want only the owner's\n%s", n, rep)
+	}
+	for _, ns := range append([]string{home}, targets...) {
+		if _, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s/%s left: %v", ns, name, err)
+		}
+		sa, err := env.Kube.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: name}) {
+			t.Errorf("%s/default still references %s", ns, name)
+		}
+	}
+	if _, err := env.Kube.CoreV1().Secrets(foreign).Get(ctx, name, metav1.GetOptions{}); err != nil {
+		t.Errorf("someone else's %s/%s was deleted: %v", foreign, name, err)
+	}
+	rep, err = registry.RemoveClusterPullSecret(ctx, cluster, client, opts)
+	if err != nil || rep.Counts()[registrykit.Deleted] != 0 {
+		t.Errorf("rerun: %v\n%s", err, rep)
+	}
+}
