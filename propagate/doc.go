@@ -23,6 +23,9 @@
 //     recorded on the source and the source_missing metric is 1; nothing
 //     is deleted.
 //   - A copy edited or deleted: it is restored.
+//   - The internal registry's "<sa>-dockercfg-*" token rotated (a rule with
+//     InternalRegistry): the source is built again with
+//     pullsecret.InternalRegistrySecret, and the copies follow.
 //
 // # How
 //
@@ -60,6 +63,18 @@
 // last token is kept while it is valid, renewal is retried with a
 // back-off, and each failure is a TokenRenewalFailed Warning Event on the
 // source. No API key is ever written to the cluster.
+//
+// # Builder mode (internal registry)
+//
+// A Rule with an InternalRegistry has its source built by the Propagator:
+// the secret pullsecret.InternalRegistrySecret writes from a service
+// account's "<sa>-dockercfg-*" secret, re-keyed to the registry route. It
+// watches the kubernetes.io/dockercfg secrets of the source's namespace (by
+// field selector on the type) and the service account, and builds the
+// source again when OpenShift rotates the token or someone changes the
+// built secret. A build reads the service account and its dockercfg
+// secret from the API (rotations are rare) and writes only a changed
+// source.
 //
 // # Observability
 //

@@ -49,6 +49,8 @@ type Propagator struct {
 	bySource   map[sourceKey][]int
 	byCopyName map[string][]int
 	bySA       map[string][]int
+	// internalSAs are the service accounts builder-mode rules build from.
+	internalSAs []string
 
 	factories []informers.SharedInformerFactory
 	nsInf     cache.SharedIndexInformer
@@ -74,12 +76,19 @@ type Propagator struct {
 	pending map[key]time.Time // new namespaces not converged yet, by creation time
 	missing map[int]string    // rules whose source is missing or invalid, and why
 
+	// Builder mode (internalregistry.go): dockercfg secret informers, and
+	// the rules whose source was built (or failed to build) once.
+	internalInf []cache.SharedIndexInformer
+	built       map[int]bool
+
 	// Refresher mode (bearer.go): the rules with a Bearer, by index.
 	bearers  map[int]*bearer
 	renewals *prometheus.CounterVec
 }
 
-// key is one unit of work: one namespace for one rule (by index).
+// key is one unit of work: one namespace for one rule (by index). The
+// empty namespace, which no namespace has, stands for the building of a
+// builder-mode rule's source (buildKey).
 type key struct {
 	rule      int
 	namespace string
@@ -117,6 +126,7 @@ func New(kube kubernetes.Interface, opts Options) (*Propagator, error) {
 		sas:        map[string]*store{},
 		pending:    map[key]time.Time{},
 		missing:    map[int]string{},
+		built:      map[int]bool{},
 	}
 	for i, r := range p.rules {
 		sk := sourceKey{r.Source.Namespace, r.Source.Name}
@@ -127,6 +137,9 @@ func New(kube kubernetes.Interface, opts Options) (*Propagator, error) {
 			if !slices.Contains(p.bySA[sa], i) {
 				p.bySA[sa] = append(p.bySA[sa], i)
 			}
+		}
+		if ir := r.InternalRegistry; ir != nil && !r.Retired {
+			p.internalSAs = append(p.internalSAs, ir.serviceAccount())
 		}
 	}
 	p.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -196,7 +209,9 @@ func (p *Propagator) buildInformers() error {
 		p.secrets[name] = st
 		p.factories = append(p.factories, f)
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.bySA)) {
+	saNames := append(slices.Collect(maps.Keys(p.bySA)), p.internalSAs...)
+	slices.Sort(saNames)
+	for _, name := range slices.Compact(saNames) {
 		f := informers.NewSharedInformerFactoryWithOptions(p.kube, 0, byName(name), informers.WithTransform(serviceAccountTransform))
 		st := newStore(f.Core().V1().ServiceAccounts().Informer())
 		if _, err := st.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -209,7 +224,7 @@ func (p *Propagator) buildInformers() error {
 		p.sas[name] = st
 		p.factories = append(p.factories, f)
 	}
-	return nil
+	return p.buildInternalInformers()
 }
 
 // onNamespace enqueues the namespace for every rule (also on resync).
@@ -263,6 +278,9 @@ func (p *Propagator) onSecret(old, obj any, deleted bool) {
 	}
 	for _, i := range p.bySource[sourceKey{s.Namespace, s.Name}] {
 		p.kickBearer(i)
+		if r := p.rules[i]; r.InternalRegistry != nil && !r.Retired {
+			p.queue.Add(buildKey(i)) // edited or deleted: build it again
+		}
 		if deleted {
 			p.sourceMissing(i, "deleted")
 			continue
@@ -288,6 +306,7 @@ func (p *Propagator) onServiceAccount(old, obj any) {
 	for _, i := range p.bySA[sa.Name] {
 		p.queue.Add(key{i, sa.Namespace})
 	}
+	p.kickInternal(sa.Namespace, sa.Name)
 }
 
 // NeedLeaderElection tells a controller-runtime manager whether to run the
@@ -341,6 +360,9 @@ func (p *Propagator) Start(ctx context.Context) error {
 	for _, st := range p.sas {
 		synced = append(synced, st.inf.HasSynced)
 	}
+	for _, inf := range p.internalInf {
+		synced = append(synced, inf.HasSynced)
+	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		p.queue.ShutDown()
 		return nil // ctx done before the caches filled
@@ -348,7 +370,7 @@ func (p *Propagator) Start(ctx context.Context) error {
 	p.synced.Store(true)
 	p.log.InfoContext(ctx, "propagate: caches synced", slog.Int("rules", len(p.rules)), slog.Int("namespaces", len(p.nsInf.GetIndexer().ListKeys())))
 	for i, r := range p.rules {
-		if src, _ := p.getCopy(p.secrets[r.Source.Name], r.Source.Namespace, r.Source.Name); src == nil {
+		if src, _ := p.getCopy(p.secrets[r.Source.Name], r.Source.Namespace, r.Source.Name); src == nil && r.InternalRegistry == nil {
 			p.sourceMissing(i, "not found")
 		}
 	}

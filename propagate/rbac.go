@@ -16,7 +16,8 @@ import (
 
 // The Propagator's permissions are the rules of the one-shot operations it
 // runs continuously — pullsecret.Copy (replacing a copy of another type,
-// listing namespaces) and pullsecret.AttachToServiceAccounts — granted in
+// listing namespaces), pullsecret.AttachToServiceAccounts and, for
+// Rule.InternalRegistry, pullsecret.InternalRegistrySecret — granted in
 // every namespace, since any namespace may be selected, plus what watching
 // and reporting need. deploy/clusterrole.yaml is generated from RBACRules.
 
@@ -28,6 +29,8 @@ var operations = []struct {
 }{
 	{rbac.OpCopy, []rbac.Condition{rbac.WhenSelector, rbac.WhenReplace}},
 	{rbac.OpAttachToServiceAccounts, []rbac.Condition{rbac.WhenSelector}},
+	// Builder mode (Rule.InternalRegistry) runs the call itself.
+	{rbac.OpInternalRegistrySecret, []rbac.Condition{rbac.WhenUnreferenced}},
 }
 
 // controllerRules are what the controller needs beyond the operations:

@@ -65,6 +65,9 @@ const (
 // informers' caches (a full GET only for a foreign copy that may be
 // adopted) and writing each object at most once.
 func (p *Propagator) reconcile(ctx context.Context, k key) error {
+	if k == buildKey(k.rule) {
+		return p.build(ctx, key{k.rule, p.rules[k.rule].Source.Namespace})
+	}
 	r := &p.rules[k.rule]
 	ns := getNamespace(p.nsInf, k.namespace)
 	if ns == nil {
@@ -386,7 +389,7 @@ func (p *Propagator) sourceMissing(i int, why string) {
 	}
 	r := p.rules[i]
 	p.metrics.sourceMissing.WithLabelValues(r.name()).Set(1)
-	if p.quietMissing(i) {
+	if p.quietMissing(i) || p.quietInternal(i) {
 		return
 	}
 	p.metrics.errors.WithLabelValues(r.name(), "source").Inc()

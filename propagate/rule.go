@@ -64,6 +64,10 @@ type Rule struct {
 	// writes Source itself, an iambearer credential renewed before it
 	// expires, and copies it only while its token is valid. See Bearer.
 	Bearer *Bearer
+	// InternalRegistry, when set, puts the rule in builder mode: the
+	// Propagator writes Source itself from a service account's rotated
+	// internal-registry token. See InternalRegistry. It excludes Bearer.
+	InternalRegistry *InternalRegistry
 }
 
 // name returns the rule's identity.
@@ -110,6 +114,12 @@ func (r Rule) validate(p *field.Path) field.ErrorList {
 	errs = append(errs, r.Adoption.Validate(p.Child("Adoption"))...)
 	if r.Bearer != nil {
 		errs = append(errs, r.Bearer.validate(p.Child("Bearer"))...)
+	}
+	if r.InternalRegistry != nil {
+		errs = append(errs, r.InternalRegistry.validate(&r, p.Child("InternalRegistry"))...)
+		if r.Bearer != nil {
+			errs = append(errs, field.Forbidden(p.Child("InternalRegistry"), "a rule has at most one of Bearer and InternalRegistry"))
+		}
 	}
 	return errs
 }

@@ -101,7 +101,9 @@
 //     offerings (e.g. IBM Cloud classic workers) nodes must be reloaded or
 //     replaced. The Result's Reason says so; this package does neither.
 //   - InternalRegistrySecret copies a service-account token; OpenShift
-//     rotates it (4.16+), and the copy is not kept in sync.
+//     rotates it (4.16+), and the call does not follow it. A
+//     propagate.Rule with InternalRegistry runs it whenever the token or
+//     the service account's reference changes.
 //   - Copy keeps a copy's labels equal to the source's, but only adds the
 //     source's annotations to a copy's own: an annotation removed from the
 //     source stays on the copies. It does not delete copies whose

@@ -92,9 +92,10 @@ func (o InternalOptions) names() (sa, name string) {
 // written with Apply (same Result semantics).
 //
 // Limits: the credential is the service account's token, which OpenShift
-// rotates (4.16+: bound tokens, about hourly renewal); the copy is not kept
-// in sync — rerun it, or prefer a pull secret with a long-lived credential
-// for use outside the cluster.
+// rotates (4.16+: bound tokens, about hourly renewal); the call does not
+// follow it — rerun it, let a propagate.Rule with InternalRegistry rerun
+// it on every rotation, or prefer a pull secret with a long-lived
+// credential for use outside the cluster.
 func InternalRegistrySecret(ctx context.Context, kube kubernetes.Interface, namespace string, opts InternalOptions) (registrykit.Result, error) {
 	sa, name := opts.names()
 	errs := append(registrykit.ValidateNamespace(field.NewPath("namespace"), namespace), opts.Validate(nil)...)
