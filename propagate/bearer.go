@@ -44,8 +44,9 @@ import (
 //
 // The source secret belongs to the Propagator in this mode: what else it
 // holds is replaced (its labels and annotations are kept); an existing
-// secret of another type is left alone and reported. Only one rule in
-// refresher mode may write a given source (other rules may copy it). A
+// secret of another type is left alone and reported. Only one rule may
+// write a given source, in refresher or builder mode (other rules may
+// copy it). A
 // Retired rule stops renewing and leaves its source as it is: its token
 // expires.
 type Bearer struct {

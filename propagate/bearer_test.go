@@ -250,8 +250,8 @@ func TestBearerValidates(t *testing.T) {
 	}
 }
 
-// Two rules in refresher mode cannot write the same source; a plain rule
-// may copy it.
+// Two rules that write a source (refresher or builder mode) cannot share
+// it; a plain rule may copy it.
 func TestBearerOneWriterPerSource(t *testing.T) {
 	src, err := iam.NewAPIKeyTokenSource(iam.NewSecret("k"), iam.TokenOptions{URL: "http://127.0.0.1:1"})
 	if err != nil {
@@ -265,6 +265,13 @@ func TestBearerOneWriterPerSource(t *testing.T) {
 	}})
 	if got := strings.Join(fieldPathsOf(err), ","); got != "Options.Rules[2].Source" {
 		t.Errorf("field errors = %s, want Options.Rules[2].Source", got)
+	}
+	_, err = New(fakeKube(), Options{Rules: []Rule{
+		{Name: "a", Source: bearerSource, Bearer: b},
+		{Name: "b", Source: bearerSource, CopyName: "other", InternalRegistry: &InternalRegistry{Host: "registry.apps.example.com"}},
+	}})
+	if got := strings.Join(fieldPathsOf(err), ","); got != "Options.Rules[1].Source" {
+		t.Errorf("refresher and builder mode on one source: field errors = %s, want Options.Rules[1].Source", got)
 	}
 	if _, err := New(fakeKube(), Options{Rules: []Rule{{Name: "a", Source: bearerSource, Bearer: b}, {Name: "b", Source: bearerSource, CopyName: "other"}}}); err != nil {
 		t.Errorf("a plain rule copying a refresher-mode source: %v", err)

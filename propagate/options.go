@@ -97,15 +97,15 @@ func (o *Options) validate() error {
 		}
 		names[r.name()] = i
 	}
-	// One writer per source: two rules in refresher mode on the same
-	// secret would overwrite each other's tokens.
+	// One writer per source: two rules that write the same secret
+	// (refresher or builder mode) would overwrite each other.
 	writers := map[string]int{}
 	for i, r := range o.Rules {
-		if r.Bearer == nil {
+		if r.Bearer == nil && r.InternalRegistry == nil {
 			continue
 		}
 		if j, dup := writers[r.Source.String()]; dup {
-			errs = append(errs, field.Duplicate(p.Child("Rules").Index(i).Child("Source"), r.Source.String()+" (also written by rule "+strconv.Itoa(j)+" in refresher mode)"))
+			errs = append(errs, field.Duplicate(p.Child("Rules").Index(i).Child("Source"), r.Source.String()+" (also written by rule "+strconv.Itoa(j)+")"))
 			continue
 		}
 		writers[r.Source.String()] = i
