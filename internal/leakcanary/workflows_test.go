@@ -424,6 +424,31 @@ func workflows() []workflow {
 				return noteReport(w, "rotate", rep, err, opts)
 			},
 		},
+		{
+			// Teardown reads every pull secret (the planted key among them)
+			// and asks IAM about each key before it deletes anything.
+			name:    "RemoveClusterPullSecret",
+			prepare: plantKeyToRotate,
+			run: func(ctx context.Context, w *world, dry bool) error {
+				opts := registry.RemoveOptions{ClusterID: "c1", DeleteUnmarkedKeys: true, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
+				rep, err := registry.RemoveClusterPullSecret(ctx, w.cluster, w.iam, opts)
+				return noteReport(w, "remove", rep, err, opts)
+			},
+		},
+		{
+			name: "RemoveProjectCredentials",
+			prepare: func(ctx context.Context, w *world) {
+				rep, err := registry.ProjectCredentials(ctx, w.cluster, w.iam, registry.ProjectOptions{ClusterName: "prod", Project: "team-a", WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
+				if noteReport(w, "prepare project", rep, err) != nil {
+					w.t.Fatalf("prepare: project: %v", err)
+				}
+			},
+			run: func(ctx context.Context, w *world, dry bool) error {
+				opts := registry.RemoveProjectOptions{ClusterName: "prod", Project: "team-a", WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
+				rep, err := registry.RemoveProjectCredentials(ctx, w.cluster, w.iam, opts)
+				return noteReport(w, "remove project", rep, err, opts)
+			},
+		},
 	}
 }
 
