@@ -80,13 +80,27 @@ func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 // AnnotationContentHash.
 //
 // Reads: one GET of the source, one namespace List when Targets.Selector or
-// Targets.All is set, and one cluster-wide paged List of secrets named like
-// the copy (field selector metadata.name). If that List is forbidden (the
-// caller may only read some namespaces), Copy reads each target with a GET
-// before it writes: it never creates to find out whether a copy exists,
-// since quota admission or a webhook can refuse a create before the server
-// would answer AlreadyExists (a rerun in a namespace whose secret quota is
-// used up must not fail when nothing needs writing).
+// Targets.All is set, and then what the decisions need, so that the cost
+// grows with the targets, not with the copies the cluster already holds:
+//
+//   - Up to DirectReadTargets targets: one GET per target, no List.
+//   - More: one cluster-wide paged List of the secrets named like the copy
+//     (field selector metadata.name), metadata only — derived from kube's
+//     own REST client with the API server's PartialObjectMetadataList
+//     form (what k8s.io/client-go/metadata does), so no secret data
+//     crosses the wire. A copy whose metadata shows it current (its
+//     AnnotationContentHash, labels and annotations; see DecideCopy) is
+//     not read further; a stale or foreign one is read in full with a GET
+//     before it is decided and written. A clientset without a REST client
+//     (a fake) gets a List in full instead.
+//   - If that List is forbidden (the caller may only read some
+//     namespaces), each target is read with a GET.
+//
+// Copy never creates to find out whether a copy exists, since quota
+// admission or a webhook can refuse a create before the server would
+// answer AlreadyExists (a rerun in a namespace whose secret quota is used
+// up must not fail when nothing needs writing). A data edit behind an
+// intact content-hash annotation is not seen by the metadata path.
 //
 // Per target it reads, builds the desired copy (DesiredCopy), compares
 // (DecideCopy, under CopyOptions.Adoption) and writes what that decided:
@@ -135,22 +149,11 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		return Report{}, wrap(err)
 	}
 
-	existing, err := listSecrets(ctx, kube, metav1.NamespaceAll, nameSelector(name))
-	listed := err == nil
-	if apierrors.IsForbidden(err) {
-		opts.Log().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; reading each target before writing",
-			slog.String("name", name))
-	} else if err != nil {
-		return Report{}, wrap(fmt.Errorf("list existing copies: %w", err))
+	c := copier{kube: kube, name: name, src: src, opts: opts}
+	byNS, err := c.readCopies(ctx, targets)
+	if err != nil {
+		return Report{}, wrap(err)
 	}
-	byNS := map[string]*corev1.Secret{}
-	for i := range existing {
-		if existing[i].Name == name {
-			byNS[existing[i].Namespace] = &existing[i]
-		}
-	}
-
-	c := copier{kube: kube, name: name, src: src, opts: opts, listed: listed}
 	rep := Report{Outcomes: make([]Outcome, len(targets))}
 	var mu sync.Mutex // serialises OnOutcome
 	forEach(ctx, len(targets), opts.Concurrency, func(ctx context.Context, i int) {
@@ -203,6 +206,62 @@ type copier struct {
 	// listed: the cluster-wide List succeeded, so a target it did not
 	// return holds no copy (as of the List) and is created without a GET.
 	listed bool
+	// metadataOnly: the List returned metadata only; a copy it shows
+	// current is left alone, any other is read in full before deciding.
+	metadataOnly bool
+}
+
+// DirectReadTargets is the number of target namespaces up to which Copy
+// reads each target with a GET instead of listing the copies cluster-wide:
+// a few GETs cost less than a List whose size grows with every copy in
+// the cluster.
+const DirectReadTargets = 16
+
+// readCopies returns the copies that exist among the targets, by
+// namespace. For more than DirectReadTargets targets it lists them
+// cluster-wide by name, metadata only when kube can (a real clientset);
+// a forbidden List, or few targets, leave each target to be read with a
+// GET before it is written.
+func (c *copier) readCopies(ctx context.Context, targets []target) (map[string]*corev1.Secret, error) {
+	n := 0
+	for _, tg := range targets {
+		if tg.skip == "" && !tg.missing {
+			n++
+		}
+	}
+	if n <= DirectReadTargets {
+		return nil, nil
+	}
+	byNS := map[string]*corev1.Secret{}
+	meta, ok, err := listSecretMetadata(ctx, c.kube, nameSelector(c.name))
+	if ok && err == nil {
+		for i := range meta {
+			if meta[i].Name == c.name {
+				byNS[meta[i].Namespace] = &corev1.Secret{ObjectMeta: meta[i].ObjectMeta}
+			}
+		}
+		c.listed, c.metadataOnly = true, true
+		return byNS, nil
+	}
+	var existing []corev1.Secret
+	if !ok {
+		existing, err = listSecrets(ctx, c.kube, metav1.NamespaceAll, nameSelector(c.name))
+	}
+	switch {
+	case apierrors.IsForbidden(err):
+		c.opts.Log().InfoContext(ctx, "pullsecret: cluster-wide secret list forbidden; reading each target before writing",
+			slog.String("name", c.name))
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("list existing copies: %w", err)
+	}
+	for i := range existing {
+		if existing[i].Name == c.name {
+			byNS[existing[i].Namespace] = &existing[i]
+		}
+	}
+	c.listed = true
+	return byNS, nil
 }
 
 // copyTo reads, decides and writes the copy in namespace. cur is the
@@ -216,6 +275,16 @@ func (c *copier) copyTo(ctx context.Context, namespace string, cur *corev1.Secre
 		return kubewrite.Record(ctx, c.opts.WriteOptions, "pullsecret", d.Result, attrs...), nil // the source itself: nothing to read
 	}
 	fresh := c.listed // cur reflects what the List saw
+	if c.metadataOnly && cur != nil {
+		// The metadata says whether the copy is current (its content
+		// hash covers the type and data); anything else is read in full.
+		cur = cur.DeepCopy()
+		cur.Type = want.Type
+		if d := DecideCopy(cur, want, c.opts.Adoption); d.Result.Action == registrykit.Unchanged {
+			return kubewrite.Record(ctx, c.opts.WriteOptions, "pullsecret", d.Result, attrs...), nil
+		}
+		fresh = false
+	}
 	var res registrykit.Result
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err := retry.OnError(kubewrite.ConflictBackoff, retriable, func() error {

@@ -82,15 +82,18 @@
 //
 // # Reads
 //
-// Copy does one GET of the source, one namespace List if Targets.Selector or
-// Targets.All is set, and one cluster-wide List of secrets with the field
-// selector metadata.name=<name> — not a GET per namespace. A rerun where
-// every copy is current writes nothing (AnnotationContentHash).
-// AttachToServiceAccounts lists the service accounts of that name the same
-// way. Both need cluster-wide list permission for that; without it they
-// read each target namespace with a GET before writing. Copy never creates
-// to find out whether a copy exists: quota admission or a webhook can refuse
-// a create before the server would answer AlreadyExists.
+// Copy does one GET of the source and one namespace List if
+// Targets.Selector or Targets.All is set. Up to DirectReadTargets targets it
+// reads each with a GET; beyond that, one cluster-wide List of the secrets
+// named like the copy (field selector metadata.name), metadata only: the
+// AnnotationContentHash tells a current copy without its data, and only
+// stale or foreign copies are read in full, one by one. A rerun where every
+// copy is current writes nothing. AttachToServiceAccounts lists the service
+// accounts of that name. Both need cluster-wide list permission for the
+// List; without it they read each target namespace with a GET before
+// writing. Copy never creates to find out whether a copy exists: quota
+// admission or a webhook can refuse a create before the server would
+// answer AlreadyExists.
 //
 // # Limits
 //

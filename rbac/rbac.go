@@ -293,7 +293,7 @@ func optional(benefit string, gs []grant) []grant {
 func all(parts ...[]grant) []grant { return slices.Concat(parts...) }
 
 const (
-	benefitListCopies = "reads every existing copy with one cluster-wide List instead of one GET per target namespace"
+	benefitListCopies = "with more than 16 targets (pullsecret.DirectReadTargets), reads the existing copies' metadata with one cluster-wide List instead of one GET per target namespace"
 	benefitListSAs    = "reads every service account with one cluster-wide List instead of one GET per namespace"
 	benefitWatch      = "wakes up on the change instead of polling with GET every 5 s"
 	benefitPruneKeys  = "deletes the API keys of the service ID that registrykit made and no pull secret holds any more (key pruning); without it they are kept, with a warning"

@@ -107,8 +107,9 @@ func TestCopyRealServer(t *testing.T) {
 	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	if got := reads(counter, "secrets", "namespaces"); got != 2 {
-		t.Errorf("reads = %d, want 2 (source GET + one cluster-wide List): %v", got, counter.Snapshot())
+	// Few targets: each is read with a GET, and nothing is listed.
+	if got := reads(counter, "secrets", "namespaces"); got != 1+len(to.Namespaces) {
+		t.Errorf("reads = %d, want %d (source GET + one GET per target): %v", got, 1+len(to.Namespaces), counter.Snapshot())
 	}
 	cp := getSecret(t, a, "all-icr-io")
 	if !bytes.Equal(cp.Data[corev1.DockerConfigJsonKey], data) {
@@ -127,7 +128,7 @@ func TestCopyRealServer(t *testing.T) {
 		t.Errorf("a foreign secret was changed")
 	}
 
-	// Rerun: no writes, still two reads.
+	// Rerun: no writes.
 	counter.Reset()
 	rep, _ = pullsecret.Copy(ctx, kube, from, pullsecret.Targets{Namespaces: []string{a, b}}, pullsecret.CopyOptions{})
 	if c := rep.Counts(); c[registrykit.Unchanged] != 1 || c[registrykit.Skipped] != 1 || writes(counter, "secrets") != 0 {
@@ -176,8 +177,58 @@ func TestCopyBySelectorOnRealServer(t *testing.T) {
 	if diff := cmp.Diff(want, outcomeMap(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	if got := reads(counter, "secrets", "namespaces"); got != 3 {
-		t.Errorf("reads = %d, want 3: %v", got, counter.Snapshot())
+	if got := reads(counter, "secrets", "namespaces"); got != 2+len(targets) {
+		t.Errorf("reads = %d, want %d (source, namespace List, a GET per target): %v", got, 2+len(targets), counter.Snapshot())
+	}
+}
+
+// With more than DirectReadTargets targets, Copy lists the copies once,
+// metadata only: a current copy is judged by its content-hash annotation
+// and not read; a stale one is read in full, then updated.
+func TestCopyManyTargetsReadsMetadata(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcNS := env.Namespace(t)
+	createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "many-src", Namespace: srcNS},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: docBytes(t, icr(t, "us.icr.io"))}})
+	label := map[string]string{"pull-many": srcNS}
+	n := pullsecret.DirectReadTargets + 4
+	var targets []string
+	for range n {
+		ns := env.Namespace(t)
+		targets = append(targets, ns)
+		cur, err := env.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Labels["pull-many"] = srcNS
+		if _, err := env.Kube.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kube, counter := counted(t)
+	from := types.NamespacedName{Namespace: srcNS, Name: "many-src"}
+	to := pullsecret.Targets{Selector: labels.SelectorFromSet(label)}
+	rep, err := pullsecret.Copy(ctx, kube, from, to, pullsecret.CopyOptions{})
+	if err != nil || rep.Counts()[registrykit.Created] != n {
+		t.Fatalf("first run: %v, %v", rep.Counts(), err)
+	}
+	if snap := counter.Snapshot(); snap["list secrets"] != 1 || snap["get secrets"] != 1 {
+		t.Errorf("first run: want one List of the copies and the source GET: %v", snap)
+	}
+
+	stale := getSecret(t, targets[0], "many-src")
+	stale.Annotations[pullsecret.AnnotationContentHash] = "sha256:old"
+	if _, err := env.Kube.CoreV1().Secrets(targets[0]).Update(ctx, stale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	rep, err = pullsecret.Copy(ctx, kube, from, to, pullsecret.CopyOptions{})
+	if c := rep.Counts(); err != nil || c[registrykit.Updated] != 1 || c[registrykit.Unchanged] != n-1 {
+		t.Fatalf("rerun: %v, %v", c, err)
+	}
+	if snap := counter.Snapshot(); snap["list secrets"] != 1 || snap["get secrets"] != 2 || writes(counter, "secrets") != 1 {
+		t.Errorf("rerun: want one List, the source GET, one GET of the stale copy and one write: %v", snap)
 	}
 }
 
