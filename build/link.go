@@ -9,14 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
-	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // BuilderServiceAccount is the service account OpenShift builds run as.
@@ -48,31 +46,7 @@ func (o LinkOptions) serviceAccount() string {
 // Validate reports every problem of o as field errors under path
 // (nil for none). It does no I/O.
 func (o LinkOptions) Validate(path *field.Path) field.ErrorList {
-	return validateName(path.Child("serviceAccount"), o.serviceAccount())
-}
-
-// validateName checks an object name (DNS-1123 subdomain).
-func validateName(fld *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(fld, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
-		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
-	}
-	return errs
-}
-
-// validateNamespace checks a namespace name (DNS-1123 label).
-func validateNamespace(fld *field.Path, ns string) field.ErrorList {
-	if ns == "" {
-		return field.ErrorList{field.Required(fld, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(ns) {
-		errs = append(errs, field.Invalid(fld, redact.Userinfo(ns), msg))
-	}
-	return errs
+	return registrykit.ValidateName(path.Child("serviceAccount"), o.serviceAccount())
 }
 
 // LinkBuilder is `oc secrets link builder <secret> [--for=pull|mount]`: it
@@ -87,8 +61,8 @@ func validateNamespace(fld *field.Path, ns string) field.ErrorList {
 // the service account is re-read and written with Update (never a blind
 // patch), retrying on conflict.
 func LinkBuilder(ctx context.Context, kube kubernetes.Interface, ns, secret string, opts LinkOptions) (registrykit.Result, error) {
-	errs := validateNamespace(field.NewPath("namespace"), ns)
-	errs = append(errs, validateName(field.NewPath("secret"), secret)...)
+	errs := registrykit.ValidateNamespace(field.NewPath("namespace"), ns)
+	errs = append(errs, registrykit.ValidateName(field.NewPath("secret"), secret)...)
 	errs = append(errs, opts.Validate(nil)...)
 	if err := registrykit.Invalid("build.LinkBuilder", errs); err != nil {
 		return registrykit.Result{}, err

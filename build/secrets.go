@@ -33,10 +33,10 @@ type Secrets struct {
 func (s Secrets) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if s.Push != "" {
-		errs = append(errs, validateName(path.Child("push"), s.Push)...)
+		errs = append(errs, registrykit.ValidateName(path.Child("push"), s.Push)...)
 	}
 	if s.Pull != "" {
-		errs = append(errs, validateName(path.Child("pull"), s.Pull)...)
+		errs = append(errs, registrykit.ValidateName(path.Child("pull"), s.Pull)...)
 	}
 	if s.Push != "" && s.RemovePush {
 		errs = append(errs, field.Forbidden(path.Child("removePush"), "cannot be combined with push"))
@@ -52,7 +52,7 @@ func (s Secrets) Validate(path *field.Path) field.ErrorList {
 
 // validateBuildConfig checks the namespace and name of a BuildConfig.
 func validateBuildConfig(ns, bc string) field.ErrorList {
-	return append(validateNamespace(field.NewPath("namespace"), ns), validateName(field.NewPath("buildConfig"), bc)...)
+	return append(registrykit.ValidateNamespace(field.NewPath("namespace"), ns), registrykit.ValidateName(field.NewPath("buildConfig"), bc)...)
 }
 
 // SetSecrets is `oc set build-secret --push/--pull [--remove] bc/<bc>

@@ -31,21 +31,17 @@ func BearerConfig(tok iam.Token, domains []string) (*dockerconfig.Config, error)
 	if tok.IsZero() {
 		errs = append(errs, field.Required(field.NewPath("tok"), "an IAM access token"))
 	}
-	p := field.NewPath("domains")
 	if len(domains) == 0 {
 		domains, _ = Domains(DomainOptions{})
 	}
-	cfg := &dockerconfig.Config{}
-	for i, d := range domains {
-		d = strings.TrimSpace(d)
-		if _, err := dockerconfig.NormalizeServer(d); err != nil || d == "" {
-			errs = append(errs, field.Invalid(p.Index(i), d, "must be a registry domain"))
-			continue
-		}
-		cfg.Set(d, dockerconfig.Entry{Username: BearerUsername, Password: tok.Value.Reveal()})
-	}
+	domains = trimmed(domains)
+	errs = append(errs, ValidateDomains(field.NewPath("domains"), domains)...)
 	if err := registrykit.Invalid("icr.BearerConfig input", errs); err != nil {
 		return nil, err
+	}
+	cfg := &dockerconfig.Config{}
+	for _, d := range domains {
+		cfg.Set(d, dockerconfig.Entry{Username: BearerUsername, Password: tok.Value.Reveal()})
 	}
 	return cfg, nil
 }
@@ -82,4 +78,13 @@ func earlier(a, b iam.Token) bool {
 		return false
 	}
 	return a.Expiry.Before(b.Expiry)
+}
+
+// trimmed returns ds with surrounding white space removed from each.
+func trimmed(ds []string) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = strings.TrimSpace(d)
+	}
+	return out
 }

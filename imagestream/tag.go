@@ -32,10 +32,7 @@ func (r Ref) String() string { return r.Namespace + "/" + r.Stream + ":" + r.Tag
 // Validate reports every problem of r as field errors under path
 // (nil for none). It does no I/O.
 func (r Ref) Validate(path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(r.Namespace) {
-		errs = append(errs, field.Invalid(path.Child("namespace"), redact.Userinfo(r.Namespace), msg))
-	}
+	errs := registrykit.ValidateNamespace(path.Child("namespace"), r.Namespace)
 	if !imageref.ValidPathComponent(r.Stream) || len(r.Stream) > validation.DNS1123SubdomainMaxLength {
 		errs = append(errs, field.Invalid(path.Child("stream"), redact.Userinfo(r.Stream),
 			"must be lower-case letters and digits separated by '.', '_', '__' or '-', at most 253 characters"))

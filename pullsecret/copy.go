@@ -18,6 +18,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 	"github.com/registrykit/registrykit/internal/redact"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // Annotations Copy writes on every copy.
@@ -66,7 +67,7 @@ func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 		errs = append(errs, registrykit.ValidateName(path.Child("name"), o.Name)...)
 	}
 	errs = append(errs, o.Adoption.Validate(path.Child("adoption"))...)
-	return append(errs, notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
+	return append(errs, valid.NotNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
 }
 
 // Copy copies the image pull secret from to the target namespaces — what the

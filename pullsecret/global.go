@@ -17,6 +17,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 	"github.com/registrykit/registrykit/internal/redact"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // The OpenShift 4 global pull secret.
@@ -51,7 +52,7 @@ type GlobalOptions struct {
 func (o GlobalOptions) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, r := range o.Required {
-		errs = append(errs, validServer(path.Child("required").Index(i), r)...)
+		errs = append(errs, valid.Server(path.Child("required").Index(i), r)...)
 	}
 	return errs
 }
@@ -112,7 +113,7 @@ func RemoveFromGlobal(ctx context.Context, kube kubernetes.Interface, servers []
 	}
 	shown := make([]string, len(servers)) // servers without userinfo, for errors and reasons
 	for i, s := range servers {
-		errs = append(errs, validServer(field.NewPath("servers").Index(i), s)...)
+		errs = append(errs, valid.Server(field.NewPath("servers").Index(i), s)...)
 		shown[i] = redact.Userinfo(s)
 	}
 	errs = append(errs, opts.Validate(nil)...)

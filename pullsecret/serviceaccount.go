@@ -19,6 +19,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // For says which lists of a service account Link adds a secret to, the way
@@ -89,13 +90,13 @@ func Link(ctx context.Context, kube kubernetes.Interface, account types.Namespac
 // Validate reports every problem of o as field errors under path
 // (nil for none). It does no I/O.
 func (o AttachOptions) Validate(path *field.Path) field.ErrorList {
-	return notNegative(path.Child("waitForServiceAccount"), o.WaitForServiceAccount, o.WaitForServiceAccount.String())
+	return valid.NotNegative(path.Child("waitForServiceAccount"), o.WaitForServiceAccount, o.WaitForServiceAccount.String())
 }
 
 // Validate reports every problem of o as field errors under path
 // (nil for none). It does no I/O.
 func (o ManyOptions) Validate(path *field.Path) field.ErrorList {
-	return append(notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency), o.AttachOptions.Validate(path)...)
+	return append(valid.NotNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency), o.AttachOptions.Validate(path)...)
 }
 
 func validateLink(account types.NamespacedName, secret string, opts AttachOptions) field.ErrorList {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/internal/kubewrite"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // DefaultConcurrency is the number of namespaces written in parallel when
@@ -74,18 +75,7 @@ func (t Targets) Validate(path *field.Path) field.ErrorList {
 	for i, ns := range t.Namespaces {
 		errs = append(errs, registrykit.ValidateNamespace(path.Child("namespaces").Index(i), ns)...)
 	}
-	for i, g := range t.Exclude {
-		if !validGlob(g) {
-			errs = append(errs, field.Invalid(path.Child("exclude").Index(i), g, "not a glob (path.Match syntax)"))
-		}
-	}
-	return errs
-}
-
-// validGlob reports whether g is a non-empty path.Match pattern.
-func validGlob(g string) bool {
-	_, err := path.Match(g, "")
-	return g != "" && err == nil
+	return append(errs, valid.Globs(path.Child("exclude"), t.Exclude)...)
 }
 
 // target is one resolved namespace.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/dockerconfig"
-	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Validation reports every problem of a call's input at once, before the
@@ -31,22 +30,6 @@ func validConfig(fld *field.Path, c *dockerconfig.Config) field.ErrorList {
 	}
 	if err := c.Validate(); err != nil {
 		return field.ErrorList{field.Invalid(fld, field.OmitValueType{}, err.Error())}
-	}
-	return nil
-}
-
-// validServer checks a registry server key.
-func validServer(fld *field.Path, s string) field.ErrorList {
-	if _, err := dockerconfig.NormalizeServer(s); err != nil {
-		return field.ErrorList{field.Invalid(fld, redact.Userinfo(s), err.Error())}
-	}
-	return nil
-}
-
-// notNegative checks a count or duration option.
-func notNegative[T ~int | ~int64](fld *field.Path, v T, shown any) field.ErrorList {
-	if v < 0 {
-		return field.ErrorList{field.Invalid(fld, shown, "must not be negative")}
 	}
 	return nil
 }

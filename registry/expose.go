@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/internal/valid"
 	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/route"
 )
@@ -50,7 +51,7 @@ func (o ExposeInternalOptions) Validate(path *field.Path) field.ErrorList {
 	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
 	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
 	errs = append(errs, validSubdomain(path.Child("secretName"), orDefault(o.SecretName, sa+"-registry-route"))...)
-	return append(errs, notNegative(path.Child("timeout"), o.Timeout, o.Timeout.String())...)
+	return append(errs, valid.NotNegative(path.Child("timeout"), o.Timeout, o.Timeout.String())...)
 }
 
 // exposeOptions are the route.ExposeOptions of the route this workflow makes.

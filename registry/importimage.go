@@ -11,6 +11,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/imagestream"
 	"github.com/registrykit/registrykit/internal/redact"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // DefaultWaitTimeout bounds the waits of ImportImage and
@@ -44,7 +45,7 @@ type ImportOptions struct {
 // none). It does no I/O.
 func (o ImportOptions) Validate(path *field.Path) field.ErrorList {
 	errs := o.tagOptions().Validate(path)
-	return append(errs, notNegative(path.Child("timeout"), o.Timeout, o.Timeout.String())...)
+	return append(errs, valid.NotNegative(path.Child("timeout"), o.Timeout, o.Timeout.String())...)
 }
 
 // tagOptions are the imagestream.TagOptions of the tag this workflow writes.

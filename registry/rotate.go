@@ -20,6 +20,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/internal/redact"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // ErrServiceIDNotFound is returned by RotateAPIKey when the service ID whose
@@ -88,7 +89,7 @@ func (o RotateOptions) Validate(path *field.Path) field.ErrorList {
 	for i, ns := range o.Namespaces {
 		errs = append(errs, validLabel(path.Child("namespaces").Index(i), ns)...)
 	}
-	return append(errs, notNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
+	return append(errs, valid.NotNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
 }
 
 // oldKey is a key of the service ID found in a copy.

@@ -1,14 +1,10 @@
 package registry
 
 import (
-	"strings"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/registrykit/registrykit/dockerconfig"
+	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/icr"
-	"github.com/registrykit/registrykit/internal/redact"
 )
 
 // Every workflow validates its options, the Cluster's clients and the IAM
@@ -21,73 +17,14 @@ import (
 // Validate(path) of their own. A value echoed in a field error has
 // any userinfo removed; a credential is never a field value.
 
-// validLabel checks a required DNS-1123 label (namespaces, cluster IDs, project
-// names).
-func validLabel(fld *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(fld, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
-		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
-	}
-	return errs
-}
-
-// validSubdomain checks a required DNS-1123 subdomain (secret and service
-// account names).
-func validSubdomain(fld *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(fld, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
-		errs = append(errs, field.Invalid(fld, redact.Userinfo(v), msg))
-	}
-	return errs
-}
-
-// validDomains checks registry servers.
-func validDomains(fld *field.Path, ds []string) field.ErrorList {
-	var errs field.ErrorList
-	for i, d := range ds {
-		if strings.TrimSpace(d) == "" {
-			errs = append(errs, field.Required(fld.Index(i), "a registry server"))
-			continue
-		}
-		if _, err := dockerconfig.NormalizeServer(d); err != nil {
-			errs = append(errs, field.Invalid(fld.Index(i), redact.Userinfo(d), "not a registry server: "+err.Error()))
-		}
-	}
-	return errs
-}
-
-// validRegions checks region names and aliases.
-func validRegions(fld *field.Path, rs []string) field.ErrorList {
-	var errs field.ErrorList
-	for i, r := range rs {
-		if _, ok := icr.LookupRegion(r); !ok {
-			errs = append(errs, field.NotSupported(fld.Index(i), redact.Userinfo(r), regionNames()))
-		}
-	}
-	return errs
-}
-
-func regionNames() []string {
-	var out []string
-	for _, r := range icr.Regions() {
-		out = append(out, r.Name)
-	}
-	return out
-}
-
-// notNegative checks a count or a duration.
-func notNegative[T ~int | ~int64](fld *field.Path, v T, shown any) field.ErrorList {
-	if v < 0 {
-		return field.ErrorList{field.Invalid(fld, shown, "must not be negative")}
-	}
-	return nil
-}
+// The checks of the root package and of icr, by the names the workflows
+// use: composed, not repeated.
+var (
+	validLabel     = registrykit.ValidateNamespace
+	validSubdomain = registrykit.ValidateName
+	validRegions   = icr.ValidateRegions
+	validDomains   = icr.ValidateDomains
+)
 
 // client names a client of the Cluster that a workflow needs.
 type client string

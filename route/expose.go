@@ -94,9 +94,7 @@ func (o ExposeOptions) Validate(path *field.Path) field.ErrorList {
 		errs = append(errs, validateHostname(path.Child("hostname"), o.Hostname)...)
 	}
 	if o.Namespace != "" {
-		for _, msg := range validation.IsDNS1123Label(o.Namespace) {
-			errs = append(errs, field.Invalid(path.Child("namespace"), redact.Userinfo(o.Namespace), msg))
-		}
+		errs = append(errs, registrykit.ValidateNamespace(path.Child("namespace"), o.Namespace)...)
 	}
 	if o.Service != "" {
 		for _, msg := range validation.IsDNS1035Label(o.Service) {
@@ -107,9 +105,7 @@ func (o ExposeOptions) Validate(path *field.Path) field.ErrorList {
 		}
 	}
 	if o.Name != "" {
-		for _, msg := range validation.IsDNS1123Subdomain(o.Name) {
-			errs = append(errs, field.Invalid(path.Child("name"), redact.Userinfo(o.Name), msg))
-		}
+		errs = append(errs, registrykit.ValidateName(path.Child("name"), o.Name)...)
 	}
 	switch o.InsecureEdgeTerminationPolicy {
 	case "", routev1.InsecureEdgeTerminationPolicyNone, routev1.InsecureEdgeTerminationPolicyAllow,
