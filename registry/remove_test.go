@@ -331,3 +331,52 @@ func TestRemoveClusterPullSecretNeedsList(t *testing.T) {
 func forbidden(resource string) error {
 	return apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("not granted"))
 }
+
+// TestRemoveProjectCredentialsFaults: RemoveProjectCredentials's fault
+// table, as for the cluster: after each failure no secret of ours holds a
+// deleted key, and a rerun removes everything of the project.
+func TestRemoveProjectCredentialsFaults(t *testing.T) {
+	ctx := context.Background()
+	opts := registry.RemoveProjectOptions{ClusterName: "prod", Project: "team-a"}
+	faults := []fault{
+		iamFault(iamtest.OpListServiceIDs, 1, 500, false),
+		iamFault(iamtest.OpGetAPIKeysDetails, 1, 500, false),
+		iamFault(iamtest.OpListAPIKeys, 1, 500, false),
+		iamFault(iamtest.OpDeleteAPIKey, 1, 500, true),
+		iamFault(iamtest.OpListV2Policies, 1, 500, false),
+		iamFault(iamtest.OpDeleteV2Policy, 1, 500, true),
+		iamFault(iamtest.OpDeleteServiceID, 1, 500, false),
+		kubeFault("list", "secrets"),
+		kubeFaultN("list", "secrets", 3),
+		kubeFault("get", "serviceaccounts"),
+		kubeFault("update", "serviceaccounts"),
+		kubeFault("delete", "secrets"),
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			fx := newFixture(t, namespaceObj("team-a", nil), serviceAccountObj("team-a", "default"))
+			if _, err := registry.ProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, registry.ProjectOptions{ClusterName: "prod", Project: "team-a"}); err != nil {
+				t.Fatal(err)
+			}
+			f.arm(t, fx)
+			rep, err := registry.RemoveProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, opts)
+			if err == nil {
+				t.Fatalf("fault not reached; report:\n%s", rep)
+			}
+			for _, pw := range passwords(secretConfig(t, fx.cluster, "team-a", "team-a-icr-io")) {
+				if _, err := fx.client.APIKeyDetails(ctx, iam.NewSecret(pw)); err != nil {
+					t.Error("team-a/team-a-icr-io holds a key IAM no longer knows")
+				}
+			}
+			if rep, err := registry.RemoveProjectCredentials(ctx, &fx.cluster.Cluster, fx.client, opts); err != nil {
+				t.Fatalf("rerun: %v\n%s", err, rep)
+			}
+			if got := countIAM(fx.srv); got != (iamObjects{}) {
+				t.Errorf("IAM after the rerun %+v, want nothing", got)
+			}
+			if secretConfig(t, fx.cluster, "team-a", "team-a-icr-io") != nil || slices.Contains(pullSecretsOf(t, fx.cluster, "team-a", "default"), "team-a-icr-io") {
+				t.Error("the project's secret or its reference is left")
+			}
+		})
+	}
+}
