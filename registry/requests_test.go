@@ -56,7 +56,7 @@ func TestLifecycleRequestCounts(t *testing.T) {
 		{"copy to 3 projects", nil, func() error {
 			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{Namespaces: rotateNamespaces})
 			return err
-		}, 0, 9},
+		}, 0, 11},
 		{"rotate (4 secrets)", nil, func() error {
 			_, err := registry.RotateAPIKey(ctx, c, fx.client, registry.RotateOptions{ClusterID: "c1"})
 			return err
