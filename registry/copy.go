@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -14,20 +13,16 @@ import (
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
-// CopyICROptions configure CopyICRSecret. At least one of Namespaces,
-// Selector or All is required.
+// CopyICROptions configure CopyICRSecret. At least one of Targets'
+// Namespaces, Selector or All is required.
 type CopyICROptions struct {
 	// From is the source secret; empty fields mean default/all-icr-io.
 	From types.NamespacedName
-	// Namespaces, Selector and All choose the target namespaces (their
-	// union), as pullsecret.Targets.
-	Namespaces []string
-	Selector   labels.Selector
-	All        bool
-	// Exclude are the globs of namespaces that Selector and All leave out,
-	// as pullsecret.Targets.Exclude: nil means pullsecret.DefaultExclude
-	// (kube-*, openshift-*), an empty non-nil slice excludes nothing.
-	Exclude []string
+	// Targets choose the target namespaces, exactly as for pullsecret.Copy:
+	// the union of Namespaces, the namespaces matching Selector and, with
+	// All, every namespace; Selector and All leave out those matching
+	// Exclude (nil: pullsecret.DefaultExclude, kube-* and openshift-*).
+	pullsecret.Targets
 	// Name of the copies; empty means the source's name.
 	Name string
 	// Adoption says what happens to a same-named secret that registrykit
@@ -63,13 +58,9 @@ func (o CopyICROptions) Validate(path *field.Path) field.ErrorList {
 	errs := validLabel(path.Child("from", "namespace"), orDefault(o.From.Namespace, DefaultNamespace))
 	errs = append(errs, validSubdomain(path.Child("from", "name"), orDefault(o.From.Name, DefaultSecretName))...)
 	errs = append(errs, validSubdomain(path.Child("serviceAccount"), orDefault(o.ServiceAccount, DefaultServiceAccount))...)
-	errs = append(errs, o.targets().Validate(path)...)
+	errs = append(errs, o.Targets.Validate(path)...)
 	errs = append(errs, o.copyOptions().Validate(path)...)
 	return append(errs, o.attachOptions().Validate(path)...)
-}
-
-func (o CopyICROptions) targets() pullsecret.Targets {
-	return pullsecret.Targets{Namespaces: o.Namespaces, Selector: o.Selector, All: o.All, Exclude: o.Exclude}
 }
 
 func (o CopyICROptions) copyOptions() pullsecret.CopyOptions {
@@ -132,7 +123,7 @@ func CopyICRSecret(ctx context.Context, cluster *Cluster, opts CopyICROptions) (
 		}
 	}
 	start := len(rep.Steps)
-	cr, err := pullsecret.Copy(ctx, cluster.Kube, from, opts.targets(), copts)
+	cr, err := pullsecret.Copy(ctx, cluster.Kube, from, opts.Targets, copts)
 	if err != nil && len(cr.Outcomes) == 0 {
 		return rep, wrap(rec.fail(ctx, "secret", from.String(), err))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 	"github.com/registrykit/registrykit/registry/registrytest"
 )
@@ -78,7 +79,7 @@ func ExampleRotateAPIKey() {
 		fmt.Println(err)
 		return
 	}
-	rep, err := registry.CopyICRSecret(ctx, &cluster.Cluster, registry.CopyICROptions{Namespaces: []string{"team-a", "team-b"}})
+	rep, err := registry.CopyICRSecret(ctx, &cluster.Cluster, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: []string{"team-a", "team-b"}}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -282,7 +283,7 @@ func rotateFixture(t *testing.T) *fixture {
 	if _, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"}); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if _, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, registry.CopyICROptions{Namespaces: rotateNamespaces}); err != nil {
+	if _, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: rotateNamespaces}}); err != nil {
 		t.Fatalf("copy: %v", err)
 	}
 	return fx

@@ -17,6 +17,7 @@ import (
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -35,7 +36,7 @@ func teardownFixture(t *testing.T) *fixture {
 	if _, err := registry.ApplyClusterPullSecret(ctx, &fx.cluster.Cluster, fx.client, registry.ApplyOptions{ClusterID: "c1"}); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if _, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, registry.CopyICROptions{Namespaces: []string{"team-a", "team-b"}}); err != nil {
+	if _, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: []string{"team-a", "team-b"}}}); err != nil {
 		t.Fatalf("copy: %v", err)
 	}
 	putPullSecret(t, fx, "team-c", "all-icr-io", corev1.SecretTypeDockerConfigJson, "someone-elses-key")

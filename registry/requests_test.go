@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -54,7 +55,7 @@ func TestLifecycleRequestCounts(t *testing.T) {
 			return err
 		}, 5, 6},
 		{"copy to 3 projects", nil, func() error {
-			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{Namespaces: rotateNamespaces})
+			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: rotateNamespaces}})
 			return err
 		}, 0, 11},
 		{"rotate (4 secrets)", nil, func() error {

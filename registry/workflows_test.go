@@ -63,7 +63,7 @@ func TestValidation(t *testing.T) {
 			return err
 		}, []string{"namespaces"}},
 		{"copy: exclude is not a glob", func() error {
-			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{All: true, Exclude: []string{"[kube"}})
+			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{Targets: pullsecret.Targets{All: true, Exclude: []string{"[kube"}}})
 			return err
 		}, []string{"exclude[0]"}},
 		{"entitled: empty key", func() error {
@@ -427,10 +427,10 @@ func TestCopyICRSecret(t *testing.T) {
 		opts registry.CopyICROptions
 		want []string
 	}{
-		{"by name", registry.CopyICROptions{Namespaces: []string{"team-c"}}, []string{"team-c"}},
-		{"by selector", registry.CopyICROptions{Selector: labels.SelectorFromSet(labels.Set{"icr": "yes"})}, []string{"team-a", "team-b"}},
+		{"by name", registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: []string{"team-c"}}}, []string{"team-c"}},
+		{"by selector", registry.CopyICROptions{Targets: pullsecret.Targets{Selector: labels.SelectorFromSet(labels.Set{"icr": "yes"})}}, []string{"team-a", "team-b"}},
 		// openshift-config and openshift-image-registry are left out.
-		{"all", registry.CopyICROptions{All: true}, []string{"team-a", "team-b", "team-c"}},
+		{"all", registry.CopyICROptions{Targets: pullsecret.Targets{All: true}}, []string{"team-a", "team-b", "team-c"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,8 +504,9 @@ func TestCopyICRSecretGuideMadeCopies(t *testing.T) {
 
 			var progress []string
 			rep, err := registry.CopyICRSecret(ctx, &fx.cluster.Cluster, registry.CopyICROptions{
-				Namespaces: []string{"team-guide", "team-other"}, Adoption: tc.adoption,
-				OnStep: func(s registry.Step) { progress = append(progress, s.String()) },
+				Targets:  pullsecret.Targets{Namespaces: []string{"team-guide", "team-other"}},
+				Adoption: tc.adoption,
+				OnStep:   func(s registry.Step) { progress = append(progress, s.String()) },
 			})
 			if err != nil {
 				t.Fatalf("%v\n%s", err, rep)

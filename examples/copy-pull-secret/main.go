@@ -118,9 +118,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	opts := registry.CopyICROptions{
-		From:       types.NamespacedName{Namespace: *fromNS, Name: *secretName},
-		Namespaces: names, All: *all, ServiceAccount: *serviceAccount, Adoption: adoption,
-		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
+		Targets:        pullsecret.Targets{Namespaces: names, All: *all},
+		From:           types.NamespacedName{Namespace: *fromNS, Name: *secretName},
+		ServiceAccount: *serviceAccount,
+		Adoption:       adoption,
+		WriteOptions:   registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
 	if *includeSystem {
 		opts.Exclude = []string{}

@@ -71,7 +71,7 @@ func story(ctx context.Context, env *exampleenv.Env, clusterID string, targets [
 		env.Printf("  (dry run: default/all-icr-io was not stored, so there is nothing to copy yet; a real run copies it to %s)\n", strings.Join(targets, ", "))
 	default:
 		report, err = registry.CopyICRSecret(ctx, env.Cluster, registry.CopyICROptions{
-			Namespaces:   targets,
+			Targets:      pullsecret.Targets{Namespaces: targets},
 			WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 		})
 		env.PrintReport(report)

@@ -332,7 +332,7 @@ func plantKeyToRotate(ctx context.Context, w *world) {
 	if _, err := w.cluster.Kube.CoreV1().Secrets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		w.t.Fatal(err)
 	}
-	rep, err := registry.CopyICRSecret(ctx, w.cluster, registry.CopyICROptions{Namespaces: canaryNamespaces, WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
+	rep, err := registry.CopyICRSecret(ctx, w.cluster, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: canaryNamespaces}, WriteOptions: registrykit.WriteOptions{Logger: w.logger}})
 	if noteReport(w, "prepare copy", rep, err) != nil {
 		w.t.Fatalf("prepare: copy: %v", err)
 	}
@@ -380,7 +380,7 @@ func workflows() []workflow {
 			handles: iamtest.KeyPrefix,
 			run: func(ctx context.Context, w *world, dry bool) error {
 				sel, _ := labels.Parse("team=canary")
-				opts := registry.CopyICROptions{Selector: sel, Adoption: pullsecret.OverwriteForeign, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
+				opts := registry.CopyICROptions{Targets: pullsecret.Targets{Selector: sel}, Adoption: pullsecret.OverwriteForeign, WriteOptions: registrykit.WriteOptions{DryRun: dry, Logger: w.logger}}
 				rep, err := registry.CopyICRSecret(ctx, w.cluster, opts)
 				return noteReport(w, "copy", rep, err, opts)
 			},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -90,7 +91,7 @@ func (e *Env) SeedICRSecret(ctx context.Context, clusterID string, projects []st
 	if len(projects) == 0 {
 		return nil
 	}
-	rep, err = registry.CopyICRSecret(ctx, e.Cluster, registry.CopyICROptions{Namespaces: projects, WriteOptions: registrykit.WriteOptions{Logger: e.Logger}})
+	rep, err = registry.CopyICRSecret(ctx, e.Cluster, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: projects}, WriteOptions: registrykit.WriteOptions{Logger: e.Logger}})
 	e.PrintReport(rep)
 	if err != nil {
 		return fmt.Errorf("embedded setup: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/iam/iamtest"
 	"github.com/registrykit/registrykit/imagestream"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/rbac"
 	"github.com/registrykit/registrykit/registry"
 )
@@ -78,7 +79,7 @@ func init() {
 			serviceAccount(t, ns, "default")
 		}
 		return map[Scope][]string{rbac.ScopeSource: {src}, rbac.ScopeTarget: ts}, func(ctx context.Context, c *registry.Cluster) error {
-			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{From: from, Namespaces: to.Namespaces, Selector: to.Selector})
+			_, err := registry.CopyICRSecret(ctx, c, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: to.Namespaces, Selector: to.Selector}, From: from})
 			return err
 		}
 	}}

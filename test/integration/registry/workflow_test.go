@@ -128,7 +128,8 @@ func TestApplyCopyRotate(t *testing.T) {
 
 	sel := labels.SelectorFromSet(labels.Set{"registrykit.io/test": label})
 	rep, err = registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{
-		From: typesName(home, "all-icr-io"), Selector: sel,
+		Targets: pullsecret.Targets{Selector: sel},
+		From:    typesName(home, "all-icr-io"),
 	})
 	if err != nil {
 		t.Fatalf("copy: %v\n%s", err, rep)
@@ -214,7 +215,9 @@ func TestCopyICRSecretGuideMadeCopies(t *testing.T) {
 	}
 
 	rep, err := registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{
-		From: typesName(home, "all-icr-io"), Namespaces: []string{guideNS, otherNS}, Adoption: pullsecret.AdoptForeign,
+		Targets:  pullsecret.Targets{Namespaces: []string{guideNS, otherNS}},
+		From:     typesName(home, "all-icr-io"),
+		Adoption: pullsecret.AdoptForeign,
 	})
 	if err != nil {
 		t.Fatalf("copy: %v\n%s", err, rep)
@@ -340,7 +343,7 @@ func TestTeardownLeavesNothingOfOurs(t *testing.T) {
 	if _, err := env.Kube.CoreV1().Secrets(targets[0]).Create(ctx, hand, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{From: typesName(home, name), Namespaces: targets, Adoption: pullsecret.AdoptForeign}); err != nil {
+	if rep, err := registry.CopyICRSecret(ctx, cluster, registry.CopyICROptions{Targets: pullsecret.Targets{Namespaces: targets}, From: typesName(home, name), Adoption: pullsecret.AdoptForeign}); err != nil {
 		t.Fatalf("copy: %v\n%s", err, rep)
 	}
 	// Someone else's secret of the same name, for another registry.
