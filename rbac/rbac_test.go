@@ -19,7 +19,7 @@ import (
 	"github.com/registrykit/registrykit/rbac"
 )
 
-var update = flag.Bool("update", false, "rewrite the RBAC table in README.md")
+var update = flag.Bool("update", false, "rewrite the RBAC table in README.md and the manifests in rbac/manifests/")
 
 const (
 	tableStart = "<!-- rbac-table:start -->"
