@@ -78,7 +78,7 @@ const (
 	ScopeOpenShiftConfig Scope = pullsecret.GlobalNamespace
 	// ScopeRegistry: the namespace of the integrated registry's service and
 	// routes — openshift-image-registry on OpenShift 4 (ExposeOptions.Namespace
-	// when set). See the 3.11 note in the README.
+	// when set). See the 3.11 note in docs/rbac.md.
 	ScopeRegistry Scope = "registry"
 )
 
@@ -312,7 +312,7 @@ var operations = []Operation{
 	OpRemoveClusterPullSecret, OpRemoveProjectCredentials,
 }
 
-// table is the single source of the rules: RulesFor, Table, the README
+// table is the single source of the rules: RulesFor, Table, docs/rbac.md
 // and the integration tests all read it.
 var table = map[Operation]entry{
 	// Get; Create if missing, else Update if the content differs.
@@ -609,7 +609,7 @@ func mergeGrouped[R any, K comparable](rs []R, split func(R) (K, Scope, rbacv1.P
 }
 
 // Table returns the rules of every operation as a Markdown table with a
-// legend: the README's "Least-privilege RBAC" section, generated.
+// legend: the table of docs/rbac.md, generated.
 func Table() string {
 	var b strings.Builder
 	b.WriteString("| Operation | Cluster-wide | Namespaced (scope: rules) | Only when | Optional |\n")

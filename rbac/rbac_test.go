@@ -19,18 +19,18 @@ import (
 	"github.com/registrykit/registrykit/rbac"
 )
 
-var update = flag.Bool("update", false, "rewrite the RBAC table in README.md and the manifests in rbac/manifests/")
+var update = flag.Bool("update", false, "rewrite the RBAC table in docs/rbac.md and the manifests in rbac/manifests/")
 
 const (
 	tableStart = "<!-- rbac-table:start -->"
 	tableEnd   = "<!-- rbac-table:end -->"
 )
 
-// The README holds exactly the table RBACTable generates. Rewrite it with
+// docs/rbac.md holds exactly the table RBACTable generates. Rewrite it with
 //
 //	go test ./rbac -run TestRBACTableInREADME -update
 func TestRBACTableInREADME(t *testing.T) {
-	path := filepath.Join("..", "README.md")
+	path := filepath.Join("..", "docs", "rbac.md")
 	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestRBACTableInREADME(t *testing.T) {
 	before, rest, ok := bytes.Cut(readme, []byte(tableStart+"\n"))
 	_, after, ok2 := bytes.Cut(rest, []byte(tableEnd))
 	if !ok || !ok2 {
-		t.Fatalf("README.md lacks the markers %s and %s (each on its own line)", tableStart, tableEnd)
+		t.Fatalf("docs/rbac.md lacks the markers %s and %s (each on its own line)", tableStart, tableEnd)
 	}
 	got := string(rest[:len(rest)-len(after)-len(tableEnd)])
 	want := rbac.Table()
@@ -50,10 +50,10 @@ func TestRBACTableInREADME(t *testing.T) {
 		if err := os.WriteFile(path, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Log("README.md: RBAC table rewritten")
+		t.Log("docs/rbac.md: RBAC table rewritten")
 		return
 	}
-	t.Errorf("README.md RBAC table is stale; run go test ./rbac -run TestRBACTableInREADME -update (-want +got):\n%s", cmp.Diff(want, got))
+	t.Errorf("docs/rbac.md RBAC table is stale; run go test ./rbac -run TestRBACTableInREADME -update (-want +got):\n%s", cmp.Diff(want, got))
 }
 
 // Every exported function of the Kubernetes-facing packages that takes a
