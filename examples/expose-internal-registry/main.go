@@ -27,13 +27,8 @@ import (
 	"context"
 	"io"
 	"strings"
-	"time"
 
-	routev1 "github.com/openshift/api/route/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
@@ -71,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	if env.Embedded {
-		env.Fake.RoutesFake.PrependReactor("*", "routes", standInRouter(env.Fake.RoutesFake.Tracker()))
+		env.StandInRouter()
 		env.Printf("  (embedded: no OpenShift router runs here; a stand-in admits every route as it is written)\n")
 	}
 
@@ -113,38 +108,4 @@ func seed(names []string) []runtime.Object {
 		}
 	}
 	return exampleenv.Projects(nil, fresh...)
-}
-
-// standInRouter plays OpenShift's router in embedded mode: every route
-// written (except in a dry run) is stored with an Admitted ingress for its
-// host, or for a generated <name>-<namespace>.apps.embedded.example.
-func standInRouter(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
-	return func(action k8stesting.Action) (bool, runtime.Object, error) {
-		in, ok := exampleenv.PersistedWrite(action).(*routev1.Route)
-		if !ok {
-			return false, nil, nil
-		}
-		r := in.DeepCopy()
-		host := r.Spec.Host
-		if host == "" {
-			host = r.Name + "-" + r.Namespace + ".apps.embedded.example"
-		}
-		now := metav1.NewTime(time.Now())
-		r.Status.Ingress = []routev1.RouteIngress{{
-			Host: host, RouterName: "embedded-stand-in",
-			Conditions: []routev1.RouteIngressCondition{{Type: routev1.RouteAdmitted, Status: corev1.ConditionTrue, LastTransitionTime: &now}},
-		}}
-		gvr, ns := action.GetResource(), action.GetNamespace()
-		var err error
-		if action.GetVerb() == "create" {
-			err = tracker.Create(gvr, r, ns)
-		} else {
-			err = tracker.Update(gvr, r, ns)
-		}
-		if err != nil {
-			return true, nil, err
-		}
-		stored, err := tracker.Get(gvr, ns, r.Name)
-		return true, stored, err
-	}
 }

@@ -24,21 +24,11 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
 
-	imagev1 "github.com/openshift/api/image/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
-	k8stesting "k8s.io/client-go/testing"
-
 	"github.com/registrykit/registrykit"
-	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
 	"github.com/registrykit/registrykit/imagestream"
 	"github.com/registrykit/registrykit/registry"
@@ -95,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := env.SeedICRSecret(ctx, "c0ffee0example", []string{dest.Namespace}); err != nil {
 			return err
 		}
-		env.Fake.ImagesFake.PrependReactor("*", "imagestreams", standInImporter(ctx, env.Cluster.Kube, env.Fake.ImagesFake.Tracker()))
+		env.StandInImporter(ctx)
 		env.Printf("  (embedded: no image import controller runs here; a stand-in imports tags whose project has a matching pull secret, with a made-up digest)\n")
 	}
 
@@ -139,71 +129,4 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-// standInImporter plays OpenShift's image import controller in embedded
-// mode: when an image stream is written (except in a dry run), every spec
-// tag from a registry image gets a status — imported, with a digest made up
-// from the reference, when the stream's namespace holds a pull secret that
-// matches the image's registry; otherwise ImportSuccess=False, Unauthorized.
-// No registry is contacted.
-func standInImporter(ctx context.Context, kube kubernetes.Interface, tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
-	return func(action k8stesting.Action) (bool, runtime.Object, error) {
-		in, ok := exampleenv.PersistedWrite(action).(*imagev1.ImageStream)
-		if !ok {
-			return false, nil, nil
-		}
-		is := in.DeepCopy()
-		is.Status.Tags = nil
-		for _, t := range is.Spec.Tags {
-			if t.From == nil || t.From.Kind != "DockerImage" {
-				continue
-			}
-			var gen int64
-			if t.Generation != nil {
-				gen = *t.Generation
-			}
-			now := metav1.Now()
-			status := imagev1.NamedTagEventList{Tag: t.Name}
-			if hasPullSecret(ctx, kube, is.Namespace, t.From.Name) {
-				sum := sha256.Sum256([]byte(t.From.Name))
-				status.Items = []imagev1.TagEvent{{Created: now, DockerImageReference: t.From.Name, Image: "sha256:" + hex.EncodeToString(sum[:]), Generation: gen}}
-			} else {
-				status.Conditions = []imagev1.TagEventCondition{{Type: imagev1.ImportSuccess, Status: corev1.ConditionFalse, LastTransitionTime: now, Generation: gen,
-					Reason:  "Unauthorized",
-					Message: "embedded stand-in: no pull secret in " + is.Namespace + " matches " + t.From.Name}}
-			}
-			is.Status.Tags = append(is.Status.Tags, status)
-		}
-		gvr, ns := action.GetResource(), action.GetNamespace()
-		var err error
-		if action.GetVerb() == "create" {
-			err = tracker.Create(gvr, is, ns)
-		} else {
-			err = tracker.Update(gvr, is, ns)
-		}
-		if err != nil {
-			return true, nil, err
-		}
-		stored, err := tracker.Get(gvr, ns, is.Name)
-		return true, stored, err
-	}
-}
-
-// hasPullSecret reports whether a dockerconfigjson secret in ns has a
-// credential for image.
-func hasPullSecret(ctx context.Context, kube kubernetes.Interface, ns, image string) bool {
-	list, err := kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return false
-	}
-	for _, s := range list.Items {
-		if s.Type != corev1.SecretTypeDockerConfigJson {
-			continue
-		}
-		if cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data); err == nil && len(cfg.Lookup(image)) > 0 {
-			return true
-		}
-	}
-	return false
 }
