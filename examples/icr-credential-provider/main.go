@@ -69,7 +69,7 @@ const ProfileAnnotation = "registrykit.io/iam-trusted-profile"
 // an answer (even a failure) is better than being killed.
 const timeout = 45 * time.Second
 
-// maxInput caps what is read from stdin and from credential files.
+// maxInput caps what is read from stdin.
 const maxInput = 1 << 20
 
 // emptyCacheDuration is how long the kubelet may remember that a registry
@@ -233,13 +233,13 @@ func tokenSource(cfg config, req *credentialproviderv1.CredentialProviderRequest
 	case saToken != "" && (cfg.apiKeyFile != "" || cfg.crTokenFile != ""):
 		return nil, errors.New("the request carries a service account token but --api-key-file or --cr-token-file selects another mode: drop the provider's tokenAttributes or the flag")
 	case cfg.apiKeyFile != "":
-		key, err := readFile(cfg.apiKeyFile, "API key")
+		key, err := iam.ReadSecretFile(cfg.apiKeyFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read the API key: %w", err)
 		}
-		return iam.NewAPIKeyTokenSource(iam.NewSecret(key), opts)
+		return iam.NewAPIKeyTokenSource(key, opts)
 	case cfg.crTokenFile != "":
-		return iam.NewTrustedProfileTokenSource(profile(cfg.trustedProfile, iam.TrustedProfileOptions{CRTokenFile: cfg.crTokenFile, TokenOptions: opts}))
+		return iam.NewTrustedProfileTokenSource(iam.TrustedProfileOptions{CRTokenFile: cfg.crTokenFile, TokenOptions: opts}.WithProfile(cfg.trustedProfile))
 	case saToken != "":
 		p := strings.TrimSpace(req.ServiceAccountAnnotations[ProfileAnnotation])
 		if p == "" {
@@ -248,42 +248,9 @@ func tokenSource(cfg config, req *credentialproviderv1.CredentialProviderRequest
 		if p == "" {
 			return nil, errors.New("no trusted profile for the service account: annotate it with " + ProfileAnnotation + " (and list the key in the provider's tokenAttributes) or give --trusted-profile")
 		}
-		return iam.NewTrustedProfileTokenSource(profile(p, iam.TrustedProfileOptions{CRToken: iam.NewSecret(saToken), TokenOptions: opts}))
+		return iam.NewTrustedProfileTokenSource(iam.TrustedProfileOptions{CRToken: iam.NewSecret(saToken), TokenOptions: opts}.WithProfile(p))
 	}
 	return nil, errors.New("no credential: give --api-key-file, or --trusted-profile with --cr-token-file, or set the provider's tokenAttributes so that the kubelet passes a service account token")
-}
-
-// profile sets the profile of opts by id ("Profile-..."), CRN ("crn:...")
-// or name.
-func profile(p string, opts iam.TrustedProfileOptions) iam.TrustedProfileOptions {
-	switch p = strings.TrimSpace(p); {
-	case strings.HasPrefix(p, "Profile-"):
-		opts.ProfileID = p
-	case strings.HasPrefix(p, "crn:"):
-		opts.ProfileCRN = p
-	default:
-		opts.ProfileName = p
-	}
-	return opts
-}
-
-// readFile reads a credential from a file; errors name the file, never
-// its content.
-func readFile(path, what string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("read the %s: %w", what, err)
-	}
-	defer func() { _ = f.Close() }()
-	b, err := io.ReadAll(io.LimitReader(f, maxInput))
-	if err != nil {
-		return "", fmt.Errorf("read the %s: %w", what, err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", fmt.Errorf("the %s file %s is empty", what, path)
-	}
-	return v, nil
 }
 
 // registryOf is the registry host of an image reference, as the kubelet

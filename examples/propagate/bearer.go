@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,14 +98,14 @@ func (b *bearerFlags) newTokenSource(env *exampleenv.Env, done *func()) (iam.Tok
 	if !env.Embedded {
 		switch {
 		case b.apiKeyFile != "":
-			key, err := readCredential(b.apiKeyFile, "API key")
+			key, err := iam.ReadSecretFile(b.apiKeyFile)
 			if err != nil {
-				return nil, "", err
+				return nil, "", fmt.Errorf("read the API key: %w", err)
 			}
-			src, err := iam.NewAPIKeyTokenSource(iam.NewSecret(key), opts)
+			src, err := iam.NewAPIKeyTokenSource(key, opts)
 			return src, "an API key from " + b.apiKeyFile, err
 		case b.trustedProfile != "" && b.crTokenFile != "":
-			src, err := iam.NewTrustedProfileTokenSource(profile(b.trustedProfile, iam.TrustedProfileOptions{CRTokenFile: b.crTokenFile, TokenOptions: opts}))
+			src, err := iam.NewTrustedProfileTokenSource(iam.TrustedProfileOptions{CRTokenFile: b.crTokenFile, TokenOptions: opts}.WithProfile(b.trustedProfile))
 			return src, "trusted profile " + b.trustedProfile, err
 		}
 		return nil, "", errors.New("--bearer needs --api-key-file, or --trusted-profile with --cr-token-file")
@@ -133,49 +132,17 @@ func (b *bearerFlags) newTokenSource(env *exampleenv.Env, done *func()) (iam.Tok
 	sid := srv.AddServiceID("registrykit-propagate", "pulls from icr.io with short-lived tokens")
 	var key string
 	if b.apiKeyFile != "" {
-		var err error
-		if key, err = readCredential(b.apiKeyFile, "API key"); err != nil {
-			return nil, "", err
+		k, err := iam.ReadSecretFile(b.apiKeyFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the API key: %w", err)
 		}
+		key = k.Reveal()
 		srv.AddAPIKeyValue(sid.IAMID, key)
 	} else {
 		key = srv.AddAPIKey(sid.IAMID)
 	}
 	src, err := iam.NewAPIKeyTokenSource(iam.NewSecret(key), opts)
 	return src, "an API key of service ID " + sid.Name + " in the embedded IAM, kept outside the cluster", err
-}
-
-// profile sets the profile of opts by id ("Profile-..."), CRN ("crn:...")
-// or name.
-func profile(p string, opts iam.TrustedProfileOptions) iam.TrustedProfileOptions {
-	switch p = strings.TrimSpace(p); {
-	case strings.HasPrefix(p, "Profile-"):
-		opts.ProfileID = p
-	case strings.HasPrefix(p, "crn:"):
-		opts.ProfileCRN = p
-	default:
-		opts.ProfileName = p
-	}
-	return opts
-}
-
-// readCredential reads a credential from a file; errors name the file,
-// never its content.
-func readCredential(path, what string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("read the %s: %w", what, err)
-	}
-	defer func() { _ = f.Close() }()
-	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
-	if err != nil {
-		return "", fmt.Errorf("read the %s: %w", what, err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", fmt.Errorf("the %s file %s is empty", what, path)
-	}
-	return v, nil
 }
 
 // bearerOf is the iambearer token the secret ns/name holds (zero if none).
