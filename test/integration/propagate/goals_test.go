@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +45,7 @@ func TestGoals(t *testing.T) {
 	if os.Getenv("REGISTRYKIT_SCALE") == "" {
 		t.Skip("set REGISTRYKIT_SCALE=1 to run the controller's goal measurements")
 	}
-	n := envInt(t, "REGISTRYKIT_GOALS_NAMESPACES", 2000)
+	n := harness.EnvInt(t, "REGISTRYKIT_GOALS_NAMESPACES", 2000)
 	steady := 5 * time.Minute
 	if v := os.Getenv("REGISTRYKIT_GOALS_STEADY"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -67,7 +66,7 @@ func TestGoals(t *testing.T) {
 
 	setupStart := time.Now()
 	nss := make([]string, n)
-	parallel(t, n, 32, func(i int) error {
+	harness.Parallel(t, n, 32, func(i int) error {
 		ns, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name: fmt.Sprintf("g-%s-%04d", s.id, i), Labels: s.label}}, metav1.CreateOptions{})
 		if err != nil {
@@ -78,7 +77,7 @@ func TestGoals(t *testing.T) {
 		return err
 	})
 	t.Cleanup(func() {
-		parallel(t, n, 32, func(i int) error {
+		harness.Parallel(t, n, 32, func(i int) error {
 			return kube.CoreV1().Namespaces().Delete(context.Background(), nss[i], metav1.DeleteOptions{})
 		})
 	})
@@ -231,47 +230,6 @@ func writeSecret(t *testing.T, name types.NamespacedName, servers ...string) {
 	t.Helper()
 	sc := &scope{t: t, source: name}
 	sc.writeSource(nil, servers...)
-}
-
-// parallel runs f(0..n-1) on workers goroutines and fails on the first error.
-func parallel(t *testing.T, n, workers int, f func(i int) error) {
-	t.Helper()
-	var wg sync.WaitGroup
-	next := make(chan int)
-	errs := make(chan error, n)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := f(i); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-}
-
-func envInt(t *testing.T, key string, def int) int {
-	t.Helper()
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil || i <= 0 {
-		t.Fatalf("%s=%q: want a positive integer", key, v)
-	}
-	return i
 }
 
 // writeHeapProfile writes the heap profile to file, for go tool pprof.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
+	"github.com/registrykit/registrykit/test/integration/harness"
 )
 
 // TestScaleCopyReads measures what Copy's reads cost when the cluster
@@ -35,8 +36,8 @@ func TestScaleCopyReads(t *testing.T) {
 	if os.Getenv("REGISTRYKIT_SCALE") == "" {
 		t.Skip("set REGISTRYKIT_SCALE=1 to run the copy-reads scale test")
 	}
-	copies := envInt(t, "REGISTRYKIT_COPIES", 3000)
-	rounds := envInt(t, "REGISTRYKIT_ROUNDS", 3)
+	copies := harness.EnvInt(t, "REGISTRYKIT_COPIES", 3000)
+	rounds := harness.EnvInt(t, "REGISTRYKIT_ROUNDS", 3)
 	conc := pullsecret.DefaultConcurrency
 	ctx := t.Context()
 	cfg := rest.CopyConfig(env.Config)
@@ -60,14 +61,14 @@ func TestScaleCopyReads(t *testing.T) {
 
 	namespaces := func(n int, label string) []string {
 		out := make([]string, n)
-		parallel(n, 16, func(i int) error {
+		harness.Parallel(t, n, 16, func(i int) error {
 			ns, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				GenerateName: "reads-", Labels: map[string]string{"registrykit.io/reads": label}}}, metav1.CreateOptions{})
 			if err == nil {
 				out[i] = ns.Name
 			}
 			return err
-		}, t)
+		})
 		return out
 	}
 
@@ -103,12 +104,12 @@ func TestScaleCopyReads(t *testing.T) {
 
 	raw := func(nss []string) time.Duration {
 		start := time.Now()
-		parallel(len(nss), conc, func(i int) error {
+		harness.Parallel(t, len(nss), conc, func(i int) error {
 			_, err := kube.CoreV1().Secrets(nss[i]).Create(ctx, &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: nss[i]}, Type: corev1.SecretTypeDockerConfigJson,
 				Data: map[string][]byte{corev1.DockerConfigJsonKey: data}}, metav1.CreateOptions{})
 			return err
-		}, t)
+		})
 		return time.Since(start)
 	}
 	copyInto := func(nss []string) time.Duration {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,8 +58,8 @@ func TestScaleCopy(t *testing.T) {
 	if os.Getenv("REGISTRYKIT_SCALE") == "" {
 		t.Skip("set REGISTRYKIT_SCALE=1 to run the 500-namespace scale test")
 	}
-	n := envInt(t, "REGISTRYKIT_SCALE_NAMESPACES", 500)
-	nKubectl := min(envInt(t, "REGISTRYKIT_SCALE_KUBECTL", 50), n)
+	n := harness.EnvInt(t, "REGISTRYKIT_SCALE_NAMESPACES", 500)
+	nKubectl := min(harness.EnvInt(t, "REGISTRYKIT_SCALE_KUBECTL", 50), n)
 	conc := pullsecret.DefaultConcurrency
 	ctx := t.Context()
 
@@ -90,14 +89,14 @@ func TestScaleCopy(t *testing.T) {
 	// the package).
 	start := time.Now()
 	nss := make([]string, n)
-	parallel(n, 16, func(i int) error {
+	harness.Parallel(t, n, 16, func(i int) error {
 		ns, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "scale-", Labels: map[string]string{"registrykit.io/scale": runID}}}, metav1.CreateOptions{})
 		if err == nil {
 			nss[i] = ns.Name
 		}
 		return err
-	}, t)
+	})
 	t.Logf("setup: %d namespaces in %s", n, time.Since(start).Round(time.Millisecond))
 
 	countedCfg, counter := harness.CountRequests(cfg)
@@ -112,12 +111,12 @@ func TestScaleCopy(t *testing.T) {
 	// client settings, same concurrency, same secret.
 	plainLoop := func(name string) time.Duration {
 		start := time.Now()
-		parallel(n, conc, func(i int) error {
+		harness.Parallel(t, n, conc, func(i int) error {
 			_, err := admin.CoreV1().Secrets(nss[i]).Create(ctx, &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: nss[i]}, Type: corev1.SecretTypeDockerConfigJson,
 				Data: map[string][]byte{corev1.DockerConfigJsonKey: data}}, metav1.CreateOptions{})
 			return err
-		}, t)
+		})
 		return time.Since(start)
 	}
 	type copyRun struct {
@@ -301,44 +300,4 @@ func kubectlPipeline(ctx context.Context, base *rest.Config, srcNS, name, ns str
 	_, err = create.CoreV1().RESTClient().Post().Namespace(ns).Resource("secrets").Body(body).DoRaw(ctx)
 	create.CoreV1().RESTClient().(*rest.RESTClient).Client.CloseIdleConnections()
 	return err
-}
-
-// parallel runs fn(0..n-1) with at most conc in flight and fails t on the
-// first error.
-func parallel(n, conc int, fn func(i int) error, t *testing.T) {
-	t.Helper()
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := fn(i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		t.Fatal(first)
-	}
-}
-
-func envInt(t *testing.T, key string, def int) int {
-	t.Helper()
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive integer", key, v)
-	}
-	return n
 }
