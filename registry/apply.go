@@ -80,17 +80,26 @@ func (o ApplyOptions) Validate(path *field.Path) field.ErrorList {
 	return errs
 }
 
-func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
-	errs := validLabel(path.Child("clusterID"), o.ClusterID)
-	if o.ClusterID != "" && len(ServiceIDName(o.ClusterID)) > 100 {
-		errs = append(errs, field.Invalid(path.Child("clusterID"), redact.Userinfo(o.ClusterID), "service ID name would exceed 100 characters"))
+// clusterNames validates what ApplyOptions and RemoveOptions both name
+// (the cluster, whose service ID is "cluster-<clusterID>", and the secret
+// and service account of the cluster pull secret) and resolves the
+// defaults, so that teardown finds exactly what provisioning made.
+func clusterNames(path *field.Path, clusterID, namespace, secretName, serviceAccount string) (ns, secret, sa string, errs field.ErrorList) {
+	errs = validLabel(path.Child("clusterID"), clusterID)
+	if clusterID != "" && len(ServiceIDName(clusterID)) > 100 {
+		errs = append(errs, field.Invalid(path.Child("clusterID"), redact.Userinfo(clusterID), "service ID name would exceed 100 characters"))
 	}
-	ns := orDefault(o.Namespace, DefaultNamespace)
+	ns = orDefault(namespace, DefaultNamespace)
 	errs = append(errs, validLabel(path.Child("namespace"), ns)...)
-	secret := orDefault(o.SecretName, DefaultSecretName)
+	secret = orDefault(secretName, DefaultSecretName)
 	errs = append(errs, validSubdomain(path.Child("secretName"), secret)...)
-	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
+	sa = orDefault(serviceAccount, DefaultServiceAccount)
 	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
+	return ns, secret, sa, errs
+}
+
+func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
+	ns, secret, sa, errs := clusterNames(path, o.ClusterID, o.Namespace, o.SecretName, o.ServiceAccount)
 	errs = append(errs, validRegions(path.Child("regions"), o.Regions)...)
 	errs = append(errs, validDomains(path.Child("domains"), o.Domains)...)
 	errs = append(errs, pullsecret.AttachOptions{WaitForServiceAccount: o.WaitForServiceAccount}.Validate(path)...)

@@ -17,7 +17,6 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
-	"github.com/registrykit/registrykit/internal/redact"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -50,16 +49,7 @@ func (o RemoveOptions) Validate(path *field.Path) field.ErrorList {
 }
 
 func (o RemoveOptions) plan(path *field.Path) (removePlan, field.ErrorList) {
-	errs := validLabel(path.Child("clusterID"), o.ClusterID)
-	if o.ClusterID != "" && len(ServiceIDName(o.ClusterID)) > 100 {
-		errs = append(errs, field.Invalid(path.Child("clusterID"), redact.Userinfo(o.ClusterID), "service ID name would exceed 100 characters"))
-	}
-	ns := orDefault(o.Namespace, DefaultNamespace)
-	errs = append(errs, validLabel(path.Child("namespace"), ns)...)
-	secret := orDefault(o.SecretName, DefaultSecretName)
-	errs = append(errs, validSubdomain(path.Child("secretName"), secret)...)
-	sa := orDefault(o.ServiceAccount, DefaultServiceAccount)
-	errs = append(errs, validSubdomain(path.Child("serviceAccount"), sa)...)
+	ns, secret, sa, errs := clusterNames(path, o.ClusterID, o.Namespace, o.SecretName, o.ServiceAccount)
 	return removePlan{serviceID: ServiceIDName(o.ClusterID), namespace: ns, secretName: secret, serviceAccount: sa,
 		copies: true, unmarked: o.DeleteUnmarkedKeys, write: o.WriteOptions}, errs
 }
