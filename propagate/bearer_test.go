@@ -353,29 +353,6 @@ func (f *fixture) copyInOf(src types.NamespacedName, ns string) {
 	})
 }
 
-// metricValueWhere sums the series of name whose label has value.
-func metricValueWhere(t *testing.T, p *Propagator, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := p.gatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return sum
-}
-
 // fieldPathsOf returns the sorted field paths of an *registrykit.InvalidError.
 func fieldPathsOf(err error) []string {
 	var ie *registrykit.InvalidError

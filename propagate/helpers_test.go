@@ -316,6 +316,14 @@ func fakeKube() *fake.Clientset {
 // metricValue sums every series of the metric family name.
 func metricValue(t *testing.T, p *Propagator, name string) float64 {
 	t.Helper()
+	return metricValueWhere(t, p, name, "", "")
+}
+
+// metricValueWhere sums the series of the metric family name whose label
+// has value (every series when label is empty): counters and gauges by
+// value, histograms by sample count.
+func metricValueWhere(t *testing.T, p *Propagator, name, label, value string) float64 {
+	t.Helper()
 	mfs, err := p.gatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -326,6 +334,13 @@ func metricValue(t *testing.T, p *Propagator, name string) float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, l := range m.GetLabel() {
+				match = match || l.GetName() == label && l.GetValue() == value
+			}
+			if !match {
+				continue
+			}
 			switch {
 			case m.Counter != nil:
 				sum += m.Counter.GetValue()
