@@ -26,6 +26,8 @@ const observedHashKey = "propagate.registrykit.io/observed-content-hash"
 
 // secretTransform strips a secret before the informer stores it: managed
 // fields always, and the data of every secret that is not a rule's source.
+// A copy's labels, annotations, name and type are shared with the other
+// copies that have the same (see interner).
 func (p *Propagator) secretTransform(obj any) (any, error) {
 	s, ok := obj.(*corev1.Secret)
 	if !ok {
@@ -43,31 +45,76 @@ func (p *Propagator) secretTransform(obj any) (any, error) {
 	ann := make(map[string]string, len(s.Annotations)+1)
 	maps.Copy(ann, s.Annotations)
 	ann[observedHashKey] = fp
-	s.Annotations = ann
+	s.Annotations = p.intern.stringMap(ann)
+	s.Labels = p.intern.stringMap(s.Labels)
+	s.Name = p.intern.string(s.Name)
+	s.Type = corev1.SecretType(p.intern.string(string(s.Type)))
 	return s, nil
 }
 
 // namespaceTransform keeps a namespace's name, labels, creation time,
-// deletion mark and phase.
-func namespaceTransform(obj any) (any, error) {
+// deletion mark and phase. The label kubernetes.io/metadata.name, which
+// the API server sets to the name on every namespace, is not kept but
+// read from the name (namespaceLabels); the other labels are shared
+// between the namespaces that have the same.
+func (p *Propagator) namespaceTransform(obj any) (any, error) {
 	ns, ok := obj.(*corev1.Namespace)
 	if !ok {
 		return obj, nil
 	}
 	ns.ManagedFields, ns.Annotations, ns.OwnerReferences, ns.Finalizers = nil, nil, nil, nil
+	ns.UID = ""
 	ns.Spec = corev1.NamespaceSpec{}
 	ns.Status = corev1.NamespaceStatus{Phase: ns.Status.Phase}
+	l := ns.Labels
+	if l[corev1.LabelMetadataName] == ns.Name {
+		l = maps.Clone(l) // the map may be a shared one already
+		delete(l, corev1.LabelMetadataName)
+	}
+	ns.Labels = p.intern.stringMap(l)
 	return ns, nil
 }
 
-// serviceAccountTransform drops a service account's managed fields. The rest
-// stays: an update sends the whole object, and the server keeps managed
-// fields that an update omits.
-func serviceAccountTransform(obj any) (any, error) {
-	if sa, ok := obj.(*corev1.ServiceAccount); ok {
-		sa.ManagedFields = nil
+// namespaceLabels are a cached namespace's labels as the server has them.
+type namespaceLabels struct{ ns *corev1.Namespace }
+
+func (l namespaceLabels) Has(key string) bool {
+	_, ok := l.Lookup(key)
+	return ok
+}
+
+func (l namespaceLabels) Get(key string) string {
+	v, _ := l.Lookup(key)
+	return v
+}
+
+func (l namespaceLabels) Lookup(key string) (string, bool) {
+	if v, ok := l.ns.Labels[key]; ok {
+		return v, true
 	}
-	return obj, nil
+	if key == corev1.LabelMetadataName {
+		return l.ns.Name, true
+	}
+	return "", false
+}
+
+// serviceAccountTransform drops a service account's managed fields and
+// shares its name, labels and annotations with the other accounts that
+// have the same. The rest stays: an update sends the whole object, and
+// the server keeps managed fields that an update omits.
+func (p *Propagator) serviceAccountTransform(obj any) (any, error) {
+	sa, ok := obj.(*corev1.ServiceAccount)
+	if !ok {
+		return obj, nil
+	}
+	sa.ManagedFields = nil
+	sa.Name = p.intern.string(sa.Name)
+	sa.Labels = p.intern.stringMap(sa.Labels)
+	sa.Annotations = p.intern.stringMap(sa.Annotations)
+	for i := range sa.ImagePullSecrets {
+		sa.ImagePullSecrets[i].Name = p.intern.string(sa.ImagePullSecrets[i].Name)
+	}
+	return sa, nil
 }
 
 // sourceKey names a secret.

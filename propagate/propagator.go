@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -44,7 +45,8 @@ type Propagator struct {
 	log     *slog.Logger
 
 	// Indexes from what an informer reports to the rules it concerns.
-	nonce string // see observedHashKey
+	nonce  string    // see observedHashKey
+	intern *interner // shares equal maps and strings of cached objects
 
 	bySource   map[sourceKey][]int
 	byCopyName map[string][]int
@@ -118,6 +120,7 @@ func New(kube kubernetes.Interface, opts Options) (*Propagator, error) {
 		rules:      slices.Clone(opts.Rules),
 		sources:    map[sourceKey]bool{},
 		nonce:      rand.Text()[:8] + ":",
+		intern:     newInterner(),
 		log:        opts.Log(),
 		bySource:   map[sourceKey][]int{},
 		byCopyName: map[string][]int{},
@@ -172,9 +175,13 @@ func New(kube kubernetes.Interface, opts Options) (*Propagator, error) {
 // buildInformers makes one namespace informer, one secret informer per
 // name that a rule reads (its source and its copies, each by field
 // selector on metadata.name) and one service account informer per name.
+// None keeps an index: every read is by key, and client-go's default
+// namespace index would hold a set per namespace in each.
 func (p *Propagator) buildInformers() error {
-	nsf := informers.NewSharedInformerFactoryWithOptions(p.kube, p.opts.Resync, informers.WithTransform(namespaceTransform))
-	p.nsInf = nsf.Core().V1().Namespaces().Informer()
+	nsf := informers.NewSharedInformerFactoryWithOptions(p.kube, p.opts.Resync, informers.WithTransform(p.namespaceTransform))
+	p.nsInf = nsf.InformerFor(&corev1.Namespace{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewNamespaceInformer(c, resync, cache.Indexers{})
+	})
 	p.factories = append(p.factories, nsf)
 	if _, err := p.nsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    p.onNamespace,
@@ -184,10 +191,10 @@ func (p *Propagator) buildInformers() error {
 		return fmt.Errorf("propagate: namespace informer: %w", err)
 	}
 
-	byName := func(name string) informers.SharedInformerOption {
-		return informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+	byName := func(name string) func(*metav1.ListOptions) {
+		return func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-		})
+		}
 	}
 	var secretNames []string
 	for _, r := range p.rules {
@@ -197,8 +204,10 @@ func (p *Propagator) buildInformers() error {
 	for _, name := range slices.Compact(secretNames) {
 		// No resync here: the namespace informer's resync re-checks every
 		// namespace of every rule.
-		f := informers.NewSharedInformerFactoryWithOptions(p.kube, 0, byName(name), informers.WithTransform(p.secretTransform))
-		st := newStore(f.Core().V1().Secrets().Informer())
+		f := informers.NewSharedInformerFactoryWithOptions(p.kube, 0, informers.WithTransform(p.secretTransform))
+		st := newStore(f.InformerFor(&corev1.Secret{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+			return coreinformers.NewFilteredSecretInformer(c, metav1.NamespaceAll, resync, cache.Indexers{}, byName(name))
+		}))
 		if _, err := st.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { st.observe(obj, false); p.onSecret(nil, obj, false) },
 			UpdateFunc: func(old, obj any) { st.observe(obj, false); p.onSecret(old, obj, false) },
@@ -212,8 +221,10 @@ func (p *Propagator) buildInformers() error {
 	saNames := append(slices.Collect(maps.Keys(p.bySA)), p.internalSAs...)
 	slices.Sort(saNames)
 	for _, name := range slices.Compact(saNames) {
-		f := informers.NewSharedInformerFactoryWithOptions(p.kube, 0, byName(name), informers.WithTransform(serviceAccountTransform))
-		st := newStore(f.Core().V1().ServiceAccounts().Informer())
+		f := informers.NewSharedInformerFactoryWithOptions(p.kube, 0, informers.WithTransform(p.serviceAccountTransform))
+		st := newStore(f.InformerFor(&corev1.ServiceAccount{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+			return coreinformers.NewFilteredServiceAccountInformer(c, metav1.NamespaceAll, resync, cache.Indexers{}, byName(name))
+		}))
 		if _, err := st.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { st.observe(obj, false); p.onServiceAccount(nil, obj) },
 			UpdateFunc: func(old, obj any) { st.observe(obj, false); p.onServiceAccount(old, obj) },

@@ -127,7 +127,7 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 		got, err := p.kube.CoreV1().ServiceAccounts(k.namespace).Update(ctx, upd, p.opts.UpdateOptions())
 		switch {
 		case err == nil:
-			p.sawWrite(p.sas[saName], got, serviceAccountTransform)
+			p.sawWrite(p.sas[saName], got, p.serviceAccountTransform)
 			p.wrote(k, kindServiceAccount, saName, res)
 		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 			return errRequeue
@@ -284,7 +284,7 @@ func (p *Propagator) prune(ctx context.Context, k key, r *Rule) error {
 		got, err := p.kube.CoreV1().ServiceAccounts(k.namespace).Update(ctx, upd, p.opts.UpdateOptions())
 		switch {
 		case err == nil:
-			p.sawWrite(p.sas[saName], got, serviceAccountTransform)
+			p.sawWrite(p.sas[saName], got, p.serviceAccountTransform)
 			p.wrote(k, kindServiceAccount, saName, res)
 		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 			return errRequeue

@@ -148,7 +148,7 @@ func (r Rule) selects(ns *corev1.Namespace) selection {
 	if r.Selector == nil && len(r.Namespaces) > 0 {
 		return selection{skip: registrykit.SkipExcluded}
 	}
-	if r.Selector != nil && !r.Selector.Matches(labels.Set(ns.Labels)) {
+	if r.Selector != nil && !r.Selector.Matches(namespaceLabels{ns}) {
 		return selection{skip: registrykit.SkipExcluded}
 	}
 	if pullsecret.ExcludedNamespace(ns.Name, r.Exclude) {
