@@ -37,16 +37,19 @@ import (
 // which the Propagator resyncs every fifth of the window;
 // REGISTRYKIT_GOALS_HEAPPROFILE names a file for a heap profile taken
 // after that window (it also samples every 512th byte allocated, for a
-// profile fine enough to attribute a few hundred bytes per namespace).
+// profile fine enough to attribute a few hundred bytes per namespace);
+// REGISTRYKIT_GOALS_WORKERS (default 32) the Propagator's workers.
 //
 // The baseline is the one-shot path on the same namespaces: pullsecret.Copy
 // plus pullsecret.AttachToServiceAccounts of a second source, so both write
-// one secret and one service-account update per namespace.
+// one secret and one service-account update per namespace, each with 32
+// requests in flight, as the Propagator has by default here.
 func TestGoals(t *testing.T) {
 	if os.Getenv("REGISTRYKIT_SCALE") == "" {
 		t.Skip("set REGISTRYKIT_SCALE=1 to run the controller's goal measurements")
 	}
 	n := harness.EnvInt(t, "REGISTRYKIT_GOALS_NAMESPACES", 2000)
+	workers := harness.EnvInt(t, "REGISTRYKIT_GOALS_WORKERS", baselineConcurrency)
 	if os.Getenv("REGISTRYKIT_GOALS_HEAPPROFILE") != "" {
 		runtime.MemProfileRate = 512
 	}
@@ -91,11 +94,11 @@ func TestGoals(t *testing.T) {
 	to := pullsecret.Targets{Selector: s.selector()}
 	oneShot := func() time.Duration {
 		t0 := time.Now()
-		rep, err := pullsecret.Copy(ctx, kube, base, to, pullsecret.CopyOptions{Concurrency: 32})
+		rep, err := pullsecret.Copy(ctx, kube, base, to, pullsecret.CopyOptions{Concurrency: baselineConcurrency})
 		if err != nil || rep.Err() != nil {
 			t.Fatalf("Copy: %v %v", err, rep.Err())
 		}
-		att, err := pullsecret.AttachToServiceAccounts(ctx, kube, "default", base.Name, to, pullsecret.ManyOptions{Concurrency: 32})
+		att, err := pullsecret.AttachToServiceAccounts(ctx, kube, "default", base.Name, to, pullsecret.ManyOptions{Concurrency: baselineConcurrency})
 		if err != nil || att.Err() != nil {
 			t.Fatalf("AttachToServiceAccounts: %v %v", err, att.Err())
 		}
@@ -104,11 +107,11 @@ func TestGoals(t *testing.T) {
 	baseFirst := oneShot()
 	writeSecret(t, base, "us.icr.io", "icr.io", "de.icr.io")
 	t0 := time.Now()
-	if rep, err := pullsecret.Copy(ctx, kube, base, to, pullsecret.CopyOptions{Concurrency: 32}); err != nil || rep.Err() != nil {
+	if rep, err := pullsecret.Copy(ctx, kube, base, to, pullsecret.CopyOptions{Concurrency: baselineConcurrency}); err != nil || rep.Err() != nil {
 		t.Fatalf("Copy update: %v %v", err, rep.Err())
 	}
 	baseUpdate := time.Since(t0)
-	t.Logf("baseline (Copy + AttachToServiceAccounts, concurrency 32): first run %v, Copy update run %v", baseFirst.Round(time.Millisecond), baseUpdate.Round(time.Millisecond))
+	t.Logf("baseline (Copy + AttachToServiceAccounts, concurrency %d): first run %v, Copy update run %v", baselineConcurrency, baseFirst.Round(time.Millisecond), baseUpdate.Round(time.Millisecond))
 
 	// Initial convergence, and the heap it takes. The counters are all
 	// the test keeps per event, so that the heap measured is the
@@ -147,14 +150,14 @@ func TestGoals(t *testing.T) {
 	}
 	heapBefore := heapInUse()
 	rule := s.rule()
-	opts := propagate.Options{Rules: []propagate.Rule{rule}, OnOutcome: onOutcome, Resync: steady / 5}
+	opts := propagate.Options{Rules: []propagate.Rule{rule}, OnOutcome: onOutcome, Resync: steady / 5, Workers: workers}
 	t0 = time.Now()
 	r := start(t, opts)
 	waitFor("initial copies", &created, n, 30*time.Minute)
 	waitFor("initial attachments", &updatedSA, n, 30*time.Minute)
 	initial := time.Since(t0)
 	heap := heapInUse() - heapBefore
-	t.Logf("initial convergence of %d namespaces: %v (%.2f× the one-shot baseline); %d writes", n, initial.Round(time.Millisecond), initial.Seconds()/baseFirst.Seconds(), len(writes(r.Counter)))
+	t.Logf("initial convergence of %d namespaces with %d workers: %v (%.2f× the one-shot baseline); %d writes", n, workers, initial.Round(time.Millisecond), initial.Seconds()/baseFirst.Seconds(), len(writes(r.Counter)))
 	t.Logf("heap in use by the Propagator right after convergence: %.1f MiB, %.0f B per namespace (goal ≤ 2048)", float64(heap)/(1<<20), float64(heap)/float64(n))
 
 	// Source changes: every copy follows.
@@ -222,6 +225,11 @@ func TestGoals(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	t.Logf("restart on the converged cluster: %d writes in 5 s (goal 0)", len(writes(again.Counter)))
 }
+
+// baselineConcurrency is the one-shot baseline's concurrency, and the
+// Propagator's workers unless REGISTRYKIT_GOALS_WORKERS says otherwise:
+// both sides get as many requests in flight.
+const baselineConcurrency = 32
 
 // percentiles formats p50, p99 and the maximum of ds.
 func percentiles(ds []time.Duration) string {
