@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit/internal/pager"
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 // secretsNamed lists every secret called name in the cluster with one paged
@@ -68,17 +69,18 @@ func listSecrets(ctx context.Context, kube kubernetes.Interface, sel fields.Sele
 	return out, nil
 }
 
-// namespaceSet resolves explicit names and a selector to a set; nil means
-// every namespace.
-func namespaceSet(ctx context.Context, kube kubernetes.Interface, names []string, sel labels.Selector, all bool) (map[string]bool, error) {
-	if all || (len(names) == 0 && sel == nil) {
+// namespaceSet resolves the Namespaces and Selector of t to a set of
+// namespaces (listing namespaces only for a Selector); nil means every
+// namespace (All). Exclude is left to the caller.
+func namespaceSet(ctx context.Context, kube kubernetes.Interface, t pullsecret.Targets) (map[string]bool, error) {
+	if t.All {
 		return nil, nil
 	}
 	set := map[string]bool{}
-	for _, n := range names {
+	for _, n := range t.Namespaces {
 		set[n] = true
 	}
-	if sel != nil {
+	if sel := t.Selector; sel != nil {
 		l, err := pager.All(ctx, metav1.ListOptions{LabelSelector: sel.String()}, kube.CoreV1().Namespaces().List,
 			func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items })
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/retry"
@@ -21,6 +20,7 @@ import (
 	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/internal/redact"
 	"github.com/registrykit/registrykit/internal/valid"
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 // ErrServiceIDNotFound is returned by RotateAPIKey when the service ID whose
@@ -52,11 +52,21 @@ type RotateOptions struct {
 	// SecretName is the name of the secret and of every copy of it; empty
 	// means "all-icr-io".
 	SecretName string
-	// Namespaces, Selector and All choose where copies are updated (their
-	// union). None set means every namespace.
-	Namespaces []string
-	Selector   labels.Selector
-	All        bool
+	// Targets choose the namespaces whose copies are updated: the union of
+	// Namespaces, the namespaces matching Selector and, with All, every
+	// namespace; none of the three set means every namespace, as All does.
+	//
+	// Exclude differs from pullsecret.Copy's: rotation creates no copy, it
+	// only rewrites copies that already exist and hold a key of the service
+	// ID, and a copy it skips keeps the old key alive. So here a nil
+	// Exclude excludes nothing (pullsecret.DefaultExclude does not apply: a
+	// copy in openshift-* gets the new key like any other). A non-nil
+	// Exclude leaves out the copies in matching namespaces that Selector or
+	// All (or nothing set) would add, never those named in Namespaces; each
+	// is reported Skipped with registrykit.SkipExcluded, and as long as it
+	// holds the old key, that key is not deleted (a SkipInUse warning step
+	// names the copy).
+	pullsecret.Targets
 	// Concurrency bounds the secret updates in flight; zero means 8.
 	Concurrency int
 	// WriteOptions: with DryRun no key is minted or deleted; secret updates carry
@@ -86,10 +96,22 @@ func (o RotateOptions) Validate(path *field.Path) field.ErrorList {
 		errs = append(errs, field.TooLong(path.Child("keyName"), "", 100))
 	}
 	errs = append(errs, validSubdomain(path.Child("secretName"), orDefault(o.SecretName, DefaultSecretName))...)
-	for i, ns := range o.Namespaces {
-		errs = append(errs, validLabel(path.Child("namespaces").Index(i), ns)...)
-	}
+	errs = append(errs, o.targets().Validate(path)...)
 	return append(errs, valid.NotNegative(path.Child("concurrency"), o.Concurrency, o.Concurrency)...)
+}
+
+// targets returns the Targets rotation resolves: All when none of
+// Namespaces, Selector and All is set, and an empty Exclude for a nil one
+// (see RotateOptions.Targets).
+func (o RotateOptions) targets() pullsecret.Targets {
+	t := o.Targets
+	if len(t.Namespaces) == 0 && t.Selector == nil {
+		t.All = true
+	}
+	if t.Exclude == nil {
+		t.Exclude = []string{}
+	}
+	return t
 }
 
 // oldKey is a key of the service ID found in a copy.
@@ -164,7 +186,8 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	rec.add(ctx, Step{Name: "service ID", Object: sidName, Action: registrykit.Unchanged, Reason: "found " + sid.ID})
 
 	// 2. Copies and old keys.
-	selected, err := namespaceSet(ctx, kube, opts.Namespaces, opts.Selector, opts.All)
+	tg := opts.targets()
+	selected, err := namespaceSet(ctx, kube, tg)
 	if err != nil {
 		return rec.fail(ctx, "secret", secretName, err)
 	}
@@ -188,6 +211,11 @@ func rotate(ctx context.Context, cluster *Cluster, client *iam.Client, sidName s
 	var targets []corev1.Secret
 	for _, s := range copies {
 		if selected != nil && !selected[s.Namespace] {
+			continue
+		}
+		if !slices.Contains(tg.Namespaces, s.Namespace) && pullsecret.ExcludedNamespace(s.Namespace, tg.Exclude) {
+			rec.add(ctx, Step{Name: "secret", Object: s.Namespace + "/" + s.Name, Action: registrykit.Skipped, Skip: registrykit.SkipExcluded,
+				Reason: "excluded by Targets.Exclude (" + strings.Join(tg.Exclude, ", ") + "); an old key it holds is kept"})
 			continue
 		}
 		if slices.ContainsFunc(apiKeysIn(&s), func(pw string) bool { _, ok := olds[pw]; return ok }) {

@@ -71,9 +71,13 @@ func TestValidation(t *testing.T) {
 			return err
 		}, []string{"namespace", "entitlementKey"}},
 		{"rotate: neither cluster nor service ID", func() error {
-			_, err := registry.RotateAPIKey(ctx, c, fx.client, registry.RotateOptions{Namespaces: []string{"UPPER"}})
+			_, err := registry.RotateAPIKey(ctx, c, fx.client, registry.RotateOptions{Targets: pullsecret.Targets{Namespaces: []string{"UPPER"}}})
 			return err
 		}, []string{"clusterID", "namespaces[0]"}},
+		{"rotate: exclude is not a glob", func() error {
+			_, err := registry.RotateAPIKey(ctx, c, fx.client, registry.RotateOptions{ClusterID: "c1", Targets: pullsecret.Targets{Exclude: []string{"[kube"}}})
+			return err
+		}, []string{"exclude[0]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -607,7 +611,7 @@ func TestRotateAPIKey(t *testing.T) {
 
 	// Only some namespaces: the old key stays alive for the others.
 	before := keysOf(fx.srv, "cluster-c1")[0]
-	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Namespaces: []string{"team-a"}})
+	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Targets: pullsecret.Targets{Namespaces: []string{"team-a"}}})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}
@@ -619,7 +623,7 @@ func TestRotateAPIKey(t *testing.T) {
 	}
 
 	// A named namespace without the secret is reported, not an error.
-	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Namespaces: []string{"team-a", "ghost"}})
+	rep, err = registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Targets: pullsecret.Targets{Namespaces: []string{"team-a", "ghost"}}})
 	if err != nil || !strings.Contains(rep.String(), "secret ghost/all-icr-io: skipped [not-found] (no such secret)") {
 		t.Errorf("%v\n%s", err, rep)
 	}
@@ -647,6 +651,83 @@ func applySecretIn(ctx context.Context, fx *fixture, ns string, cfg interface{ M
 	s.Data[".dockerconfigjson"] = data
 	_, err = fx.cluster.Kube.CoreV1().Secrets(ns).Update(ctx, s, metav1UpdateOptions)
 	return true, err
+}
+
+// RotateOptions embed pullsecret.Targets, but rotation only rewrites copies
+// that already exist, so a nil Exclude excludes nothing: a copy in a system
+// namespace (put there by name) gets the new key whether nothing, All or a
+// Selector chooses it. A copy that an explicit Exclude leaves out is
+// reported Skipped (excluded) and keeps the old key alive: the old key is
+// never deleted while a skipped copy holds it.
+func TestRotateAPIKeyTargets(t *testing.T) {
+	const system = "openshift-logging"
+	tests := []struct {
+		name     string
+		targets  pullsecret.Targets
+		updated  []string // namespaces whose copy gets the new key
+		excluded []string // namespaces reported Skipped (excluded)
+		oldKept  bool     // the old key survives (SkipInUse)
+	}{
+		{"nothing chosen: every copy", pullsecret.Targets{},
+			[]string{"default", system, "team-a", "team-b", "team-c"}, nil, false},
+		{"all: nil Exclude excludes nothing", pullsecret.Targets{All: true},
+			[]string{"default", system, "team-a", "team-b", "team-c"}, nil, false},
+		{"selector: nil Exclude excludes nothing", pullsecret.Targets{Selector: labels.SelectorFromSet(labels.Set{"icr": "yes"})},
+			[]string{system}, nil, true},
+		{"all less an explicit Exclude", pullsecret.Targets{All: true, Exclude: []string{"openshift-*"}},
+			[]string{"default", "team-a", "team-b", "team-c"}, []string{system}, true},
+		{"an explicit Exclude alone", pullsecret.Targets{Exclude: []string{"openshift-*"}},
+			[]string{"default", "team-a", "team-b", "team-c"}, []string{system}, true},
+		{"a named namespace is never excluded", pullsecret.Targets{Namespaces: []string{system}, Exclude: []string{"openshift-*"}},
+			[]string{system}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			fx := rotateFixture(t)
+			if _, err := fx.cluster.Kube.CoreV1().Namespaces().Create(ctx, namespaceObj(system, map[string]string{"icr": "yes"}), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			old := keysOf(fx.srv, "cluster-c1")[0]
+			putPullSecret(t, fx, system, "all-icr-io", corev1.SecretTypeDockerConfigJson, passwords(secretConfig(t, fx.cluster, "default", "all-icr-io"))[0])
+
+			rep, err := registry.RotateAPIKey(ctx, &fx.cluster.Cluster, fx.client, registry.RotateOptions{ClusterID: "c1", Targets: tt.targets})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, rep)
+			}
+			var updated, excluded []string
+			for _, s := range rep.Steps {
+				ns, _, _ := strings.Cut(s.Object, "/")
+				switch {
+				case s.Name != "secret":
+				case s.Action == registrykit.Updated:
+					updated = append(updated, ns)
+				case s.Skip == registrykit.SkipExcluded:
+					excluded = append(excluded, ns)
+				}
+			}
+			if diff := cmp.Diff(tt.updated, updated); diff != "" {
+				t.Errorf("updated copies (-want +got):\n%s\n%s", diff, rep)
+			}
+			if diff := cmp.Diff(tt.excluded, excluded); diff != "" {
+				t.Errorf("excluded copies (-want +got):\n%s\n%s", diff, rep)
+			}
+			kept := slices.ContainsFunc(keysOf(fx.srv, "cluster-c1"), func(k iamtest.APIKey) bool { return k.ID == old.ID })
+			if kept != tt.oldKept {
+				t.Errorf("old key kept = %v, want %v\n%s", kept, tt.oldKept, rep)
+			}
+			holdsOld := referencedKeyIDs(t, fx, []string{system + "/all-icr-io"})[old.ID]
+			if holdsOld && !kept {
+				t.Errorf("old key deleted while %s/all-icr-io still holds it\n%s", system, rep)
+			}
+			if slices.Contains(tt.excluded, system) {
+				w := rep.Warnings()
+				if !holdsOld || len(w) != 1 || w[0].Skip != registrykit.SkipInUse || !strings.Contains(w[0].Reason, system+"/all-icr-io") {
+					t.Errorf("excluded copy: holds old key %v, warnings %v; want it kept alive by a SkipInUse naming %s/all-icr-io\n%s", holdsOld, w, system, rep)
+				}
+			}
+		})
+	}
 }
 
 // A copy the caller may not update stops the rotation before the old key is

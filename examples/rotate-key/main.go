@@ -31,6 +31,7 @@ import (
 
 	"github.com/registrykit/registrykit"
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
+	"github.com/registrykit/registrykit/pullsecret"
 	"github.com/registrykit/registrykit/registry"
 )
 
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer env.Close()
 	opts := registry.RotateOptions{
 		ServiceIDName: *serviceIDName, KeyName: *keyName, SecretName: *secretName,
-		Namespaces: exampleenv.SplitList(*projects), All: *all,
+		Targets:      pullsecret.Targets{Namespaces: exampleenv.SplitList(*projects), All: *all},
 		WriteOptions: registrykit.WriteOptions{DryRun: env.DryRun, Logger: env.Logger},
 	}
 	if *selector != "" {

@@ -130,7 +130,7 @@ func init() {
 		return target(ns), func(ctx context.Context, c *registry.Cluster) error {
 			// A copy that cannot be updated surfaces as ErrRotationIncomplete;
 			// the API error itself is in the Report's failed step.
-			rep, err := registry.RotateAPIKey(ctx, c, ic, registry.RotateOptions{ClusterID: "c1", SecretName: secretName, Selector: sel})
+			rep, err := registry.RotateAPIKey(ctx, c, ic, registry.RotateOptions{ClusterID: "c1", SecretName: secretName, Targets: pullsecret.Targets{Selector: sel}})
 			if err != nil {
 				return errors.Join(err, rep.Err())
 			}

@@ -141,7 +141,7 @@ func TestApplyCopyRotate(t *testing.T) {
 	}
 
 	counter.Reset()
-	rep, err = registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c1", Selector: sel})
+	rep, err = registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c1", Targets: pullsecret.Targets{Selector: sel}})
 	if err != nil {
 		t.Fatalf("rotate: %v\n%s", err, rep)
 	}
@@ -280,7 +280,7 @@ func TestRotateAPIKeyKeepsKeyOtherPullSecretsHold(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c-other", Namespaces: []string{home}})
+	rep, err := registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c-other", Targets: pullsecret.Targets{Namespaces: []string{home}}})
 	if err != nil {
 		t.Fatalf("rotate: %v\n%s", err, rep)
 	}
@@ -299,7 +299,7 @@ func TestRotateAPIKeyKeepsKeyOtherPullSecretsHold(t *testing.T) {
 	if err := env.Kube.CoreV1().Secrets(other).Delete(ctx, "made-by-hand", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c-other", Namespaces: []string{home}}); err != nil {
+	if rep, err := registry.RotateAPIKey(ctx, cluster, client, registry.RotateOptions{ClusterID: "c-other", Targets: pullsecret.Targets{Namespaces: []string{home}}}); err != nil {
 		t.Fatalf("second rotate: %v\n%s", err, rep)
 	}
 	sid := srv.ServiceIDs()[0]
