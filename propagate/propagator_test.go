@@ -181,6 +181,41 @@ func TestFollowsChanges(t *testing.T) {
 	})
 }
 
+// A source that is no usable image pull secret (pullsecret.CheckSource) is
+// reported like a missing one, by the same words Copy uses, and nothing is
+// written until it is fixed.
+func TestUnusableSource(t *testing.T) {
+	ctx := t.Context()
+	bad := pullSecret(t, "default", "all-icr-io", "us.icr.io")
+	bad.Type = corev1.SecretTypeOpaque
+	f := start(t, Options{Rules: []Rule{{Source: source}}}, namespace("default", nil), namespace("team-a", nil), bad)
+	f.eventually("SourceUnavailable event", func() error {
+		for _, e := range f.events() {
+			if strings.Contains(e, "Warning SourceUnavailable default/all-icr-io") && strings.Contains(e, `has type "Opaque"`) {
+				return nil
+			}
+		}
+		return fmt.Errorf("events %v", f.events())
+	})
+	f.settle()
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes with an unusable source: %v", w)
+	}
+	for _, e := range f.events() {
+		if strings.Contains(e, testPassword) {
+			t.Errorf("event holds the password: %s", e)
+		}
+	}
+	fixed := pullSecret(t, "default", "all-icr-io", "us.icr.io")
+	if err := f.kube.CoreV1().Secrets("default").Delete(ctx, "all-icr-io", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.kube.CoreV1().Secrets("default").Create(ctx, fixed, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.copyIn("team-a")
+}
+
 func TestRelabel(t *testing.T) {
 	for _, prune := range []bool{false, true} {
 		t.Run(fmt.Sprintf("prune=%v", prune), func(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/registrykit/registrykit"
-	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -87,8 +86,8 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 		p.sourceMissing(k.rule, "not found")
 		return nil // copies are kept
 	}
-	if why := invalidSource(src); why != "" {
-		p.sourceMissing(k.rule, why)
+	if err := pullsecret.CheckSource(src); err != nil {
+		p.sourceMissing(k.rule, "is unusable: "+err.Error())
 		return nil
 	}
 	if why := p.bearerUnusable(k.rule, src); why != "" {
@@ -139,21 +138,6 @@ func (p *Propagator) reconcile(ctx context.Context, k key) error {
 		p.donePending(k, true)
 	}
 	return nil
-}
-
-// invalidSource says why src cannot be copied, or "".
-func invalidSource(src *corev1.Secret) string {
-	if src.Type != corev1.SecretTypeDockerConfigJson && src.Type != corev1.SecretTypeDockercfg {
-		return fmt.Sprintf("type %s is not an image pull secret type", src.Type)
-	}
-	cfg, err := dockerconfig.ParseSecret(string(src.Type), src.Data)
-	if err != nil {
-		return "unparsable: " + err.Error()
-	}
-	if len(cfg.Auths) == 0 {
-		return "holds no registry"
-	}
-	return ""
 }
 
 // currentCopy returns the copy namespace k holds (nil: none) as

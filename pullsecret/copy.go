@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/registrykit/registrykit"
-	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/internal/kubewrite"
 	"github.com/registrykit/registrykit/internal/redact"
 	"github.com/registrykit/registrykit/internal/valid"
@@ -142,7 +141,7 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 	if err != nil {
 		return Report{}, wrap(err)
 	}
-	if err := checkPullSecret(src); err != nil {
+	if err := CheckSource(src); err != nil {
 		return Report{}, wrap(err)
 	}
 	targets, err := to.resolve(ctx, kube)
@@ -181,22 +180,6 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		}
 	})
 	return rep, rep.Err()
-}
-
-// checkPullSecret returns an error unless s is a parseable image pull secret
-// that holds at least one registry.
-func checkPullSecret(s *corev1.Secret) error {
-	if s.Type != corev1.SecretTypeDockerConfigJson && s.Type != corev1.SecretTypeDockercfg {
-		return &NotPullSecretError{Namespace: s.Namespace, Name: s.Name, Type: string(s.Type)}
-	}
-	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
-	if err != nil {
-		return fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
-	}
-	if len(cfg.Auths) == 0 {
-		return fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, dockerconfig.ErrNoAuths)
-	}
-	return nil
 }
 
 type copier struct {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -22,8 +23,8 @@ import (
 // and how the one in place must be written, and a service account with a
 // reference added. They do no I/O and never change their arguments, so a
 // controller or a user's own reconciler can make exactly the decisions the
-// one-shot calls make: read, build (DesiredCopy), compare (DecideCopy),
-// write.
+// one-shot calls make: read, check the source (CheckSource), build
+// (DesiredCopy), compare (DecideCopy), write.
 
 // Adoption says what happens to a same-named secret in a target namespace
 // that this module did not make: one without AnnotationCopiedFrom, or with
@@ -58,6 +59,27 @@ func (a Adoption) Validate(path *field.Path) field.ErrorList {
 	}
 	return field.ErrorList{field.NotSupported(path, redact.Userinfo(string(a)),
 		[]string{string(LeaveForeign), string(AdoptForeign), string(OverwriteForeign)})}
+}
+
+// CheckSource returns an error unless s can be the source of a copy: an
+// image pull secret (type kubernetes.io/dockerconfigjson or
+// kubernetes.io/dockercfg, else a *NotPullSecretError matching
+// ErrNotPullSecret) whose content parses (else dockerconfig's error) and
+// holds at least one registry (else dockerconfig.ErrNoAuths). Every error
+// names the secret and none holds its content. Copy checks its source so
+// before it writes anything.
+func CheckSource(s *corev1.Secret) error {
+	if s.Type != corev1.SecretTypeDockerConfigJson && s.Type != corev1.SecretTypeDockercfg {
+		return &NotPullSecretError{Namespace: s.Namespace, Name: s.Name, Type: string(s.Type)}
+	}
+	cfg, err := dockerconfig.ParseSecret(string(s.Type), s.Data)
+	if err != nil {
+		return fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	if len(cfg.Auths) == 0 {
+		return fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, dockerconfig.ErrNoAuths)
+	}
+	return nil
 }
 
 // lastApplied is kubectl's annotation; it holds the whole object, data

@@ -1,7 +1,9 @@
 package pullsecret
 
 import (
+	"errors"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -261,5 +263,42 @@ func TestWithLink(t *testing.T) {
 	}
 	if len(sa.ImagePullSecrets) != 0 {
 		t.Error("WithLink changed its input")
+	}
+}
+
+func TestCheckSource(t *testing.T) {
+	good := sourceSecret(t)
+	secret := func(typ corev1.SecretType, key, data string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "s"}, Type: typ, Data: map[string][]byte{key: []byte(data)}}
+	}
+	tests := []struct {
+		name  string
+		s     *corev1.Secret
+		check func(error) bool
+	}{
+		{"image pull secret", good, func(err error) bool { return err == nil }},
+		{"legacy dockercfg", secret(corev1.SecretTypeDockercfg, corev1.DockerConfigKey, `{"us.icr.io":{"username":"iamapikey","password":"`+testPassword+`"}}`),
+			func(err error) bool { return err == nil }},
+		{"opaque", secret(corev1.SecretTypeOpaque, corev1.DockerConfigJsonKey, `{"auths":{}}`), func(err error) bool {
+			var np *NotPullSecretError
+			return errors.Is(err, ErrNotPullSecret) && errors.As(err, &np) && np.Type == "Opaque" && np.Namespace == "default" && np.Name == "s"
+		}},
+		{"unparsable", secret(corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey, `{"auths":`), func(err error) bool {
+			return err != nil && strings.HasPrefix(err.Error(), "secret default/s: ") && !errors.Is(err, ErrNotPullSecret)
+		}},
+		{"no registry", secret(corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey, `{"auths":{}}`), func(err error) bool {
+			return errors.Is(err, dockerconfig.ErrNoAuths) && strings.HasPrefix(err.Error(), "secret default/s: ")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckSource(tt.s)
+			if !tt.check(err) {
+				t.Errorf("CheckSource = %v", err)
+			}
+			if err != nil && strings.Contains(err.Error(), testPassword) {
+				t.Error("the error holds the password")
+			}
+		})
 	}
 }
