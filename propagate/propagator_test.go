@@ -455,7 +455,7 @@ func TestRestartOnConvergedClusterWritesNothing(t *testing.T) {
 func TestOptionsValidation(t *testing.T) {
 	_, err := New(fakeKube(), Options{Rules: []Rule{
 		{Source: source},
-		{Source: source, Exclude: []string{"[unclosed"}, ServiceAccounts: []string{"Bad_Name"}},
+		{Source: source, Exclude: []string{"[unclosed", "u:hunter2@[x"}, ServiceAccounts: []string{"Bad_Name"}},
 		{Source: types.NamespacedName{}},
 	}, Workers: -1, LeaderElection: &LeaderElection{}})
 	var inv *registrykit.InvalidError
@@ -468,6 +468,7 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	want := []string{
 		"Options.Rules[1].Exclude[0] " + field.ErrorTypeInvalid.String(),
+		"Options.Rules[1].Exclude[1] " + field.ErrorTypeInvalid.String(),
 		"Options.Rules[1].ServiceAccounts[0] " + field.ErrorTypeInvalid.String(),
 		"Options.Rules[1].Name " + field.ErrorTypeDuplicate.String(),
 		"Options.Rules[2].Source.Namespace " + field.ErrorTypeRequired.String(),
@@ -477,6 +478,17 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("field errors (-want +got):\n%s\n%v", diff, err)
+	}
+	// Globs are checked as pullsecret.Targets checks them: same message,
+	// userinfo in an echoed value removed.
+	targets := pullsecret.Targets{All: true, Exclude: []string{"[unclosed", "u:hunter2@[x"}}.Validate(field.NewPath("Options", "Rules").Index(1))
+	for i, e := range targets {
+		if g := inv.Errs[i]; g.Detail != e.Detail || g.BadValue != e.BadValue {
+			t.Errorf("Exclude[%d]: %v, want %v as pullsecret.Targets reports it", i, g, e)
+		}
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error echoes userinfo: %v", err)
 	}
 	if _, err := New(fakeKube(), Options{}); !errors.Is(err, registrykit.ErrInvalid) {
 		t.Errorf("no rules: err = %v", err)

@@ -1,7 +1,6 @@
 package propagate
 
 import (
-	"path"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/internal/valid"
 	"github.com/registrykit/registrykit/pullsecret"
 )
 
@@ -103,11 +103,7 @@ func (r Rule) validate(p *field.Path) field.ErrorList {
 	for i, ns := range r.Namespaces {
 		errs = append(errs, registrykit.ValidateNamespace(p.Child("Namespaces").Index(i), ns)...)
 	}
-	for i, g := range r.Exclude {
-		if _, err := path.Match(g, ""); err != nil || g == "" {
-			errs = append(errs, field.Invalid(p.Child("Exclude").Index(i), g, "not a glob (path.Match syntax)"))
-		}
-	}
+	errs = append(errs, valid.Globs(p.Child("Exclude"), r.Exclude)...)
 	for i, sa := range r.ServiceAccounts {
 		errs = append(errs, registrykit.ValidateName(p.Child("ServiceAccounts").Index(i), sa)...)
 	}
