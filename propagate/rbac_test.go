@@ -1,17 +1,15 @@
 package propagate
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
-)
 
-var update = flag.Bool("update", false, "rewrite the generated manifests in deploy/")
+	"github.com/registrykit/registrykit/internal/golden"
+)
 
 // generated are the manifests in deploy/ that are generated from the rule
 // data, with the header that says so.
@@ -41,22 +39,7 @@ func generated(t *testing.T) map[string]string {
 // what the rule data generates.
 func TestDeployRBACIsGenerated(t *testing.T) {
 	for file, want := range generated(t) {
-		path := filepath.Join("..", "deploy", file)
-		got, err := os.ReadFile(path)
-		if err != nil && !*update {
-			t.Fatal(err)
-		}
-		if string(got) == want {
-			continue
-		}
-		if *update {
-			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s rewritten", path)
-			continue
-		}
-		t.Errorf("%s is stale; run go test ./propagate -run TestDeployRBACIsGenerated -update (-want +got):\n%s", path, cmp.Diff(want, string(got)))
+		golden.File(t, filepath.Join("..", "deploy", file), want)
 	}
 }
 

@@ -2,8 +2,6 @@ package rbac_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/registrykit/registrykit/internal/golden"
 	"github.com/registrykit/registrykit/rbac"
 )
 
@@ -90,47 +89,11 @@ func ruleNote(r rbacv1.PolicyRule) string {
 // rbac/manifests/ holds exactly one generated manifest per operation, and
 // nothing else.
 func TestRBACManifests(t *testing.T) {
-	dir := "manifests"
 	want := map[string]string{}
 	for _, op := range rbac.Operations() {
 		want[manifestName(op)+".yaml"] = manifest(t, op)
 	}
-	if *update {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if _, ok := want[e.Name()]; ok {
-			continue
-		}
-		if *update {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		t.Errorf("%s/%s is no operation's manifest; run go test ./rbac -run TestRBACManifests -update", dir, e.Name())
-	}
-	for file, w := range want {
-		path := filepath.Join(dir, file)
-		got, err := os.ReadFile(path)
-		if string(got) == w {
-			continue
-		}
-		if *update {
-			if err := os.WriteFile(path, []byte(w), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s: %v; run go test ./rbac -run TestRBACManifests -update", path, err)
-			continue
-		}
-		t.Errorf("%s is stale; run go test ./rbac -run TestRBACManifests -update (-want +got):\n%s", path, cmp.Diff(w, string(got)))
-	}
+	golden.Dir(t, "manifests", want)
 }
 
 // Each manifest parses back into the rules it was generated from.

@@ -1,8 +1,6 @@
 package rbac_test
 
 import (
-	"bytes"
-	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -16,44 +14,31 @@ import (
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/registrykit/registrykit/internal/golden"
 	"github.com/registrykit/registrykit/rbac"
 )
-
-var update = flag.Bool("update", false, "rewrite the RBAC table in docs/rbac.md and the manifests in rbac/manifests/")
 
 const (
 	tableStart = "<!-- rbac-table:start -->"
 	tableEnd   = "<!-- rbac-table:end -->"
 )
 
-// docs/rbac.md holds exactly the table RBACTable generates. Rewrite it with
+// docs/rbac.md holds exactly the table RBACTable generates, between its
+// markers. Rewrite it with
 //
 //	go test ./rbac -run TestRBACTableInREADME -update
 func TestRBACTableInREADME(t *testing.T) {
 	path := filepath.Join("..", "docs", "rbac.md")
-	readme, err := os.ReadFile(path)
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, rest, ok := bytes.Cut(readme, []byte(tableStart+"\n"))
-	_, after, ok2 := bytes.Cut(rest, []byte(tableEnd))
+	before, rest, ok := strings.Cut(string(doc), tableStart+"\n")
+	_, after, ok2 := strings.Cut(rest, tableEnd)
 	if !ok || !ok2 {
 		t.Fatalf("docs/rbac.md lacks the markers %s and %s (each on its own line)", tableStart, tableEnd)
 	}
-	got := string(rest[:len(rest)-len(after)-len(tableEnd)])
-	want := rbac.Table()
-	if got == want {
-		return
-	}
-	if *update {
-		out := slices.Concat(before, []byte(tableStart+"\n"+want+tableEnd), after)
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Log("docs/rbac.md: RBAC table rewritten")
-		return
-	}
-	t.Errorf("docs/rbac.md RBAC table is stale; run go test ./rbac -run TestRBACTableInREADME -update (-want +got):\n%s", cmp.Diff(want, got))
+	golden.File(t, path, before+tableStart+"\n"+rbac.Table()+tableEnd+after)
 }
 
 // Every exported function of the Kubernetes-facing packages that takes a
