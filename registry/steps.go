@@ -43,10 +43,15 @@ func stepOf(name, object string, r registrykit.Result) Step {
 	return Step{Name: name, Object: object, Action: r.Action, Skip: r.Skip, Reason: r.Reason}
 }
 
+// result is the step's outcome as the shared vocabulary has it.
+func (s Step) result() registrykit.Result {
+	return registrykit.Result{Action: s.Action, Skip: s.Skip, Reason: s.Reason}
+}
+
 // NeedsAttention reports whether the step failed or was skipped for a
 // reason that is a warning.
 func (s Step) NeedsAttention() bool {
-	return s.Err != nil || (s.Action == registrykit.Skipped && s.Skip.Warning())
+	return s.Err != nil || s.result().NeedsAttention()
 }
 
 // String formats the step as one line: "<name> <object>: <action>
@@ -59,17 +64,7 @@ func (s Step) String() string {
 		b.WriteString(s.Object)
 	}
 	b.WriteString(": ")
-	b.WriteString(string(s.Action))
-	if s.Skip != "" {
-		b.WriteString(" [")
-		b.WriteString(string(s.Skip))
-		b.WriteString("]")
-	}
-	if s.Reason != "" {
-		b.WriteString(" (")
-		b.WriteString(s.Reason)
-		b.WriteString(")")
-	}
+	b.WriteString(s.result().String())
 	if s.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(s.Err.Error())
