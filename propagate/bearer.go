@@ -19,6 +19,7 @@ import (
 	"github.com/registrykit/registrykit/dockerconfig"
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // Bearer puts a rule in refresher mode: the Propagator writes the rule's
@@ -68,15 +69,8 @@ func (b *Bearer) validate(p *field.Path) field.ErrorList {
 	if b.TokenSource == nil {
 		errs = append(errs, field.Required(p.Child("TokenSource"), "an IAM token source"))
 	}
-	if b.Policy.Margin < 0 {
-		errs = append(errs, field.Invalid(p.Child("Policy", "Margin"), b.Policy.Margin.String(), "must not be negative"))
-	}
-	for i, d := range b.Domains {
-		if _, err := dockerconfig.NormalizeServer(d); err != nil || d == "" {
-			errs = append(errs, field.Invalid(p.Child("Domains").Index(i), d, "must be a registry domain"))
-		}
-	}
-	return errs
+	errs = append(errs, valid.NotNegative(p.Child("Policy", "Margin"), b.Policy.Margin, b.Policy.Margin.String())...)
+	return append(errs, icr.ValidateDomains(p.Child("Domains"), b.Domains)...)
 }
 
 // bearer is the running state of one rule in refresher mode.

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/registrykit/registrykit"
@@ -242,11 +243,22 @@ func TestBearerOutage(t *testing.T) {
 }
 
 func TestBearerValidates(t *testing.T) {
-	_, err := New(fakeKube(), Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{Domains: []string{"us.icr.io", "https://"}, Policy: icr.RefreshPolicy{Margin: -1}}}}})
+	domains := []string{"us.icr.io", "https://", ""}
+	_, err := New(fakeKube(), Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{Domains: domains, Policy: icr.RefreshPolicy{Margin: -1}}}}})
 	got := fieldPathsOf(err)
-	want := "Options.Rules[0].Bearer.Domains[1],Options.Rules[0].Bearer.Policy.Margin,Options.Rules[0].Bearer.TokenSource"
+	want := "Options.Rules[0].Bearer.Domains[1],Options.Rules[0].Bearer.Domains[2],Options.Rules[0].Bearer.Policy.Margin,Options.Rules[0].Bearer.TokenSource"
 	if strings.Join(got, ",") != want {
 		t.Errorf("field errors = %v, want %s", got, want)
+	}
+	// Domains are checked as icr checks them for every workflow.
+	var ie *registrykit.InvalidError
+	if !errors.As(err, &ie) {
+		t.Fatal(err)
+	}
+	for _, w := range icr.ValidateDomains(field.NewPath("Options", "Rules").Index(0).Child("Bearer", "Domains"), domains) {
+		if !slices.ContainsFunc(ie.Errs, func(e *field.Error) bool { return *e == *w }) {
+			t.Errorf("missing %v (as icr.ValidateDomains reports it) in %v", w, ie.Errs)
+		}
 	}
 }
 

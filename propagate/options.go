@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/registrykit/registrykit"
+	"github.com/registrykit/registrykit/internal/valid"
 )
 
 // Defaults of Options.
@@ -110,12 +111,8 @@ func (o *Options) validate() error {
 		}
 		writers[r.Source.String()] = i
 	}
-	if o.Resync < 0 {
-		errs = append(errs, field.Invalid(p.Child("Resync"), o.Resync.String(), "must not be negative"))
-	}
-	if o.Workers < 0 {
-		errs = append(errs, field.Invalid(p.Child("Workers"), o.Workers, "must not be negative"))
-	}
+	errs = append(errs, valid.NotNegative(p.Child("Resync"), o.Resync, o.Resync.String())...)
+	errs = append(errs, valid.NotNegative(p.Child("Workers"), o.Workers, o.Workers)...)
 	if le := o.LeaderElection; le != nil {
 		lp := p.Child("LeaderElection")
 		errs = append(errs, registrykit.ValidateNamespace(lp.Child("Namespace"), le.Namespace)...)
@@ -126,9 +123,7 @@ func (o *Options) validate() error {
 			name string
 			d    time.Duration
 		}{{"LeaseDuration", le.LeaseDuration}, {"RenewDeadline", le.RenewDeadline}, {"RetryPeriod", le.RetryPeriod}} {
-			if d.d < 0 {
-				errs = append(errs, field.Invalid(lp.Child(d.name), d.d.String(), "must not be negative"))
-			}
+			errs = append(errs, valid.NotNegative(lp.Child(d.name), d.d, d.d.String())...)
 		}
 	}
 	return registrykit.Invalid("propagate.Options", errs)
