@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -83,7 +84,10 @@ func (o CopyOptions) Validate(path *field.Path) field.ErrorList {
 // Targets.All is set, and then what the decisions need, so that the cost
 // grows with the targets, not with the copies the cluster already holds:
 //
-//   - Up to DirectReadTargets targets: one GET per target, no List.
+//   - Up to DirectReadTargets targets: one GET per target, no List. When
+//     the targets are named (Targets.Namespaces only), these GETs are sent
+//     together with the source's, so the reads before the writes take one
+//     round trip; if one of them fails, every target is read again.
 //   - More: one cluster-wide paged List of the secrets named like the copy
 //     (field selector metadata.name), metadata only — derived from kube's
 //     own REST client with the API server's PartialObjectMetadataList
@@ -134,6 +138,14 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 		return Report{}, wrap(err)
 	}
 
+	// A few named targets are read while the source is (see earlyReads).
+	var early <-chan map[string]*corev1.Secret
+	if to.Selector == nil && !to.All && len(to.Namespaces) <= DirectReadTargets {
+		ectx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		early = earlyReads(ectx, kube, name, to.Namespaces, opts.Concurrency)
+	}
+
 	src, err := kube.CoreV1().Secrets(from.Namespace).Get(ctx, from.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return Report{}, wrap(&NotFoundError{Kind: "secret", Namespace: from.Namespace, Name: from.Name, Err: err})
@@ -150,8 +162,11 @@ func Copy(ctx context.Context, kube kubernetes.Interface, from types.NamespacedN
 	}
 
 	c := copier{kube: kube, name: name, src: src, opts: opts}
-	byNS, err := c.readCopies(ctx, targets)
-	if err != nil {
+	var byNS map[string]*corev1.Secret
+	if early != nil {
+		byNS = <-early
+		c.listed = byNS != nil // nil: a read failed; every target is read again
+	} else if byNS, err = c.readCopies(ctx, targets); err != nil {
 		return Report{}, wrap(err)
 	}
 	rep := Report{Outcomes: make([]Outcome, len(targets))}
@@ -200,6 +215,47 @@ type copier struct {
 // a few GETs cost less than a List whose size grows with every copy in
 // the cluster.
 const DirectReadTargets = 16
+
+// earlyReads GETs the secret name in each of namespaces, concurrently with
+// the source's GET: with only a few named targets and no namespace List,
+// the reads before the writes then take one round trip instead of two
+// (the source, then the targets). It sends the secrets found, by
+// namespace, or nil if any read failed other than with NotFound (a
+// missing namespace answers NotFound too, and its create reports it).
+// The reads are made even if the source turns out missing or invalid:
+// reads only, at most DirectReadTargets of them.
+func earlyReads(ctx context.Context, kube kubernetes.Interface, name string, namespaces []string, concurrency int) <-chan map[string]*corev1.Secret {
+	out := make(chan map[string]*corev1.Secret, 1)
+	go func() {
+		found := make([]*corev1.Secret, len(namespaces))
+		var failed atomic.Bool
+		forEach(ctx, len(namespaces), concurrency, func(ctx context.Context, i int) {
+			if ctx.Err() != nil {
+				failed.Store(true)
+				return
+			}
+			s, err := kube.CoreV1().Secrets(namespaces[i]).Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case err == nil:
+				found[i] = s
+			case !apierrors.IsNotFound(err):
+				failed.Store(true)
+			}
+		})
+		if failed.Load() {
+			out <- nil
+			return
+		}
+		byNS := map[string]*corev1.Secret{}
+		for i, s := range found {
+			if s != nil {
+				byNS[namespaces[i]] = s
+			}
+		}
+		out <- byNS
+	}()
+	return out
+}
 
 // readCopies returns the copies that exist among the targets, by
 // namespace. For more than DirectReadTargets targets it lists them
