@@ -352,69 +352,55 @@ func TestCopyRenameIntoSourceNamespace(t *testing.T) {
 	getSecret(t, kube, "default", "icr-copy")
 }
 
-func TestCopyListForbiddenReadsEachTarget(t *testing.T) {
-	ctx := context.Background()
-	s := sourceSecret(t)
-	existing := pullSecret(t, "team-b", "all-icr-io", "us.icr.io") // not ours
-	kube := fake.NewClientset(s, existing)
-	failN(kube, "list", "secrets", 100, apierrors.NewForbidden(secretsGR, "", errors.New("cluster-wide list not allowed")))
-	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(map[string]registrykit.Action{"team-a": registrykit.Created, "team-b": registrykit.Skipped}, outcomes(rep)); diff != "" {
-		t.Errorf("outcomes (-want +got):\n%s", diff)
-	}
-	// Without the List, every target is read before anything is written:
-	// one GET per target, a create only where the GET found nothing.
-	var gets []string
-	for _, a := range kube.Actions() {
-		if a.GetVerb() == "get" {
-			gets = append(gets, a.GetNamespace())
-		}
-	}
-	slices.Sort(gets) // the source and the targets are read concurrently
-	if diff := cmp.Diff([]string{"default", "team-a", "team-b"}, gets); diff != "" {
-		t.Errorf("GETs (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"create secrets team-a/all-icr-io"}, writeActions(kube)); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
-	}
-}
-
-// A few named targets are read while the source is. When one of those
-// reads fails (other than NotFound), nothing is decided from them: every
-// target is read again before it is written.
-func TestCopyEarlyReadFailureReadsAgain(t *testing.T) {
-	ctx := context.Background()
-	existing := pullSecret(t, "team-b", "all-icr-io", "us.icr.io") // not ours
-	kube := fake.NewClientset(sourceSecret(t), existing)
-	var failed atomic.Bool
-	kube.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetNamespace() == "team-b" && failed.CompareAndSwap(false, true) {
-			return true, nil, apierrors.NewServiceUnavailable("etcd leader changed")
-		}
-		return false, nil, nil
-	})
-	rep, err := Copy(ctx, kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(map[string]registrykit.Action{"team-a": registrykit.Created, "team-b": registrykit.Skipped}, outcomes(rep)); diff != "" {
-		t.Errorf("outcomes (-want +got):\n%s", diff)
-	}
-	var gets []string
-	for _, a := range kube.Actions() {
-		if a.GetVerb() == "get" {
-			gets = append(gets, a.GetNamespace())
-		}
-	}
-	slices.Sort(gets)
-	if diff := cmp.Diff([]string{"default", "team-a", "team-a", "team-b", "team-b"}, gets); diff != "" {
-		t.Errorf("GETs (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"create secrets team-a/all-icr-io"}, writeActions(kube)); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
+// A few named targets are read with one GET each, sent together with the
+// source's, and a create goes only where the GET found nothing; a
+// forbidden cluster-wide List changes nothing there. When one of those
+// early reads fails (other than NotFound), nothing is decided from them:
+// every target is read again before it is written.
+func TestCopyFewTargetsReads(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failures func(*fake.Clientset)
+		wantGets []string
+	}{
+		{"list forbidden", func(kube *fake.Clientset) {
+			failN(kube, "list", "secrets", 100, apierrors.NewForbidden(secretsGR, "", errors.New("cluster-wide list not allowed")))
+		}, []string{"default", "team-a", "team-b"}},
+		{"early read fails", func(kube *fake.Clientset) {
+			var failed atomic.Bool
+			kube.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if a.GetNamespace() == "team-b" && failed.CompareAndSwap(false, true) {
+					return true, nil, apierrors.NewServiceUnavailable("etcd leader changed")
+				}
+				return false, nil, nil
+			})
+		}, []string{"default", "team-a", "team-a", "team-b", "team-b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			existing := pullSecret(t, "team-b", "all-icr-io", "us.icr.io") // not ours
+			kube := fake.NewClientset(sourceSecret(t), existing)
+			tc.failures(kube)
+			rep, err := Copy(context.Background(), kube, src, Targets{Namespaces: []string{"team-a", "team-b"}}, CopyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(map[string]registrykit.Action{"team-a": registrykit.Created, "team-b": registrykit.Skipped}, outcomes(rep)); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+			var gets []string
+			for _, a := range kube.Actions() {
+				if a.GetVerb() == "get" {
+					gets = append(gets, a.GetNamespace())
+				}
+			}
+			slices.Sort(gets) // the source and the targets are read concurrently
+			if diff := cmp.Diff(tc.wantGets, gets); diff != "" {
+				t.Errorf("GETs (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"create secrets team-a/all-icr-io"}, writeActions(kube)); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
