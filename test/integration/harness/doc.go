@@ -22,6 +22,11 @@
 //		...
 //	}
 //
+// [Env.RestartAPIServer] stops kube-apiserver and starts it again on the
+// same address with the same certificates while etcd runs on, so a test
+// can show what a controller does across an API server restart; every
+// client made before keeps working.
+//
 // What this server is not: there is no kube-controller-manager, so nothing
 // creates the "default" service account or token secrets, garbage
 // collection does not run and deleted namespaces stay Terminating forever;

@@ -52,7 +52,14 @@ type Env struct {
 	// addUserMu serialises Testenv.AddUser: envtest's certificate
 	// authority increments its serial number without a lock, so parallel
 	// tests racing there could mint two client certificates with one serial.
+	// RestartAPIServer holds it too, since a restart rewrites the same
+	// envtest state.
 	addUserMu sync.Mutex
+
+	// certDir holds kube-apiserver's serving certificates and client CA;
+	// the harness owns it (envtest would make a new one, with a new CA, on
+	// each start) so that a restart keeps them. Stop removes it.
+	certDir string
 }
 
 // binaries envtest needs in the assets folder.
@@ -106,22 +113,60 @@ func Start() (*Env, error) {
 	}
 	// Explicit paths so that a KUBEBUILDER_ASSETS pointing elsewhere and the
 	// existence check above cannot disagree.
-	te.ControlPlane.GetAPIServer().Path = filepath.Join(assets, "kube-apiserver")
+	api := te.ControlPlane.GetAPIServer()
+	api.Path = filepath.Join(assets, "kube-apiserver")
 	te.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(assets, "etcd")}
+	certDir, err := os.MkdirTemp("", "registrykit-apiserver-")
+	if err != nil {
+		return nil, fmt.Errorf("kube-apiserver certificate folder: %w", err)
+	}
+	api.CertDir = certDir
+	fastShutdown(te)
 
 	cfg, err := te.Start()
 	if err != nil {
 		_ = te.Stop()
+		_ = os.RemoveAll(certDir)
 		return nil, fmt.Errorf("start kube-apiserver and etcd from %s: %w", assets, err)
 	}
 	e, err := newEnv(cfg)
 	if err != nil {
 		_ = te.Stop()
+		_ = os.RemoveAll(certDir)
 		return nil, err
 	}
 	e.AssetsDir = assets
 	e.Testenv = te
+	e.certDir = certDir
 	return e, nil
+}
+
+// stopTimeout bounds kube-apiserver's and etcd's graceful stop; past it
+// envtest kills the process. With fastShutdown's flags kube-apiserver
+// stops in about a second.
+const stopTimeout = 30 * time.Second
+
+// fastShutdown makes kube-apiserver stop in about a second. By default it
+// waits up to its request timeout (60 s) for open watches to end, so
+// every stop ran into envtest's 20 s stop timeout and ended in a kill.
+// The flags:
+//
+//   - --shutdown-delay-duration=0s: no window for a load balancer to notice
+//     (there is none);
+//   - --shutdown-watch-termination-grace-period=1s: open watches are ended
+//     by the server, so clients see their watch close and re-watch;
+//   - --shutdown-send-retry-after=true: until the requests in flight have
+//     finished, new ones are answered 429 with Retry-After (client-go
+//     retries them), and then the HTTP server gets 2 s to close, not the
+//     request timeout.
+func fastShutdown(te *envtest.Environment) {
+	args := te.ControlPlane.GetAPIServer().Configure()
+	args.Set("shutdown-delay-duration", "0s")
+	args.Set("shutdown-watch-termination-grace-period", "1s")
+	args.Set("shutdown-send-retry-after", "true")
+	if os.Getenv("KUBEBUILDER_CONTROLPLANE_STOP_TIMEOUT") == "" {
+		te.ControlPlaneStopTimeout = stopTimeout
+	}
 }
 
 func newEnv(cfg *rest.Config) (*Env, error) {
@@ -151,7 +196,11 @@ func (e *Env) Stop() error {
 	if e == nil || e.Testenv == nil {
 		return nil
 	}
-	if err := e.Testenv.Stop(); err != nil {
+	err := e.Testenv.Stop()
+	if e.certDir != "" {
+		_ = os.RemoveAll(e.certDir)
+	}
+	if err != nil {
 		return fmt.Errorf("stop kube-apiserver and etcd: %w", err)
 	}
 	return nil
