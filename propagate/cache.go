@@ -2,13 +2,16 @@ package propagate
 
 import (
 	"maps"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 
 	"github.com/registrykit/registrykit/pullsecret"
 )
@@ -121,54 +124,154 @@ func (p *Propagator) serviceAccountTransform(obj any) (any, error) {
 type sourceKey struct{ namespace, name string }
 
 // store is an informer's cache plus the objects this Propagator wrote
-// since: a reconcile that follows a write sees the write before the
-// informer does, instead of writing again from a stale copy (which the
-// server would answer with a Conflict or AlreadyExists).
+// that the informer has not shown yet: a reconcile that follows a write
+// sees the write before the informer does, instead of writing again from
+// a stale copy (which the server would answer with a Conflict or
+// AlreadyExists). A written object is returned in place of the
+// informer's until the informer shows that resourceVersion or a later
+// one, or the object's deletion, or mutationTTL has passed. A deletion
+// the informer shows is remembered for mutationTTL too, so that the
+// answer to a write of the deleted object, handled after the deletion's
+// event, does not bring it back.
+//
+// client-go's MutationCache does this too, but its GetByKey drops an
+// object that its informer does not hold yet on the first read: the next
+// reconcile then created the copy again and got AlreadyExists, in a
+// requeue loop with a growing back-off for as long as the informer lagged
+// (seconds after an API server restart, while watches reconnect).
 type store struct {
 	inf cache.SharedIndexInformer
-	mc  cache.MutationCache
+	now func() time.Time
+
+	mu      sync.Mutex
+	written map[string]written // by namespace/name
+	sweepAt int                // sweep expired entries at this size
+}
+
+// written is an object this Propagator wrote, or (obj nil) a deletion the
+// informer showed.
+type written struct {
+	obj     any
+	rv      uint64
+	uid     types.UID
+	expires time.Time
 }
 
 // mutationTTL bounds how long a written object shadows the informer's.
 const mutationTTL = time.Minute
 
 func newStore(inf cache.SharedIndexInformer) *store {
-	return &store{inf: inf, mc: cache.NewIntegerResourceVersionMutationCacheWithOptions(klog.Background(), inf.GetStore(),
-		cache.MutationCacheOptions{TTL: mutationTTL, IncludeAdds: true, MaxCacheSize: 4096})}
+	return &store{inf: inf, now: time.Now, written: map[string]written{}, sweepAt: 64}
 }
 
+// get returns the newer of the informer's object and the one written.
 func (s *store) get(key string) any {
-	obj, ok, err := s.mc.GetByKey(key)
-	if err != nil || !ok {
+	obj, ok, err := s.inf.GetStore().GetByKey(key)
+	if err != nil {
+		obj, ok = nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, has := s.written[key]; has {
+		switch {
+		case s.now().After(w.expires):
+			delete(s.written, key)
+		case w.obj == nil:
+			// A deletion: the informer's object, if any, is a later one.
+		case !ok:
+			return w.obj
+		case resourceVersion(obj) < w.rv:
+			return w.obj
+		default:
+			delete(s.written, key) // the informer has caught up
+		}
+	}
+	if !ok {
 		return nil
 	}
 	return obj
 }
 
-// observe keeps the mutation cache in step with the informer; call it from
-// the event handlers.
+// observe keeps the written entries in step with the informer; call it
+// from the event handlers.
 func (s *store) observe(obj any, deleted bool) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	o, ok := obj.(runtime.Object)
-	if !ok {
+	m, err := meta.Accessor(obj)
+	if err != nil {
 		return
 	}
-	if deleted {
-		s.mc.OnDelete(o)
-	} else {
-		s.mc.OnAddOrUpdate(o)
+	key := m.GetNamespace() + "/" + m.GetName()
+	rv := resourceVersion(obj)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, has := s.written[key]
+	if !deleted {
+		if has && w.obj != nil && rv >= w.rv {
+			delete(s.written, key)
+		}
+		return
 	}
+	if has && w.obj != nil && rv < w.rv && w.uid != m.GetUID() {
+		return // ours is a newer object of that name, made after this one
+	}
+	s.written[key] = written{rv: rv, uid: m.GetUID(), expires: s.now().Add(mutationTTL)}
+	s.sweep()
 }
 
 // wrote records an object the server returned for a write; transform is
 // the informer's, so the entry looks like what the informer will hold.
 func (s *store) wrote(obj runtime.Object, transform cache.TransformFunc) {
 	t, err := transform(obj)
-	if err == nil {
-		s.mc.Mutation(t)
+	if err != nil {
+		return
 	}
+	m, err := meta.Accessor(t)
+	if err != nil {
+		return
+	}
+	key := m.GetNamespace() + "/" + m.GetName()
+	rv := resourceVersion(t)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, has := s.written[key]; has && !s.now().After(w.expires) {
+		if w.rv > rv {
+			return // a later version is known already
+		}
+		if w.obj == nil && (w.rv == rv || w.uid == m.GetUID()) {
+			return // deleted since this write
+		}
+	}
+	s.written[key] = written{obj: t, rv: rv, uid: m.GetUID(), expires: s.now().Add(mutationTTL)}
+	s.sweep()
+}
+
+// sweep drops the expired entries whenever the map has doubled since the
+// last sweep. Call it with s.mu held.
+func (s *store) sweep() {
+	if len(s.written) < s.sweepAt {
+		return
+	}
+	now := s.now()
+	for k, w := range s.written {
+		if now.After(w.expires) {
+			delete(s.written, k)
+		}
+	}
+	s.sweepAt = max(64, 2*len(s.written))
+}
+
+// resourceVersion is obj's resourceVersion as a number (the API server's
+// are etcd revisions: comparable across objects of a resource), 0 if it
+// has none.
+func resourceVersion(obj any) uint64 {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return 0
+	}
+	rv, _ := strconv.ParseUint(m.GetResourceVersion(), 10, 64)
+	return rv
 }
 
 // getCopy returns a deep copy of the cached secret namespace/name without
