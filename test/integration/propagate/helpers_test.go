@@ -218,7 +218,13 @@ func (r *running) lines() string {
 // eventually polls cond every 20 ms until it returns nil, failing after 20 s.
 func eventually(t testing.TB, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	eventuallyWithin(t, what, 20*time.Second, cond)
+}
+
+// eventuallyWithin is eventually with its own timeout.
+func eventuallyWithin(t testing.TB, what string, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		err := cond()
 		if err == nil {
