@@ -404,7 +404,7 @@ func TestWriteFailureIsReportedAndRetried(t *testing.T) {
 	f.copyIn("team-a")
 	f.eventually("PropagateFailed event", func() error {
 		for _, e := range f.events() {
-			if strings.HasPrefix(e, "Warning PropagateFailed /team-a: created secret team-a/all-icr-io for rule default/all-icr-io") {
+			if strings.HasPrefix(e, "Warning PropagateFailed /team-a: create secret team-a/all-icr-io for rule default/all-icr-io") {
 				return nil
 			}
 		}

@@ -311,11 +311,19 @@ func (p *Propagator) wrote(k key, kind, name string, res registrykit.Result) {
 	p.report(k, kind, name, res, nil)
 }
 
+// attempted names the write that failed, by the action it was to take:
+// an error says "create secret …", not "created secret …".
+var attempted = map[registrykit.Action]string{
+	registrykit.Created: "create",
+	registrykit.Updated: "update",
+	registrykit.Deleted: "delete",
+}
+
 // failed records a failed write or read and returns the error to retry.
 func (p *Propagator) failed(k key, kind, name string, res registrykit.Result, err error) error {
-	verb := string(res.Action)
-	if res.Action == registrykit.Updated && kind == kindServiceAccount {
-		verb = "update"
+	verb, ok := attempted[res.Action]
+	if !ok {
+		verb = "reconcile"
 	}
 	err = fmt.Errorf("%s %s %s/%s for rule %s: %w", verb, metricKind(kind), k.namespace, name, p.rules[k.rule].name(), err)
 	p.metrics.errors.WithLabelValues(p.rules[k.rule].name(), metricKind(kind)).Inc()
