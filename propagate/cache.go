@@ -146,6 +146,7 @@ type store struct {
 	mu      sync.Mutex
 	written map[string]written // by namespace/name
 	sweepAt int                // sweep expired entries at this size
+	peak    int                // the most entries written has held since it was made
 }
 
 // written is an object this Propagator wrote, or (obj nil) a deletion the
@@ -175,7 +176,7 @@ func (s *store) get(key string) any {
 	if w, has := s.written[key]; has {
 		switch {
 		case s.now().After(w.expires):
-			delete(s.written, key)
+			s.forget(key)
 		case w.obj == nil:
 			// A deletion: the informer's object, if any, is a later one.
 		case !ok:
@@ -183,7 +184,7 @@ func (s *store) get(key string) any {
 		case resourceVersion(obj) < w.rv:
 			return w.obj
 		default:
-			delete(s.written, key) // the informer has caught up
+			s.forget(key) // the informer has caught up
 		}
 	}
 	if !ok {
@@ -209,7 +210,7 @@ func (s *store) observe(obj any, deleted bool) {
 	w, has := s.written[key]
 	if !deleted {
 		if has && w.obj != nil && rv >= w.rv {
-			delete(s.written, key)
+			s.forget(key)
 		}
 		return
 	}
@@ -248,8 +249,9 @@ func (s *store) wrote(obj runtime.Object, transform cache.TransformFunc) {
 }
 
 // sweep drops the expired entries whenever the map has doubled since the
-// last sweep. Call it with s.mu held.
+// last sweep. Call it with s.mu held, after adding an entry.
 func (s *store) sweep() {
+	s.peak = max(s.peak, len(s.written))
 	if len(s.written) < s.sweepAt {
 		return
 	}
@@ -260,6 +262,24 @@ func (s *store) sweep() {
 		}
 	}
 	s.sweepAt = max(64, 2*len(s.written))
+	s.forget("")
+}
+
+// forget deletes key's entry. A Go map keeps the table of the most entries
+// it ever held (thousands during a first convergence, a few hundred bytes
+// per namespace for as long as the process runs), so once the entries are
+// down to an eighth of that peak they move to a new map. Call it with s.mu
+// held.
+func (s *store) forget(key string) {
+	delete(s.written, key)
+	if s.peak <= 64 || len(s.written) > s.peak/8 {
+		return
+	}
+	fresh := make(map[string]written, len(s.written))
+	for k, w := range s.written {
+		fresh[k] = w
+	}
+	s.written, s.peak = fresh, len(fresh)
 }
 
 // resourceVersion is obj's resourceVersion as a number (the API server's

@@ -1,6 +1,7 @@
 package propagate
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -136,5 +137,32 @@ func TestStoreEntryExpires(t *testing.T) {
 	*now = now.Add(2 * time.Second)
 	if got := seen(st); got != "" {
 		t.Errorf("after the TTL: %q, want none", got)
+	}
+}
+
+// Once the informer has shown what a first convergence wrote, the store
+// holds a new, small map: a Go map never gives back the table of its
+// largest size.
+func TestStoreMapShrinksAfterABurst(t *testing.T) {
+	st, informer, _ := testStore(t)
+	const n = 1000
+	for i := range n {
+		s := secretAt("5", types.UID(fmt.Sprint("u", i)), "written")
+		s.Namespace = fmt.Sprint("ns-", i)
+		st.wrote(s, noTransform)
+	}
+	if st.peak != n {
+		t.Fatalf("peak %d after %d writes", st.peak, n)
+	}
+	for i := range n {
+		s := secretAt("5", types.UID(fmt.Sprint("u", i)), "informer")
+		s.Namespace = fmt.Sprint("ns-", i)
+		if err := informer.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		st.observe(s, false)
+	}
+	if len(st.written) != 0 || st.peak > n/8 {
+		t.Errorf("after the informer caught up: %d entries, peak %d (want a map made for at most %d)", len(st.written), st.peak, n/8)
 	}
 }
