@@ -19,6 +19,7 @@ import (
 	"github.com/registrykit/registrykit/iam"
 	"github.com/registrykit/registrykit/icr"
 	"github.com/registrykit/registrykit/propagate"
+	"github.com/registrykit/registrykit/pullsecret"
 )
 
 // bearerFlags select refresher mode (--bearer) and its token source.
@@ -179,12 +180,48 @@ func renewal(ctx context.Context, env *exampleenv.Env, kube kubernetes.Interface
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	select { // let the copies follow
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(300 * time.Millisecond):
+	if err := copiesFollow(ctx, kube, rule); err != nil {
+		return err
 	}
 	return scan(ctx, env, kube)
+}
+
+// copiesFollow waits until every copy of rule's source holds what the
+// source holds: how long that takes depends on the machine, not on a
+// fixed pause.
+func copiesFollow(ctx context.Context, kube kubernetes.Interface, rule propagate.Rule) error {
+	name := rule.CopyName
+	if name == "" {
+		name = rule.Source.Name
+	}
+	deadline := time.After(3 * embeddedLifetime)
+	for {
+		src, err := kube.CoreV1().Secrets(rule.Source.Namespace).Get(ctx, rule.Source.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		copies, err := kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+		if err != nil {
+			return err
+		}
+		behind := 0
+		for i := range copies.Items {
+			c := &copies.Items[i]
+			if c.Annotations[pullsecret.AnnotationCopiedFrom] == rule.Source.String() && pullsecret.ContentHash(c) != pullsecret.ContentHash(src) {
+				behind++
+			}
+		}
+		if behind == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%d copies did not follow the renewed source", behind)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // scan reads every secret of the cluster, as someone who can read them
