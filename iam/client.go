@@ -120,23 +120,23 @@ type Client struct {
 func New(opts Options) (*Client, error) {
 	var errs field.ErrorList
 	if strings.TrimSpace(opts.AccountID) == "" {
-		errs = append(errs, field.Required(field.NewPath("AccountID"), ""))
+		errs = append(errs, field.Required(field.NewPath("accountID"), ""))
 	}
 	hasAuth := opts.Authenticator != nil && !core.IsNil(opts.Authenticator)
 	hasSource := opts.TokenSource != nil && !core.IsNil(opts.TokenSource)
 	switch n := btoi(!opts.APIKey.IsZero()) + btoi(hasSource) + btoi(hasAuth); {
 	case n == 0:
-		errs = append(errs, field.Required(field.NewPath("APIKey"), "one of APIKey, TokenSource or Authenticator is required"))
+		errs = append(errs, field.Required(field.NewPath("apiKey"), "one of apiKey, tokenSource or authenticator is required"))
 	case n > 1:
-		errs = append(errs, field.Forbidden(field.NewPath("Authenticator"), "set only one of APIKey, TokenSource or Authenticator"))
+		errs = append(errs, field.Forbidden(field.NewPath("authenticator"), "set only one of apiKey, tokenSource or authenticator"))
 	case !opts.APIKey.IsZero():
-		errs = append(errs, validAPIKey(field.NewPath("APIKey"), opts.APIKey)...)
+		errs = append(errs, validAPIKey(field.NewPath("apiKey"), opts.APIKey)...)
 	}
 	if opts.MaxRetryInterval < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("MaxRetryInterval"), opts.MaxRetryInterval, "must not be negative"))
+		errs = append(errs, field.Invalid(field.NewPath("maxRetryInterval"), opts.MaxRetryInterval, "must not be negative"))
 	}
 	for _, u := range []struct{ name, value string }{
-		{"URL", opts.URL}, {"IdentityURL", opts.IdentityURL}, {"PolicyURL", opts.PolicyURL}, {"TokenURL", opts.TokenURL},
+		{"url", opts.URL}, {"identityURL", opts.IdentityURL}, {"policyURL", opts.PolicyURL}, {"tokenURL", opts.TokenURL},
 	} {
 		errs = append(errs, validEndpoint(field.NewPath(u.name), u.value)...)
 	}
@@ -193,7 +193,7 @@ func New(opts Options) (*Client, error) {
 		if err := opts.Authenticator.Validate(); err != nil {
 			// The SDK's messages name properties, never their values.
 			return nil, invalid("Options", field.ErrorList{
-				field.Invalid(field.NewPath("Authenticator"), field.OmitValueType{}, creds.scrub(err.Error())),
+				field.Invalid(field.NewPath("authenticator"), field.OmitValueType{}, creds.scrub(err.Error())),
 			})
 		}
 		src = authenticatorSource(opts.Authenticator, creds)
@@ -226,7 +226,7 @@ func New(opts Options) (*Client, error) {
 	c.identityOnce = newIdentity()
 	if err != nil {
 		return nil, invalid("Options", field.ErrorList{
-			field.Invalid(field.NewPath("IdentityURL"), field.OmitValueType{}, c.scrub(err.Error())),
+			field.Invalid(field.NewPath("identityURL"), field.OmitValueType{}, c.scrub(err.Error())),
 		})
 	}
 	c.policy, err = iampolicymanagementv1.NewIamPolicyManagementV1(&iampolicymanagementv1.IamPolicyManagementV1Options{
@@ -234,7 +234,7 @@ func New(opts Options) (*Client, error) {
 	})
 	if err != nil {
 		return nil, invalid("Options", field.ErrorList{
-			field.Invalid(field.NewPath("PolicyURL"), field.OmitValueType{}, c.scrub(err.Error())),
+			field.Invalid(field.NewPath("policyURL"), field.OmitValueType{}, c.scrub(err.Error())),
 		})
 	}
 	if opts.HTTPClient != nil {

@@ -21,17 +21,17 @@ func TestNewValidatesEverythingAtOnce(t *testing.T) {
 		opts iam.Options
 		want []string // the field paths, in order
 	}{
-		{"empty", iam.Options{}, []string{"AccountID", "APIKey"}},
-		{"blank account", iam.Options{AccountID: " ", APIKey: key}, []string{"AccountID"}},
-		{"both credentials", iam.Options{AccountID: "a", APIKey: key, Authenticator: &core.NoAuthAuthenticator{}}, []string{"Authenticator"}},
-		{"key and token source", iam.Options{AccountID: "a", APIKey: key, TokenSource: staticSource{}}, []string{"Authenticator"}},
-		{"negative interval", iam.Options{AccountID: "a", APIKey: key, MaxRetryInterval: -1}, []string{"MaxRetryInterval"}},
-		{"key with blank edge", iam.Options{AccountID: "a", APIKey: iam.NewSecret(`{k-with-brace}`)}, []string{"APIKey"}},
-		{"plain http", iam.Options{AccountID: "a", APIKey: key, URL: "http://iam.example.com"}, []string{"URL"}},
-		{"userinfo", iam.Options{AccountID: "a", APIKey: key, IdentityURL: "https://user:k-with-brace@iam.example.com"}, []string{"IdentityURL"}},
-		{"http with userinfo", iam.Options{AccountID: "a", APIKey: key, TokenURL: "http://k-with-brace@tok.example.com"}, []string{"TokenURL", "TokenURL"}},
-		{"not a URL", iam.Options{AccountID: "a", APIKey: key, PolicyURL: "iam.example.com/x"}, []string{"PolicyURL"}},
-		{"other scheme", iam.Options{AccountID: "a", APIKey: key, URL: "ftp://iam.example.com"}, []string{"URL"}},
+		{"empty", iam.Options{}, []string{"accountID", "apiKey"}},
+		{"blank account", iam.Options{AccountID: " ", APIKey: key}, []string{"accountID"}},
+		{"both credentials", iam.Options{AccountID: "a", APIKey: key, Authenticator: &core.NoAuthAuthenticator{}}, []string{"authenticator"}},
+		{"key and token source", iam.Options{AccountID: "a", APIKey: key, TokenSource: staticSource{}}, []string{"authenticator"}},
+		{"negative interval", iam.Options{AccountID: "a", APIKey: key, MaxRetryInterval: -1}, []string{"maxRetryInterval"}},
+		{"key with blank edge", iam.Options{AccountID: "a", APIKey: iam.NewSecret(`{k-with-brace}`)}, []string{"apiKey"}},
+		{"plain http", iam.Options{AccountID: "a", APIKey: key, URL: "http://iam.example.com"}, []string{"url"}},
+		{"userinfo", iam.Options{AccountID: "a", APIKey: key, IdentityURL: "https://user:k-with-brace@iam.example.com"}, []string{"identityURL"}},
+		{"http with userinfo", iam.Options{AccountID: "a", APIKey: key, TokenURL: "http://k-with-brace@tok.example.com"}, []string{"tokenURL", "tokenURL"}},
+		{"not a URL", iam.Options{AccountID: "a", APIKey: key, PolicyURL: "iam.example.com/x"}, []string{"policyURL"}},
+		{"other scheme", iam.Options{AccountID: "a", APIKey: key, URL: "ftp://iam.example.com"}, []string{"url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,7 @@ func TestTrustedProfileTokenSourceCRTokenAndFile(t *testing.T) {
 	_, err := iam.NewTrustedProfileTokenSource(iam.TrustedProfileOptions{
 		ProfileID: "Profile-1", CRToken: iam.NewSecret("x.y.z"), CRTokenFile: "/var/run/secrets/tokens/sa-token",
 	})
-	if diff := cmp.Diff([]string{"opts.CRToken"}, invalidFields(t, err)); diff != "" {
+	if diff := cmp.Diff([]string{"opts.crToken"}, invalidFields(t, err)); diff != "" {
 		t.Errorf("field errors (-want +got):\n%s", diff)
 	}
 	if strings.Contains(err.Error(), "x.y.z") {

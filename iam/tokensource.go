@@ -88,7 +88,7 @@ const maxCRToken = 64 << 10
 func NewAPIKeyTokenSource(apiKey Secret, opts TokenOptions) (TokenSource, error) {
 	var errs field.ErrorList
 	errs = append(errs, validAPIKey(field.NewPath("apiKey"), apiKey)...)
-	errs = append(errs, validEndpoint(field.NewPath("opts", "URL"), opts.URL)...)
+	errs = append(errs, validEndpoint(field.NewPath("opts", "url"), opts.URL)...)
 	if err := invalid("NewAPIKeyTokenSource", errs); err != nil {
 		return nil, err
 	}
@@ -120,14 +120,14 @@ func NewTrustedProfileTokenSource(opts TrustedProfileOptions) (TokenSource, erro
 	}
 	switch {
 	case set == 0:
-		errs = append(errs, field.Required(p.Child("ProfileID"), "one of ProfileID, ProfileName or ProfileCRN is required"))
+		errs = append(errs, field.Required(p.Child("profileID"), "one of profileID, profileName or profileCRN is required"))
 	case set > 1:
-		errs = append(errs, field.Forbidden(p.Child("ProfileName"), "set only one of ProfileID, ProfileName or ProfileCRN"))
+		errs = append(errs, field.Forbidden(p.Child("profileName"), "set only one of profileID, profileName or profileCRN"))
 	}
 	if !opts.CRToken.IsZero() && opts.CRTokenFile != "" {
-		errs = append(errs, field.Forbidden(p.Child("CRToken"), "set only one of CRToken or CRTokenFile"))
+		errs = append(errs, field.Forbidden(p.Child("crToken"), "set only one of crToken or crTokenFile"))
 	}
-	errs = append(errs, validEndpoint(p.Child("URL"), opts.URL)...)
+	errs = append(errs, validEndpoint(p.Child("url"), opts.URL)...)
 	if err := invalid("NewTrustedProfileTokenSource", errs); err != nil {
 		return nil, err
 	}

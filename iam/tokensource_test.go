@@ -164,7 +164,7 @@ func TestAPIKeyTokenSourceErrors(t *testing.T) {
 	}
 
 	_, err = iam.NewAPIKeyTokenSource(iam.Secret{}, iam.TokenOptions{URL: "http://u:not-a-key@iam.example.com"})
-	if diff := cmp.Diff([]string{"apiKey", "opts.URL", "opts.URL"}, invalidFields(t, err)); diff != "" {
+	if diff := cmp.Diff([]string{"apiKey", "opts.url", "opts.url"}, invalidFields(t, err)); diff != "" {
 		t.Errorf("field errors (-want +got):\n%s", diff)
 	}
 }
@@ -309,10 +309,10 @@ func TestTrustedProfileTokenSourceValidates(t *testing.T) {
 		opts iam.TrustedProfileOptions
 		want []string
 	}{
-		{"no profile", iam.TrustedProfileOptions{}, []string{"opts.ProfileID"}},
-		{"blank profile", iam.TrustedProfileOptions{ProfileName: "  "}, []string{"opts.ProfileID"}},
-		{"two profiles", iam.TrustedProfileOptions{ProfileID: "Profile-1", ProfileName: "x"}, []string{"opts.ProfileName"}},
-		{"http URL", iam.TrustedProfileOptions{ProfileID: "Profile-1", TokenOptions: iam.TokenOptions{URL: "http://iam.example.com"}}, []string{"opts.URL"}},
+		{"no profile", iam.TrustedProfileOptions{}, []string{"opts.profileID"}},
+		{"blank profile", iam.TrustedProfileOptions{ProfileName: "  "}, []string{"opts.profileID"}},
+		{"two profiles", iam.TrustedProfileOptions{ProfileID: "Profile-1", ProfileName: "x"}, []string{"opts.profileName"}},
+		{"http URL", iam.TrustedProfileOptions{ProfileID: "Profile-1", TokenOptions: iam.TokenOptions{URL: "http://iam.example.com"}}, []string{"opts.url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

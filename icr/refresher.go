@@ -57,7 +57,7 @@ func NewRefresher(src iam.TokenSource, domains []string, opts RefresherOptions) 
 		errs = append(errs, field.Required(field.NewPath("src"), "a token source"))
 	}
 	if opts.Policy.Margin < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("opts", "Policy", "Margin"), opts.Policy.Margin.String(), "must not be negative"))
+		errs = append(errs, field.Invalid(field.NewPath("opts", "policy", "margin"), opts.Policy.Margin.String(), "must not be negative"))
 	}
 	// The domains are checked by building a document with a stand-in token.
 	if _, err := BearerConfig(iam.Token{Value: iam.NewSecret("-")}, domains); err != nil {

@@ -67,10 +67,10 @@ type Bearer struct {
 func (b *Bearer) validate(p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if b.TokenSource == nil {
-		errs = append(errs, field.Required(p.Child("TokenSource"), "an IAM token source"))
+		errs = append(errs, field.Required(p.Child("tokenSource"), "an IAM token source"))
 	}
-	errs = append(errs, valid.NotNegative(p.Child("Policy", "Margin"), b.Policy.Margin, b.Policy.Margin.String())...)
-	return append(errs, icr.ValidateDomains(p.Child("Domains"), b.Domains)...)
+	errs = append(errs, valid.NotNegative(p.Child("policy", "margin"), b.Policy.Margin, b.Policy.Margin.String())...)
+	return append(errs, icr.ValidateDomains(p.Child("domains"), b.Domains)...)
 }
 
 // bearer is the running state of one rule in refresher mode.

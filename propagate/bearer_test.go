@@ -246,7 +246,7 @@ func TestBearerValidates(t *testing.T) {
 	domains := []string{"us.icr.io", "https://", ""}
 	_, err := New(fakeKube(), Options{Rules: []Rule{{Source: bearerSource, Bearer: &Bearer{Domains: domains, Policy: icr.RefreshPolicy{Margin: -1}}}}})
 	got := fieldPathsOf(err)
-	want := "Options.Rules[0].Bearer.Domains[1],Options.Rules[0].Bearer.Domains[2],Options.Rules[0].Bearer.Policy.Margin,Options.Rules[0].Bearer.TokenSource"
+	want := "rules[0].bearer.domains[1],rules[0].bearer.domains[2],rules[0].bearer.policy.margin,rules[0].bearer.tokenSource"
 	if strings.Join(got, ",") != want {
 		t.Errorf("field errors = %v, want %s", got, want)
 	}
@@ -255,7 +255,7 @@ func TestBearerValidates(t *testing.T) {
 	if !errors.As(err, &ie) {
 		t.Fatal(err)
 	}
-	for _, w := range icr.ValidateDomains(field.NewPath("Options", "Rules").Index(0).Child("Bearer", "Domains"), domains) {
+	for _, w := range icr.ValidateDomains(field.NewPath("rules").Index(0).Child("bearer", "domains"), domains) {
 		if !slices.ContainsFunc(ie.Errs, func(e *field.Error) bool { return *e == *w }) {
 			t.Errorf("missing %v (as icr.ValidateDomains reports it) in %v", w, ie.Errs)
 		}
@@ -275,15 +275,15 @@ func TestBearerOneWriterPerSource(t *testing.T) {
 		{Name: "b", Source: bearerSource, CopyName: "other"},
 		{Name: "c", Source: bearerSource, CopyName: "third", Bearer: b},
 	}})
-	if got := strings.Join(fieldPathsOf(err), ","); got != "Options.Rules[2].Source" {
-		t.Errorf("field errors = %s, want Options.Rules[2].Source", got)
+	if got := strings.Join(fieldPathsOf(err), ","); got != "rules[2].source" {
+		t.Errorf("field errors = %s, want rules[2].source", got)
 	}
 	_, err = New(fakeKube(), Options{Rules: []Rule{
 		{Name: "a", Source: bearerSource, Bearer: b},
 		{Name: "b", Source: bearerSource, CopyName: "other", InternalRegistry: &InternalRegistry{Host: "registry.apps.example.com"}},
 	}})
-	if got := strings.Join(fieldPathsOf(err), ","); got != "Options.Rules[1].Source" {
-		t.Errorf("refresher and builder mode on one source: field errors = %s, want Options.Rules[1].Source", got)
+	if got := strings.Join(fieldPathsOf(err), ","); got != "rules[1].source" {
+		t.Errorf("refresher and builder mode on one source: field errors = %s, want rules[1].source", got)
 	}
 	if _, err := New(fakeKube(), Options{Rules: []Rule{{Name: "a", Source: bearerSource, Bearer: b}, {Name: "b", Source: bearerSource, CopyName: "other"}}}); err != nil {
 		t.Errorf("a plain rule copying a refresher-mode source: %v", err)

@@ -106,7 +106,7 @@ func TestInternalRegistryValidates(t *testing.T) {
 		{Source: source, InternalRegistry: &InternalRegistry{ServiceAccount: "Bad_Name"}},
 	}})
 	got := fmt.Sprint(err)
-	for _, want := range []string{"Options.Rules[0].InternalRegistry.serviceAccount", "Options.Rules[0].InternalRegistry.host"} {
+	for _, want := range []string{"rules[0].internalRegistry.serviceAccount", "rules[0].internalRegistry.host"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("error %q lacks %s", got, want)
 		}

@@ -85,16 +85,16 @@ type LeaderElection struct {
 
 func (o *Options) validate() error {
 	var errs field.ErrorList
-	p := field.NewPath("Options")
+	rules := field.NewPath("rules")
 	if len(o.Rules) == 0 {
-		errs = append(errs, field.Required(p.Child("Rules"), "give at least one rule"))
+		errs = append(errs, field.Required(rules, "give at least one rule"))
 	}
 	names := map[string]int{}
 	for i, r := range o.Rules {
-		rp := p.Child("Rules").Index(i)
+		rp := rules.Index(i)
 		errs = append(errs, r.validate(rp)...)
 		if j, dup := names[r.name()]; dup {
-			errs = append(errs, field.Duplicate(rp.Child("Name"), r.name()+" (also rule "+strconv.Itoa(j)+"; give each rule a Name)"))
+			errs = append(errs, field.Duplicate(rp.Child("name"), r.name()+" (also rule "+strconv.Itoa(j)+"; give each rule a name)"))
 		}
 		names[r.name()] = i
 	}
@@ -106,23 +106,23 @@ func (o *Options) validate() error {
 			continue
 		}
 		if j, dup := writers[r.Source.String()]; dup {
-			errs = append(errs, field.Duplicate(p.Child("Rules").Index(i).Child("Source"), r.Source.String()+" (also written by rule "+strconv.Itoa(j)+")"))
+			errs = append(errs, field.Duplicate(rules.Index(i).Child("source"), r.Source.String()+" (also written by rule "+strconv.Itoa(j)+")"))
 			continue
 		}
 		writers[r.Source.String()] = i
 	}
-	errs = append(errs, valid.NotNegative(p.Child("Resync"), o.Resync, o.Resync.String())...)
-	errs = append(errs, valid.NotNegative(p.Child("Workers"), o.Workers, o.Workers)...)
+	errs = append(errs, valid.NotNegative(field.NewPath("resync"), o.Resync, o.Resync.String())...)
+	errs = append(errs, valid.NotNegative(field.NewPath("workers"), o.Workers, o.Workers)...)
 	if le := o.LeaderElection; le != nil {
-		lp := p.Child("LeaderElection")
-		errs = append(errs, registrykit.ValidateNamespace(lp.Child("Namespace"), le.Namespace)...)
+		lp := field.NewPath("leaderElection")
+		errs = append(errs, registrykit.ValidateNamespace(lp.Child("namespace"), le.Namespace)...)
 		if le.Name != "" {
-			errs = append(errs, registrykit.ValidateName(lp.Child("Name"), le.Name)...)
+			errs = append(errs, registrykit.ValidateName(lp.Child("name"), le.Name)...)
 		}
 		for _, d := range []struct {
 			name string
 			d    time.Duration
-		}{{"LeaseDuration", le.LeaseDuration}, {"RenewDeadline", le.RenewDeadline}, {"RetryPeriod", le.RetryPeriod}} {
+		}{{"leaseDuration", le.LeaseDuration}, {"renewDeadline", le.RenewDeadline}, {"retryPeriod", le.RetryPeriod}} {
 			errs = append(errs, valid.NotNegative(lp.Child(d.name), d.d, d.d.String())...)
 		}
 	}

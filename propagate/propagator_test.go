@@ -467,14 +467,14 @@ func TestOptionsValidation(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s", e.Field, e.Type))
 	}
 	want := []string{
-		"Options.Rules[1].Exclude[0] " + field.ErrorTypeInvalid.String(),
-		"Options.Rules[1].Exclude[1] " + field.ErrorTypeInvalid.String(),
-		"Options.Rules[1].ServiceAccounts[0] " + field.ErrorTypeInvalid.String(),
-		"Options.Rules[1].Name " + field.ErrorTypeDuplicate.String(),
-		"Options.Rules[2].Source.Namespace " + field.ErrorTypeRequired.String(),
-		"Options.Rules[2].Source.Name " + field.ErrorTypeRequired.String(),
-		"Options.Workers " + field.ErrorTypeInvalid.String(),
-		"Options.LeaderElection.Namespace " + field.ErrorTypeRequired.String(),
+		"rules[1].exclude[0] " + field.ErrorTypeInvalid.String(),
+		"rules[1].exclude[1] " + field.ErrorTypeInvalid.String(),
+		"rules[1].serviceAccounts[0] " + field.ErrorTypeInvalid.String(),
+		"rules[1].name " + field.ErrorTypeDuplicate.String(),
+		"rules[2].source.namespace " + field.ErrorTypeRequired.String(),
+		"rules[2].source.name " + field.ErrorTypeRequired.String(),
+		"workers " + field.ErrorTypeInvalid.String(),
+		"leaderElection.namespace " + field.ErrorTypeRequired.String(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("field errors (-want +got):\n%s\n%v", diff, err)

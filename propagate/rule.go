@@ -95,26 +95,26 @@ func (r Rule) serviceAccounts() []string {
 // validate reports every problem of the rule at path p.
 func (r Rule) validate(p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, registrykit.ValidateNamespace(p.Child("Source", "Namespace"), r.Source.Namespace)...)
-	errs = append(errs, registrykit.ValidateName(p.Child("Source", "Name"), r.Source.Name)...)
+	errs = append(errs, registrykit.ValidateNamespace(p.Child("source", "namespace"), r.Source.Namespace)...)
+	errs = append(errs, registrykit.ValidateName(p.Child("source", "name"), r.Source.Name)...)
 	if r.CopyName != "" {
-		errs = append(errs, registrykit.ValidateName(p.Child("CopyName"), r.CopyName)...)
+		errs = append(errs, registrykit.ValidateName(p.Child("copyName"), r.CopyName)...)
 	}
 	for i, ns := range r.Namespaces {
-		errs = append(errs, registrykit.ValidateNamespace(p.Child("Namespaces").Index(i), ns)...)
+		errs = append(errs, registrykit.ValidateNamespace(p.Child("namespaces").Index(i), ns)...)
 	}
-	errs = append(errs, valid.Globs(p.Child("Exclude"), r.Exclude)...)
+	errs = append(errs, valid.Globs(p.Child("exclude"), r.Exclude)...)
 	for i, sa := range r.ServiceAccounts {
-		errs = append(errs, registrykit.ValidateName(p.Child("ServiceAccounts").Index(i), sa)...)
+		errs = append(errs, registrykit.ValidateName(p.Child("serviceAccounts").Index(i), sa)...)
 	}
-	errs = append(errs, r.Adoption.Validate(p.Child("Adoption"))...)
+	errs = append(errs, r.Adoption.Validate(p.Child("adoption"))...)
 	if r.Bearer != nil {
-		errs = append(errs, r.Bearer.validate(p.Child("Bearer"))...)
+		errs = append(errs, r.Bearer.validate(p.Child("bearer"))...)
 	}
 	if r.InternalRegistry != nil {
-		errs = append(errs, r.InternalRegistry.validate(&r, p.Child("InternalRegistry"))...)
+		errs = append(errs, r.InternalRegistry.validate(&r, p.Child("internalRegistry"))...)
 		if r.Bearer != nil {
-			errs = append(errs, field.Forbidden(p.Child("InternalRegistry"), "a rule has at most one of Bearer and InternalRegistry"))
+			errs = append(errs, field.Forbidden(p.Child("internalRegistry"), "a rule has at most one of bearer and internalRegistry"))
 		}
 	}
 	return errs

@@ -88,7 +88,7 @@ func TestPropagateFlagsAndErrors(t *testing.T) {
 		{"help exits 0", []string{"--help"}, ""},
 		{"source without a slash", []string{"--source", "all-icr-io"}, `--source "all-icr-io": want NAMESPACE/NAME`},
 		{"bad selector", []string{"--selector", "team in (a"}, `--selector "team in (a"`},
-		{"bad exclude glob", []string{"--exclude", "["}, "Exclude[0]"},
+		{"bad exclude glob", []string{"--exclude", "["}, "exclude[0]"},
 		{"unknown flag", []string{"--namespace", "x"}, "flag provided but not defined"},
 		{"api key file without --bearer", []string{"--api-key-file", "k", "--iam-url", "https://iam.test"}, "--api-key-file needs --bearer\n--iam-url needs --bearer"},
 		{"key and profile", []string{"--bearer", "--api-key-file", "k", "--trusted-profile", "p", "--cr-token-file", "t"}, "--api-key-file cannot be combined with --trusted-profile or --cr-token-file"},
