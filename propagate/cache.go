@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -181,9 +182,10 @@ func (s *store) get(key string) any {
 			// A deletion: the informer's object, if any, is a later one.
 		case !ok:
 			return w.obj
-		case resourceVersion(obj) < w.rv:
-			return w.obj
 		default:
+			if m, err := meta.Accessor(obj); err == nil && revision(m) < w.rv {
+				return w.obj
+			}
 			s.forget(key) // the informer has caught up
 		}
 	}
@@ -199,12 +201,10 @@ func (s *store) observe(obj any, deleted bool) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
+	key, rv, uid, ok := identify(obj)
+	if !ok {
 		return
 	}
-	key := m.GetNamespace() + "/" + m.GetName()
-	rv := resourceVersion(obj)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w, has := s.written[key]
@@ -214,11 +214,10 @@ func (s *store) observe(obj any, deleted bool) {
 		}
 		return
 	}
-	if has && w.obj != nil && rv < w.rv && w.uid != m.GetUID() {
+	if has && w.obj != nil && rv < w.rv && w.uid != uid {
 		return // ours is a newer object of that name, made after this one
 	}
-	s.written[key] = written{rv: rv, uid: m.GetUID(), expires: s.now().Add(mutationTTL)}
-	s.sweep()
+	s.add(key, written{rv: rv, uid: uid})
 }
 
 // wrote records an object the server returned for a write; transform is
@@ -228,29 +227,29 @@ func (s *store) wrote(obj runtime.Object, transform cache.TransformFunc) {
 	if err != nil {
 		return
 	}
-	m, err := meta.Accessor(t)
-	if err != nil {
+	key, rv, uid, ok := identify(t)
+	if !ok {
 		return
 	}
-	key := m.GetNamespace() + "/" + m.GetName()
-	rv := resourceVersion(t)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if w, has := s.written[key]; has && !s.now().After(w.expires) {
 		if w.rv > rv {
 			return // a later version is known already
 		}
-		if w.obj == nil && (w.rv == rv || w.uid == m.GetUID()) {
+		if w.obj == nil && (w.rv == rv || w.uid == uid) {
 			return // deleted since this write
 		}
 	}
-	s.written[key] = written{obj: t, rv: rv, uid: m.GetUID(), expires: s.now().Add(mutationTTL)}
-	s.sweep()
+	s.add(key, written{obj: t, rv: rv, uid: uid})
 }
 
-// sweep drops the expired entries whenever the map has doubled since the
-// last sweep. Call it with s.mu held, after adding an entry.
-func (s *store) sweep() {
+// add stores w under key for mutationTTL, and drops the expired entries
+// whenever the map has doubled since they were last dropped. Call it with
+// s.mu held.
+func (s *store) add(key string, w written) {
+	w.expires = s.now().Add(mutationTTL)
+	s.written[key] = w
 	s.peak = max(s.peak, len(s.written))
 	if len(s.written) < s.sweepAt {
 		return
@@ -262,16 +261,20 @@ func (s *store) sweep() {
 		}
 	}
 	s.sweepAt = max(64, 2*len(s.written))
-	s.forget("")
+	s.compact()
 }
 
-// forget deletes key's entry. A Go map keeps the table of the most entries
-// it ever held (thousands during a first convergence, a few hundred bytes
-// per namespace for as long as the process runs), so once the entries are
-// down to an eighth of that peak they move to a new map. Call it with s.mu
-// held.
+// forget deletes key's entry. Call it with s.mu held.
 func (s *store) forget(key string) {
 	delete(s.written, key)
+	s.compact()
+}
+
+// compact moves the entries to a new map once they are down to an eighth
+// of their peak: a Go map keeps the table of the most entries it ever held
+// (thousands during a first convergence, a few hundred bytes per namespace
+// for as long as the process runs). Call it with s.mu held.
+func (s *store) compact() {
 	if s.peak <= 64 || len(s.written) > s.peak/8 {
 		return
 	}
@@ -282,14 +285,19 @@ func (s *store) forget(key string) {
 	s.written, s.peak = fresh, len(fresh)
 }
 
-// resourceVersion is obj's resourceVersion as a number (the API server's
-// are etcd revisions: comparable across objects of a resource), 0 if it
-// has none.
-func resourceVersion(obj any) uint64 {
+// identify returns obj's cache key ("<namespace>/<name>"), revision and
+// uid.
+func identify(obj any) (key string, rv uint64, uid types.UID, ok bool) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
-		return 0
+		return "", 0, "", false
 	}
+	return m.GetNamespace() + "/" + m.GetName(), revision(m), m.GetUID(), true
+}
+
+// revision is m's resourceVersion as a number (the API server's are etcd
+// revisions: comparable across objects of a resource), 0 if it has none.
+func revision(m metav1.Object) uint64 {
 	rv, _ := strconv.ParseUint(m.GetResourceVersion(), 10, 64)
 	return rv
 }
