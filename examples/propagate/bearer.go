@@ -12,6 +12,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit/dockerconfig"
@@ -166,19 +167,12 @@ func bearerOf(ctx context.Context, kube kubernetes.Interface, ns, name string) i
 func renewal(ctx context.Context, env *exampleenv.Env, kube kubernetes.Interface, rule propagate.Rule) error {
 	first := bearerOf(ctx, kube, rule.Source.Namespace, rule.Source.Name)
 	env.Printf("[waiting for the token's renewal, at 80%% of its %s lifetime]\n", embeddedLifetime)
-	deadline := time.After(3 * embeddedLifetime)
-	for {
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 3*embeddedLifetime, true, func(ctx context.Context) (bool, error) {
 		tok := bearerOf(ctx, kube, rule.Source.Namespace, rule.Source.Name)
-		if !tok.IsZero() && tok.Value.Reveal() != first.Value.Reveal() {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return errors.New("the source's token was not renewed")
-		case <-time.After(20 * time.Millisecond):
-		}
+		return !tok.IsZero() && tok.Value.Reveal() != first.Value.Reveal(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the source's token was not renewed: %w", err)
 	}
 	if err := copiesFollow(ctx, kube, rule); err != nil {
 		return err
@@ -194,34 +188,29 @@ func copiesFollow(ctx context.Context, kube kubernetes.Interface, rule propagate
 	if name == "" {
 		name = rule.Source.Name
 	}
-	deadline := time.After(3 * embeddedLifetime)
-	for {
+	behind := 0
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 3*embeddedLifetime, true, func(ctx context.Context) (bool, error) {
 		src, err := kube.CoreV1().Secrets(rule.Source.Namespace).Get(ctx, rule.Source.Name, metav1.GetOptions{})
 		if err != nil {
-			return err
+			return false, err
 		}
 		copies, err := kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 		if err != nil {
-			return err
+			return false, err
 		}
-		behind := 0
+		behind = 0
 		for i := range copies.Items {
 			c := &copies.Items[i]
 			if c.Annotations[pullsecret.AnnotationCopiedFrom] == rule.Source.String() && pullsecret.ContentHash(c) != pullsecret.ContentHash(src) {
 				behind++
 			}
 		}
-		if behind == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("%d copies did not follow the renewed source", behind)
-		case <-time.After(20 * time.Millisecond):
-		}
+		return behind == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%d copies did not follow the renewed source: %w", behind, err)
 	}
+	return nil
 }
 
 // scan reads every secret of the cluster, as someone who can read them

@@ -60,6 +60,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/registrykit/registrykit/examples/internal/exampleenv"
@@ -290,14 +291,9 @@ func scenario(ctx context.Context, env *exampleenv.Env, kube kubernetes.Interfac
 }
 
 func waitReady(ctx context.Context, p *propagate.Propagator) error {
-	for p.Readyz(nil) != nil {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	return nil
+	return wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
+		return p.Readyz(nil) == nil, nil
+	})
 }
 
 func describe(selector string, exclude []string) string {
