@@ -169,13 +169,16 @@ func (o ApplyOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) {
 // It does not copy the secret to other namespaces (see CopyICRSecret).
 func ApplyClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ApplyOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
-	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ApplyClusterPullSecret", "apply cluster pull secret", "for cluster "+opts.ClusterID)
+	return runIAMWorkflow(cluster, iamClient, errs, plan.write, "registry.ApplyClusterPullSecret", "apply cluster pull secret", "for cluster "+opts.ClusterID,
+		func(rec *recorder) error { _, err := provision(ctx, cluster, iamClient, plan, rec); return err })
 }
 
-// runProvision is the body of the credential workflows: check the plan and
-// the clients (every problem at once, before any call), then provision.
-// Errors start with what, and once past validation name the object too.
-func runProvision(ctx context.Context, cluster *Cluster, iamClient *iam.Client, plan provisionPlan, planErrs field.ErrorList, call, what, object string) (Report, error) {
+// runIAMWorkflow is the body of the credential workflows, provisioning
+// and teardown: check the plan and the clients (every problem at once,
+// before any call), then run. Errors start with what, and once past
+// validation name the object too.
+func runIAMWorkflow(cluster *Cluster, iamClient *iam.Client, planErrs field.ErrorList, write registrykit.WriteOptions, call, what, object string,
+	run func(*recorder) error) (Report, error) {
 	var rep Report
 	errs := append(planErrs, clusterErrs(cluster, kubeClient)...)
 	if iamClient == nil {
@@ -184,8 +187,7 @@ func runProvision(ctx context.Context, cluster *Cluster, iamClient *iam.Client, 
 	if err := registrykit.Invalid(call, errs); err != nil {
 		return rep, fmt.Errorf("%s: %w", what, err)
 	}
-	rec := newRecorder(&rep, plan.write)
-	if _, err := provision(ctx, cluster, iamClient, plan, rec); err != nil {
+	if err := run(newRecorder(&rep, write)); err != nil {
 		return rep, fmt.Errorf("%s %s: %w", what, object, err)
 	}
 	return rep, nil

@@ -129,5 +129,6 @@ func (o ProjectOptions) plan(path *field.Path) (provisionPlan, field.ErrorList) 
 // minting (iam.ErrKeyLimit).
 func ProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts ProjectOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
-	return runProvision(ctx, cluster, iamClient, plan, errs, "registry.ProjectCredentials", "project credentials", "for "+opts.ClusterName+"/"+opts.Project)
+	return runIAMWorkflow(cluster, iamClient, errs, plan.write, "registry.ProjectCredentials", "project credentials", "for "+opts.ClusterName+"/"+opts.Project,
+		func(rec *recorder) error { _, err := provision(ctx, cluster, iamClient, plan, rec); return err })
 }

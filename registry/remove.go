@@ -133,7 +133,8 @@ type removePlan struct {
 // run writes nothing and reports what a real run would remove.
 func RemoveClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts RemoveOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
-	return runRemove(ctx, cluster, iamClient, plan, errs, "registry.RemoveClusterPullSecret", "remove cluster pull secret", "for cluster "+opts.ClusterID)
+	return runIAMWorkflow(cluster, iamClient, errs, plan.write, "registry.RemoveClusterPullSecret", "remove cluster pull secret", "for cluster "+opts.ClusterID,
+		func(rec *recorder) error { return remove(ctx, cluster, iamClient, plan, rec) })
 }
 
 // RemoveProjectCredentials undoes ProjectCredentials for one project, in
@@ -144,23 +145,8 @@ func RemoveClusterPullSecret(ctx context.Context, cluster *Cluster, iamClient *i
 // "<cluster>-<project>-id".
 func RemoveProjectCredentials(ctx context.Context, cluster *Cluster, iamClient *iam.Client, opts RemoveProjectOptions) (Report, error) {
 	plan, errs := opts.plan(nil)
-	return runRemove(ctx, cluster, iamClient, plan, errs, "registry.RemoveProjectCredentials", "remove project credentials", "for "+opts.ClusterName+"/"+opts.Project)
-}
-
-func runRemove(ctx context.Context, cluster *Cluster, iamClient *iam.Client, plan removePlan, planErrs field.ErrorList, call, what, object string) (Report, error) {
-	var rep Report
-	errs := append(planErrs, clusterErrs(cluster, kubeClient)...)
-	if iamClient == nil {
-		errs = append(errs, field.Required(field.NewPath("iamClient"), ""))
-	}
-	if err := registrykit.Invalid(call, errs); err != nil {
-		return rep, fmt.Errorf("%s: %w", what, err)
-	}
-	rec := newRecorder(&rep, plan.write)
-	if err := remove(ctx, cluster, iamClient, plan, rec); err != nil {
-		return rep, fmt.Errorf("%s %s: %w", what, object, err)
-	}
-	return rep, nil
+	return runIAMWorkflow(cluster, iamClient, errs, plan.write, "registry.RemoveProjectCredentials", "remove project credentials", "for "+opts.ClusterName+"/"+opts.Project,
+		func(rec *recorder) error { return remove(ctx, cluster, iamClient, plan, rec) })
 }
 
 func remove(ctx context.Context, cluster *Cluster, client *iam.Client, p removePlan, rec *recorder) error {
